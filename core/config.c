@@ -1,0 +1,207 @@
+/*
+ * config_parse: SPEC 6's words.  Each key has a parser taking the value;
+ * parsers log what is wrong with a value and return -EINVAL.
+ */
+#include "core/config.h"
+#include "core/console.h"
+
+#define CONFIG_WORD_MAX 600
+
+static int config_copy(char *dst, size_t size, const char *key, const char *v)
+{
+	if (strlen(v) >= size) {
+		log_error("config: value of '%s' is too long (max %zu)", key, size - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* A GUID in text form: 8-4-4-4-12 hexadecimal digits. */
+static bool config_guid_ok(const char *v)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	for (size_t i = 0; i < sizeof(shape); i++) {
+		char c = v[i];
+		if (shape[i] == '\0')
+			return c == '\0';
+		if (shape[i] == '-' ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return false;
+}
+
+static int config_guid(char *dst, const char *key, const char *v)
+{
+	if (!config_guid_ok(v)) {
+		log_error("config: %s=%s is not a GUID (XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX)", key, v);
+		return -EINVAL;
+	}
+	return config_copy(dst, CONFIG_GUID_TEXT, key, v);
+}
+
+/* Picks v out of names[]; returns its index or -EINVAL. */
+static int config_choice(const char *key, const char *v, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	log_error("config: %s=%s is not one of the allowed values", key, v);
+	return -EINVAL;
+}
+
+/* Sizes like 64M, 2G, 4096K or plain bytes; at least one MiB. */
+static int config_size(uint64_t *out, const char *key, const char *v)
+{
+	uint64_t n = 0;
+	const char *p = v;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			goto bad;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	unsigned shift = 0;
+	switch (*p) {
+	case 'K': case 'k': shift = 10; p++; break;
+	case 'M': case 'm': shift = 20; p++; break;
+	case 'G': case 'g': shift = 30; p++; break;
+	case 'T': case 't': shift = 40; p++; break;
+	default: break;
+	}
+	if (*p != '\0' || n > (UINT64_MAX >> shift) || (n << shift) < (1u << 20))
+		goto bad;
+	*out = n << shift;
+	return 0;
+bad:
+	log_error("config: %s=%s is not a size of at least 1M (e.g. 64M, 2G)", key, v);
+	return -EINVAL;
+}
+
+static int config_console(unsigned *out, const char *v)
+{
+	unsigned mask = 0;
+
+	if (config_list_has(v, "serial"))
+		mask |= CONSOLE_SERIAL;
+	if (config_list_has(v, "fb"))
+		mask |= CONSOLE_FB;
+	for (const char *p = v; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (!((len == 6 && strncmp(p, "serial", 6) == 0) || (len == 2 && strncmp(p, "fb", 2) == 0))) {
+			log_error("config: console=%s: allowed are serial, fb, serial,fb", v);
+			return -EINVAL;
+		}
+		p += len + (e ? 1 : 0);
+	}
+	*out = mask;
+	return mask ? 0 : -EINVAL;
+}
+
+static int config_apply(struct config *c, const char *key, const char *v)
+{
+	static const char *const apps[] = {"bench", "selftest", "check"};
+	static const char *const exits[] = {"halt", "qemu", "reboot"};
+	static const char *const logs[] = {"error", "info", "debug"};
+	int r;
+
+	if (strcmp(key, "app") == 0) {
+		if ((r = config_choice(key, v, apps, 3)) >= 0)
+			c->app = (enum config_app)r;
+	} else if (strcmp(key, "exit") == 0) {
+		if ((r = config_choice(key, v, exits, 3)) >= 0)
+			c->exit = (enum config_exit)r;
+	} else if (strcmp(key, "log") == 0) {
+		if ((r = config_choice(key, v, logs, 3)) >= 0)
+			c->log = (enum log_level)r;
+	} else if (strcmp(key, "bench") == 0) {
+		r = config_copy(c->bench, sizeof(c->bench), key, v);
+	} else if (strcmp(key, "check") == 0) {
+		r = config_copy(c->check, sizeof(c->check), key, v);
+	} else if (strcmp(key, "selftest") == 0) {
+		r = config_copy(c->selftest, sizeof(c->selftest), key, v);
+	} else if (strcmp(key, "mem") == 0) {
+		r = config_size(&c->mem_cap, key, v);
+	} else if (strcmp(key, "fs") == 0) {
+		r = config_guid(c->fs_guid, key, v);
+	} else if (strcmp(key, "console") == 0) {
+		r = config_console(&c->console, v);
+	} else if (strcmp(key, "swap") == 0) {
+		if (strcmp(v, "auto") == 0) {
+			c->swap = CONFIG_SWAP_AUTO;
+			r = 0;
+		} else if (strcmp(v, "off") == 0) {
+			c->swap = CONFIG_SWAP_OFF;
+			r = 0;
+		} else if ((r = config_guid(c->swap_guid, key, v)) == 0) {
+			c->swap = CONFIG_SWAP_GUID;
+		}
+	} else {
+		log_error("config: warning: unknown key '%s' ignored", key);
+		return 0;
+	}
+	return r < 0 ? -EINVAL : 0;
+}
+
+static bool config_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int config_parse(struct config *cfg, const char *text)
+{
+	char word[CONFIG_WORD_MAX];
+	int err = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log = LOG_INFO;
+	memcpy(cfg->bench, "all", 4);
+	for (const char *p = text; *p != '\0';) {
+		if (config_blank(*p)) {
+			p++;
+			continue;
+		}
+		size_t n = 0;
+		while (p[n] != '\0' && !config_blank(p[n]))
+			n++;
+		if (n >= sizeof(word)) {
+			log_error("config: word of %zu characters is too long", n);
+			err = -EINVAL;
+			p += n;
+			continue;
+		}
+		memcpy(word, p, n);
+		word[n] = '\0';
+		p += n;
+		char *eq = strchr(word, '=');
+		if (eq == NULL || eq == word) {
+			log_error("config: '%s' is not key=value", word);
+			err = -EINVAL;
+			continue;
+		}
+		*eq = '\0';
+		if (config_apply(cfg, word, eq + 1) < 0)
+			err = -EINVAL;
+	}
+	return err;
+}
+
+bool config_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strcmp(list, "all") == 0)
+		return true;
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p += len + (e ? 1 : 0);
+	}
+	return false;
+}

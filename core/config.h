@@ -1,0 +1,42 @@
+/*
+ * config: the key=value words of SPEC 6, parsed once at boot from
+ * boot_info (load options or \phobos.cfg).
+ *
+ * config_parse fills *cfg with defaults, then applies each word.  Unknown
+ * keys are reported with a warning and ignored; a known key with a bad
+ * value is reported and makes config_parse return -EINVAL (the kernel then
+ * exits with code 2) while the rest of the words are still applied, so one
+ * run reports every mistake.  A word without '=' is a bad word (-EINVAL).
+ */
+#ifndef PHOBOS_CONFIG_H
+#define PHOBOS_CONFIG_H
+
+#include "core/env.h"
+
+enum config_app { CONFIG_APP_BENCH, CONFIG_APP_SELFTEST, CONFIG_APP_CHECK };
+enum config_exit { CONFIG_EXIT_HALT, CONFIG_EXIT_QEMU, CONFIG_EXIT_REBOOT };
+enum config_swap { CONFIG_SWAP_AUTO, CONFIG_SWAP_OFF, CONFIG_SWAP_GUID };
+
+#define CONFIG_LIST_MAX 512 /* bytes of a comma list value */
+#define CONFIG_GUID_TEXT 37 /* 36 characters and NUL */
+
+struct config {
+	enum config_app app;
+	char bench[CONFIG_LIST_MAX];    /* comma list or "all" */
+	uint64_t mem_cap;               /* bytes, 0 = no cap */
+	enum config_swap swap;
+	char swap_guid[CONFIG_GUID_TEXT]; /* when swap == CONFIG_SWAP_GUID */
+	char fs_guid[CONFIG_GUID_TEXT];   /* "" = the boot partition */
+	char check[CONFIG_LIST_MAX];      /* comma list of FAT paths */
+	enum config_exit exit;
+	unsigned console;               /* CONSOLE_* mask; 0 = all present */
+	enum log_level log;
+	char selftest[CONFIG_LIST_MAX]; /* self-tests to run: "" = the default set */
+};
+
+int config_parse(struct config *cfg, const char *text);
+
+/* true if name is an element of the comma list (or the list is "all"). */
+bool config_list_has(const char *list, const char *name);
+
+#endif

@@ -1,0 +1,35 @@
+/* console: the dispatch of kernel text to serial and framebuffer. */
+#include "core/console.h"
+
+static struct spinlock console_lock = SPINLOCK_INIT("console");
+static unsigned console_have;
+static unsigned console_on;
+
+void console_init(const struct boot_fb *fb)
+{
+	serial_init();
+	console_have = CONSOLE_SERIAL;
+	if (fb != NULL && fbcon_init(fb))
+		console_have |= CONSOLE_FB;
+	console_on = console_have;
+}
+
+void console_select(unsigned mask)
+{
+	console_on = console_have & mask;
+}
+
+unsigned console_present(void)
+{
+	return console_have;
+}
+
+void console_write(const char *s, size_t len)
+{
+	spin_lock(&console_lock);
+	if (console_on & CONSOLE_SERIAL)
+		serial_write(s, len);
+	if (console_on & CONSOLE_FB)
+		fbcon_write(s, len);
+	spin_unlock(&console_lock);
+}

@@ -1,0 +1,29 @@
+/*
+ * console: where kernel text goes.  Two sinks, COM1 serial and the
+ * framebuffer text console, both fed the same bytes; which are on comes
+ * from the console= key.  console_write never fails and never blocks for
+ * long: a serial line with nobody listening still drains at 115200 baud.
+ * Lock key: the console lock (l) serialises whole writes.
+ */
+#ifndef PHOBOS_CONSOLE_H
+#define PHOBOS_CONSOLE_H
+
+#include "core/boot_info.h"
+#include "core/env.h"
+
+#define CONSOLE_SERIAL 0x1
+#define CONSOLE_FB 0x2
+
+void console_init(const struct boot_fb *fb);
+/* Restricts output to the sinks in mask (those present). */
+void console_select(unsigned mask);
+unsigned console_present(void);
+void console_write(const char *s, size_t len);
+
+/* The sinks. */
+void serial_init(void);
+void serial_write(const char *s, size_t len);
+bool fbcon_init(const struct boot_fb *fb);
+void fbcon_write(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * kmem: wired, page-aligned kernel memory in whole pages.  It is the
+ * backend of the slab allocator and of large mm_malloc blocks.
+ *
+ * Kernel implementation: space in the kernel map with resident, wired
+ * pages (vm_map_allocate on the kernel map).  Host tests supply their own.
+ *
+ *   kmem_alloc_pages: npages > 0; returns zeroed memory or NULL when out of
+ *     pages or space (the caller decides whether that is fatal).
+ *   kmem_free_pages: exactly what kmem_alloc_pages returned, same npages;
+ *     anything else is a programmer error and panics.
+ */
+#ifndef PHOBOS_MM_KMEM_H
+#define PHOBOS_MM_KMEM_H
+
+#include "core/env.h"
+
+void *kmem_alloc_pages(size_t npages);
+void kmem_free_pages(void *p, size_t npages);
+
+#endif
