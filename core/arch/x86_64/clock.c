@@ -1,0 +1,140 @@
+/*
+ * The monotonic microsecond clock: the TSC, calibrated once against a
+ * fixed-frequency reference found through ACPI, the PM timer
+ * (3.579545 MHz, 24 or 32 bits) or else the HPET.
+ *
+ * us = (tsc - tsc0) * mult >> 32, with mult = 10^6 * 2^32 / tsc_hz; the
+ * product is taken in 128 bits so it cannot overflow within any uptime.
+ */
+#include "core/acpi.h"
+#include "core/arch/x86_64/cpu.h"
+#include "core/arch/x86_64/clock.h"
+#include "core/arch/x86_64/pmap_boot.h"
+#include "core/arch/x86_64/pte.h"
+#include "core/boot_info.h"
+
+#define PM_TIMER_HZ 3579545ull
+#define CLOCK_CALIBRATE_US 100000ull
+
+static uint64_t clock_tsc0;
+static uint64_t clock_mult;
+static uint64_t clock_tsc_hz;
+static const char *clock_source = "none";
+
+uint64_t clock_us(void)
+{
+	if (clock_mult == 0)
+		return 0;
+	return (uint64_t)(((__uint128_t)(rdtsc() - clock_tsc0) * clock_mult) >> 32);
+}
+
+uint64_t clock_tsc_freq(void)
+{
+	return clock_tsc_hz;
+}
+
+const char *clock_reference(void)
+{
+	return clock_source;
+}
+
+/* A free-running counter read through a function, and its width and rate. */
+struct clock_ref {
+	uint64_t (*read)(const struct clock_ref *ref);
+	uint64_t hz;
+	uint64_t mask;
+	uint16_t port;
+	volatile const uint64_t *mmio;
+};
+
+static uint64_t clock_read_pm(const struct clock_ref *ref)
+{
+	return inl(ref->port);
+}
+
+static uint64_t clock_read_hpet(const struct clock_ref *ref)
+{
+	return ref->mmio[0xf0 / 8];
+}
+
+/* Counts TSC ticks over CLOCK_CALIBRATE_US of the reference, across wraps. */
+static void clock_calibrate(const struct clock_ref *ref)
+{
+	uint64_t want = ref->hz * CLOCK_CALIBRATE_US / 1000000;
+	uint64_t elapsed = 0, last = ref->read(ref) & ref->mask;
+	uint64_t t0 = rdtsc();
+
+	while (elapsed < want) {
+		uint64_t now = ref->read(ref) & ref->mask;
+		elapsed += (now - last) & ref->mask;
+		last = now;
+	}
+	uint64_t ticks = rdtsc() - t0;
+	clock_tsc_hz = ticks * ref->hz / elapsed;
+	clock_mult = (1000000ull << 32) / clock_tsc_hz;
+}
+
+static bool clock_find_pm(struct clock_ref *ref)
+{
+	const uint8_t *fadt = (const uint8_t *)acpi_find("FACP", 0);
+	if (fadt == NULL)
+		return false;
+	uint32_t len = ((const struct acpi_header *)fadt)->length, port = 0, flags = 0;
+	struct acpi_gas x;
+
+	/* X_PM_TMR_BLK at offset 208 (ACPI 2.0+), PM_TMR_BLK at 76, flags at 112 */
+	if (len >= 208 + sizeof(x)) {
+		memcpy(&x, fadt + 208, sizeof(x));
+		if (x.space == ACPI_SPACE_IO && x.address != 0)
+			port = (uint32_t)x.address;
+	}
+	if (port == 0 && len >= 80)
+		memcpy(&port, fadt + 76, 4);
+	if (len >= 116)
+		memcpy(&flags, fadt + 112, 4);
+	if (port == 0 || port > 0xffff)
+		return false;
+	ref->read = clock_read_pm;
+	ref->hz = PM_TIMER_HZ;
+	ref->port = (uint16_t)port;
+	ref->mask = (flags & (1u << 8)) ? 0xffffffffull : 0xffffffull; /* TMR_VAL_EXT */
+	return true;
+}
+
+static bool clock_find_hpet(struct clock_ref *ref)
+{
+	const uint8_t *hpet = (const uint8_t *)acpi_find("HPET", 0);
+	struct acpi_gas base;
+
+	if (hpet == NULL)
+		return false;
+	memcpy(&base, hpet + 40, sizeof(base));
+	if (base.space != ACPI_SPACE_MEMORY || base.address == 0)
+		return false;
+	pmap_boot_map(DIRECT_MAP_BASE + base.address, base.address, PAGE_SIZE,
+		      PTE_W | PTE_NX | PTE_PCD);
+	ref->mmio = (volatile const uint64_t *)(DIRECT_MAP_BASE + base.address);
+	uint64_t fs_period = ref->mmio[0] >> 32; /* femtoseconds per tick */
+	if (fs_period == 0 || fs_period > 100000000)
+		return false;
+	((volatile uint64_t *)ref->mmio)[0x10 / 8] |= 1; /* ENABLE_CNF */
+	ref->read = clock_read_hpet;
+	ref->hz = 1000000000000000ull / fs_period;
+	ref->mask = ~0ull;
+	return true;
+}
+
+int clock_init(void)
+{
+	struct clock_ref ref = {0};
+
+	if (clock_find_pm(&ref))
+		clock_source = "ACPI PM timer";
+	else if (clock_find_hpet(&ref))
+		clock_source = "HPET";
+	else
+		return -ENODEV;
+	clock_tsc0 = rdtsc();
+	clock_calibrate(&ref);
+	return 0;
+}

@@ -1,0 +1,15 @@
+/*
+ * The TSC clock behind clock_us() (env.h).  clock_init needs ACPI
+ * (acpi_init first); before it, clock_us() reads 0.  -ENODEV when neither
+ * a PM timer nor an HPET exists.
+ */
+#ifndef PHOBOS_ARCH_CLOCK_H
+#define PHOBOS_ARCH_CLOCK_H
+
+#include "core/env.h"
+
+int clock_init(void);
+uint64_t clock_tsc_freq(void);
+const char *clock_reference(void);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * The IDT and trap dispatch.  Every exception vector gets an interrupt
+ * gate (interrupts stay off inside handlers); #DF, NMI and #MC run on their
+ * IST stacks.  #BP and #UD may be announced by a self-test and are then
+ * counted and stepped over; page faults go to the VM's hook; everything
+ * else is a panic with the full frame.
+ */
+#include "core/arch/x86_64/cpu.h"
+#include "core/arch/x86_64/trap.h"
+
+struct idt_gate {
+	uint16_t off_lo, selector;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+
+extern const uint64_t trap_stub_table[32];
+static struct idt_gate idt[256];
+
+int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr);
+
+static volatile int trap_expected_vector = -1;
+static volatile unsigned trap_hits;
+
+static const char *const trap_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
+	"coprocessor segment overrun", "#TS invalid TSS", "#NP segment not present",
+	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
+	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
+	"#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+	"reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+	"#VC VMM communication", "#SX security", "reserved 31"};
+
+const char *trap_name(unsigned vector)
+{
+	return vector < 32 ? trap_names[vector] : "interrupt";
+}
+
+static void idt_set(unsigned vec, uint64_t handler, uint8_t ist)
+{
+	idt[vec] = (struct idt_gate){
+		.off_lo = (uint16_t)handler,
+		.selector = GDT_KERNEL_CS,
+		.ist = ist,
+		.type = 0x8e, /* present, DPL0, 64-bit interrupt gate */
+		.off_mid = (uint16_t)(handler >> 16),
+		.off_hi = (uint32_t)(handler >> 32),
+	};
+}
+
+void idt_init(void)
+{
+	for (unsigned v = 0; v < 32; v++) {
+		uint8_t ist = v == TRAP_DF ? 1 : v == TRAP_NMI ? 2 : v == TRAP_MC ? 3 : 0;
+		idt_set(v, trap_stub_table[v], ist);
+	}
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)idt};
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void trap_expect(unsigned vector)
+{
+	trap_hits = 0;
+	trap_expected_vector = (int)vector;
+}
+
+unsigned trap_expected_hits(void)
+{
+	return trap_hits;
+}
+
+/* ud2 is two bytes (0f 0b); stepping over it resumes the test. */
+static bool trap_step_over_expected(struct trap_frame *tf)
+{
+	if ((int)tf->vector != trap_expected_vector)
+		return false;
+	if (tf->vector == TRAP_UD) {
+		const uint8_t *ip = (const uint8_t *)tf->rip;
+		if (ip[0] != 0x0f || ip[1] != 0x0b)
+			return false;
+		tf->rip += 2;
+	}
+	trap_hits++;
+	trap_expected_vector = -1;
+	return true;
+}
+
+void trap_dispatch(struct trap_frame *tf)
+{
+	if (trap_step_over_expected(tf))
+		return;
+	if (tf->vector == TRAP_PF) {
+		uint64_t addr = read_cr2();
+		if (trap_page_fault_hook != NULL && trap_page_fault_hook(tf, addr) == 0)
+			return;
+	}
+	panic_trap(tf, trap_name((unsigned)tf->vector));
+}

@@ -1,0 +1,33 @@
+/*
+ * Kernel-wide services outside the VM: boot state, exit protocol, clock
+ * set-up, self-tests.  Not for core/mm (which sees only env.h).
+ */
+#ifndef PHOBOS_KERNEL_H
+#define PHOBOS_KERNEL_H
+
+#include "core/boot_info.h"
+#include "core/config.h"
+#include "core/env.h"
+
+extern struct boot_info *kernel_boot_info;
+extern struct config kernel_config;
+
+/* Exit codes of SPEC 7. */
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+#define EXIT_CONFIG 2
+#define EXIT_PANIC 3
+
+/* Prints "PHOBOS EXIT <code>" and halts, reboots or ends QEMU (exit=). */
+_Noreturn void kernel_exit(int code);
+
+void kern_set_log_level(enum log_level level);
+void kvprintf(const char *fmt, va_list ap);
+
+/* Symbol of a kernel code address: name and offset; false if unknown. */
+bool ksyms_lookup(uintptr_t addr, const char **name, uintptr_t *offset);
+
+/* The app= modes. */
+int ktest_run(const char *selection);
+
+#endif

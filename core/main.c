@@ -1,0 +1,111 @@
+/*
+ * kmain: the boot sequence of the kernel proper, from the loader's
+ * hand-off to the app and the exit line.
+ */
+#include "core/acpi.h"
+#include "core/arch/x86_64/clock.h"
+#include "core/arch/x86_64/pmap_boot.h"
+#include "core/arch/x86_64/trap.h"
+#include "core/console.h"
+#include "core/kernel.h"
+#include "core/ktest.h"
+
+struct boot_info *kernel_boot_info;
+struct config kernel_config;
+
+static const char *main_efi_type_name(uint32_t t)
+{
+	static const char *const names[] = {
+		"Reserved", "LoaderCode", "LoaderData", "BootServicesCode", "BootServicesData",
+		"RuntimeServicesCode", "RuntimeServicesData", "Conventional", "Unusable",
+		"ACPIReclaim", "ACPINVS", "MMIO", "MMIOPortSpace", "PalCode", "Persistent",
+		"Unaccepted"};
+
+	if (t < ARRAY_SIZE(names))
+		return names[t];
+	if (t == 0x80000001u)
+		return "PhobosKernel";
+	if (t == 0x80000002u)
+		return "PhobosBootData";
+	return "Other";
+}
+
+/* Usable MiB, then MiB by firmware type (MMIO excluded from the sums). */
+static void main_memory_report(const struct boot_info *bi)
+{
+	uint64_t by_type[18] = {0}, usable = 0;
+
+	for (uint32_t i = 0; i < bi->range_count; i++) {
+		const struct boot_mem_range *r = &bi->ranges[i];
+		uint32_t t = r->efi_type < 16 ? r->efi_type : r->efi_type == 0x80000001u ? 16 : 17;
+		by_type[t] += r->pages;
+		if (r->type == BOOT_MEM_FREE || r->type == BOOT_MEM_LOADER ||
+		    r->type == BOOT_MEM_BOOT_DATA)
+			usable += r->pages;
+	}
+	log_info("memory: %llu MiB usable in %u ranges", (unsigned long long)(usable >> 8),
+		 bi->range_count);
+	for (uint32_t t = 0; t < 18; t++) {
+		if (by_type[t] == 0)
+			continue;
+		uint32_t efi = t < 16 ? t : t == 16 ? 0x80000001u : 0x80000002u;
+		log_info("memory:   %-20s %6llu MiB (%llu pages)", main_efi_type_name(efi),
+			 (unsigned long long)(by_type[t] >> 8), (unsigned long long)by_type[t]);
+	}
+}
+
+static const char *main_app_name(enum config_app app)
+{
+	return app == CONFIG_APP_SELFTEST ? "selftest" : app == CONFIG_APP_CHECK ? "check" : "bench";
+}
+
+void kmain(struct boot_info *bi)
+{
+	kernel_boot_info = bi;
+	console_init(NULL);
+	gdt_init();
+	idt_init();
+	if (bi->magic != BOOT_INFO_MAGIC)
+		panic("kmain: boot_info magic %llx is wrong", (unsigned long long)bi->magic);
+	int cfg_err = config_parse(&kernel_config, bi->config);
+	kern_set_log_level(kernel_config.log);
+
+	pmap_boot_init(bi);
+	console_init(&bi->fb);
+	if (kernel_config.console != 0)
+		console_select(kernel_config.console);
+
+	kprintf("\nPhobos x86-64 unikernel\n");
+	if (acpi_init(bi->rsdp) < 0)
+		log_error("acpi: no usable tables");
+	if (clock_init() == 0)
+		log_info("clock: TSC %llu kHz, calibrated against the %s",
+			 (unsigned long long)(clock_tsc_freq() / 1000), clock_reference());
+	else
+		log_error("clock: no PM timer or HPET; timestamps stay 0");
+	log_info("config: %s, app=%s", bi->config_source == BOOT_CONFIG_FILE ? "\\phobos.cfg"
+				       : bi->config_source == BOOT_CONFIG_LOAD_OPTIONS ? "load options"
+											  : "defaults",
+		 main_app_name(kernel_config.app));
+	if (bi->fb.format != BOOT_FB_NONE)
+		log_info("framebuffer: %ux%u at %llx", bi->fb.width, bi->fb.height,
+			 (unsigned long long)bi->fb.base);
+	else
+		log_info("framebuffer: none (headless)");
+	main_memory_report(bi);
+	if (cfg_err < 0) {
+		log_error("config: bad configuration");
+		kernel_exit(EXIT_CONFIG);
+	}
+
+	int failed = 0;
+	switch (kernel_config.app) {
+	case CONFIG_APP_SELFTEST:
+		failed = ktest_run(kernel_config.selftest);
+		break;
+	case CONFIG_APP_BENCH:
+	case CONFIG_APP_CHECK:
+		break;
+	}
+	kernel_exit(failed ? EXIT_FAILED : EXIT_OK);
+}
