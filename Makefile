@@ -30,6 +30,7 @@ CFG ?=
 include mk/host.mk
 include mk/kernel.mk
 include mk/image.mk
+include mk/test.mk
 
 all: image
 

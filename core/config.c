@@ -85,21 +85,24 @@ static int config_console(unsigned *out, const char *v)
 {
 	unsigned mask = 0;
 
-	if (config_list_has(v, "serial"))
-		mask |= CONSOLE_SERIAL;
-	if (config_list_has(v, "fb"))
-		mask |= CONSOLE_FB;
-	for (const char *p = v; *p != '\0';) {
+	/* every element must be a sink name: "serial," or "" is a mistake */
+	for (const char *p = v;;) {
 		const char *e = strchr(p, ',');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (!((len == 6 && strncmp(p, "serial", 6) == 0) || (len == 2 && strncmp(p, "fb", 2) == 0))) {
+		if (len == 6 && strncmp(p, "serial", 6) == 0) {
+			mask |= CONSOLE_SERIAL;
+		} else if (len == 2 && strncmp(p, "fb", 2) == 0) {
+			mask |= CONSOLE_FB;
+		} else {
 			log_error("config: console=%s: allowed are serial, fb, serial,fb", v);
 			return -EINVAL;
 		}
-		p += len + (e ? 1 : 0);
+		if (e == NULL)
+			break;
+		p = e + 1;
 	}
 	*out = mask;
-	return mask ? 0 : -EINVAL;
+	return 0;
 }
 
 static int config_apply(struct config *c, const char *key, const char *v)

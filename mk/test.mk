@@ -1,0 +1,25 @@
+# make test / stress / fuzz / bench / check-deps
+
+FUZZ_SECONDS ?= 15
+TEST_JOBS ?= 2
+
+test: deps
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) test-build
+	@python3 test/run_tests.py --unit $(UNIT_BINS) --fuzz $(FUZZ_BINS) \
+		--fuzz-seconds $(FUZZ_SECONDS) --qemu --jobs $(TEST_JOBS)
+
+test-build: $(UNIT_BINS) $(FUZZ_BINS) image check-deps
+
+stress: deps $(UNIT_BINS)
+	@PHOBOS_STRESS=1 python3 test/run_tests.py --unit $(UNIT_BINS)
+
+fuzz: deps $(FUZZ_BINS)
+	@python3 test/run_tests.py --fuzz $(FUZZ_BINS) --fuzz-seconds $(or $(FUZZ_LONG),300)
+
+bench: deps $(BENCH_BINS) image
+	@python3 test/bench/run_bench.py $(BENCH_BINS)
+
+check-deps:
+	@scripts/check_deps.sh
+
+.PHONY: test-build stress

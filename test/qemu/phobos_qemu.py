@@ -1,0 +1,86 @@
+"""Boots a Phobos image under OVMF in QEMU and reads what it said.
+
+boot() copies the image (sparse), writes the given configuration into the
+copy's ESP as \\phobos.cfg with mtools, runs QEMU with the serial console
+in a log file and isa-debug-exit, and returns a Boot: the log, the TAP
+results, the PHOBOS EXIT code and QEMU's status.  A timeout kills QEMU and
+is reported as such, never as a pass."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+ESP_OFFSET = 1 << 20
+
+
+class Boot:
+    def __init__(self, name, log, status, seconds, timed_out):
+        self.name = name
+        self.log = log
+        self.status = status
+        self.seconds = seconds
+        self.timed_out = timed_out
+        self.tap = [(m.group(1) is None, int(m.group(2)), m.group(3))
+                    for m in re.finditer(r"^(not )?ok (\d+) - (\S+)", log, re.M)]
+        plan = re.search(r"^1\.\.(\d+)", log, re.M)
+        self.plan = int(plan.group(1)) if plan else None
+        ex = re.findall(r"^PHOBOS EXIT (\d+)", log, re.M)
+        self.exit_code = int(ex[-1]) if ex else None
+
+    def qemu_code(self):
+        """The code QEMU's exit status carries (status = 2 * code + 1)."""
+        if self.status is None or self.status % 2 == 0:
+            return None
+        return (self.status - 1) // 2
+
+
+def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
+         image=None, workdir=None, disk_bus="virtio"):
+    image = image or os.path.join(ROOT, "build", "phobos.img")
+    workdir = workdir or os.path.join(ROOT, "build", "qemu-tests")
+    os.makedirs(workdir, exist_ok=True)
+    img = os.path.join(workdir, name + ".img")
+    vars_fd = os.path.join(workdir, name + ".vars.fd")
+    log_path = os.path.join(workdir, name + ".log")
+    subprocess.run(["cp", "--sparse=always", image, img], check=True)
+    shutil.copyfile(OVMF_VARS, vars_fd)
+    with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as f:
+        f.write(config + "\n")
+        cfg = f.name
+    try:
+        subprocess.run(["mcopy", "-o", "-i", "%s@@%d" % (img, ESP_OFFSET), cfg, "::/phobos.cfg"],
+                       check=True)
+    finally:
+        os.unlink(cfg)
+    if disk_bus == "virtio":
+        disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img,
+                "-device", "virtio-blk-pci,drive=boot"]
+    else:
+        disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img,
+                "-device", "ide-hd,drive=boot,bus=ide.0"]
+    cmd = ["qemu-system-x86_64", "-machine", machine, "-cpu", "max", "-m", mem,
+           "-no-reboot", "-display", "none",
+           "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+           "-drive", "if=pflash,format=raw,file=" + vars_fd,
+           "-device", "isa-debug-exit,iobase=0x501,iosize=1",
+           "-serial", "file:" + log_path, "-monitor", "none"] + disk + list(extra)
+    start = time.time()
+    timed_out = False
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        status, timed_out = None, True
+    seconds = time.time() - start
+    with open(log_path, "rb") as f:
+        log = f.read().decode("utf-8", "replace").replace("\r", "")
+    os.unlink(img)
+    return Boot(name, log, status, seconds, timed_out)

@@ -1,0 +1,72 @@
+"""QEMU scenarios of `make test`.  Each boots once and checks many things;
+each check is one TAP-style result of the test run."""
+from phobos_qemu import boot
+
+
+def expect_selftests_pass(b, checks):
+    checks.append(("%s: booted to PHOBOS EXIT" % b.name, b.exit_code is not None,
+                   "timed out" if b.timed_out else "no exit line"))
+    checks.append(("%s: TAP plan matches results" % b.name,
+                   b.plan is not None and b.plan == len(b.tap) and b.plan > 0,
+                   "plan %s, %d results" % (b.plan, len(b.tap))))
+    for ok, n, name in b.tap:
+        checks.append(("%s: self-test %s" % (b.name, name), ok, "not ok"))
+    checks.append(("%s: exit code 0 through isa-debug-exit" % b.name,
+                   b.exit_code == 0 and b.qemu_code() == 0,
+                   "exit %s, qemu status %s" % (b.exit_code, b.status)))
+
+
+def scenario_selftest_q35():
+    b = boot("selftest-q35", "app=selftest exit=qemu", machine="q35")
+    checks = []
+    expect_selftests_pass(b, checks)
+    checks.append(("selftest-q35: banner and memory summary",
+                   "Phobos x86-64 unikernel" in b.log and "MiB usable" in b.log
+                   and "Conventional" in b.log, "missing banner or memory summary"))
+    checks.append(("selftest-q35: log lines carry timestamps",
+                   any(l.startswith("[") and "." in l[:14] for l in b.log.splitlines()),
+                   "no timestamped lines"))
+    return b, checks
+
+
+def scenario_selftest_pc():
+    b = boot("selftest-pc", "app=selftest exit=qemu", machine="pc")
+    checks = []
+    expect_selftests_pass(b, checks)
+    return b, checks
+
+
+def scenario_unknown_key():
+    b = boot("unknown-key", "app=selftest selftest=printf_formats exit=qemu frobnicate=7")
+    checks = [("unknown-key: warned about the unknown key",
+               "unknown key 'frobnicate' ignored" in b.log, "no warning"),
+              ("unknown-key: still ran and exited 0", b.exit_code == 0 and b.qemu_code() == 0,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
+def scenario_bad_config():
+    b = boot("bad-config", "app=nonsense exit=qemu")
+    checks = [("bad-config: names the bad value", "app=nonsense" in b.log, "no message"),
+              ("bad-config: exit code 2", b.exit_code == 2 and b.qemu_code() == 2,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
+def scenario_fault():
+    b = boot("fault", "app=selftest selftest=fault exit=qemu")
+    bt = b.log[b.log.find("backtrace:"):] if "backtrace:" in b.log else ""
+    checks = [("fault: PANIC line", "\nPANIC: #PF page fault" in "\n" + b.log, "no PANIC"),
+              ("fault: CR2 and decoded error", "cr2 0000000000000018: page not present, write, kernel mode" in b.log,
+               "no decoded page fault"),
+              ("fault: registers printed", "rax " in b.log and "r15 " in b.log, "no registers"),
+              ("fault: backtrace names the faulting function", "base_test_fault_target+" in bt,
+               "function not in backtrace"),
+              ("fault: backtrace reaches the caller", "ktest_fn_fault+" in bt, "caller missing"),
+              ("fault: exit code 3", b.exit_code == 3 and b.qemu_code() == 3,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
+SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
+             scenario_bad_config, scenario_fault]

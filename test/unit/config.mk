@@ -1,0 +1,2 @@
+UNIT_TESTS += config
+config_SRCS := test/unit/test_config.c core/config.c
