@@ -7,6 +7,7 @@
 #include "core/arch/x86_64/pmap_boot.h"
 #include "core/arch/x86_64/trap.h"
 #include "core/console.h"
+#include "core/kbench.h"
 #include "core/kernel.h"
 #include "core/ktest.h"
 
@@ -104,6 +105,8 @@ void kmain(struct boot_info *bi)
 		failed = ktest_run(kernel_config.selftest);
 		break;
 	case CONFIG_APP_BENCH:
+		failed = kbench_run(kernel_config.bench);
+		break;
 	case CONFIG_APP_CHECK:
 		break;
 	}

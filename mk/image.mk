@@ -45,8 +45,13 @@ debug: deps
 	@echo "($(KERNEL_ELF) is linked at the address it runs at, 0xffffffff80000000: no offset needed)"
 	qemu-system-x86_64 $(QEMU_ARGS) -serial stdio -display none -s -S
 
-usb: image
+# A stick gets image/usb.cfg (exit=halt: results stay on screen).
+$(BUILD)/phobos-usb.img: $(IMAGE) image/usb.cfg
+	cp --sparse=always $(IMAGE) $@
+	mcopy -o -i $@@@1M image/usb.cfg ::/phobos.cfg
+
+usb: $(BUILD)/phobos-usb.img
 	@test -n "$(DEV)" || { echo "usage: make usb DEV=/dev/sdX"; exit 2; }
-	@echo "Writing $(IMAGE) to $(DEV): everything on $(DEV) is lost."
-	dd if=$(IMAGE) of=$(DEV) bs=4M conv=fsync status=progress
+	@echo "Writing $< to $(DEV): everything on $(DEV) is lost."
+	dd if=$< of=$(DEV) bs=4M conv=fsync status=progress
 .PHONY: usb

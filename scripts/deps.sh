@@ -3,7 +3,7 @@
 # run as root; otherwise prints the apt-get line to run.
 set -eu
 PKGS="clang lld llvm qemu-system-x86 ovmf gnu-efi mtools dosfstools gdisk util-linux
-      libcmocka-dev python3 libmimalloc-dev libjemalloc-dev"
+      libcmocka-dev python3 python3-matplotlib libmimalloc-dev libjemalloc-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

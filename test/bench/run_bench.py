@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""make bench: runs the host benchmarks given on the command line and the
+kernel's benchmarks in QEMU (app=bench), gathers their RESULT lines, prints
+one table, and writes build/bench/results.json and build/bench/results.png."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "test", "qemu"))
+from phobos_qemu import boot  # noqa: E402
+
+RESULT = re.compile(r"^RESULT (\{.*\})\s*$", re.M)
+
+
+def results_of(text, where):
+    out = []
+    for m in RESULT.finditer(text):
+        try:
+            r = json.loads(m.group(1))
+        except ValueError:
+            print("bench: unreadable RESULT line from %s: %s" % (where, m.group(0)))
+            continue
+        r["where"] = where
+        out.append(r)
+    return out
+
+
+def main():
+    results = []
+    for b in sys.argv[1:]:
+        print("bench: host %s" % os.path.basename(b), flush=True)
+        p = subprocess.run([b], capture_output=True, text=True, timeout=1800)
+        if p.returncode != 0:
+            print("bench: %s failed (%d): %s" % (b, p.returncode, p.stderr[-2000:]))
+        results += results_of(p.stdout, "host")
+    mem = os.environ.get("BENCH_MEM", "512M")
+    print("bench: kernel benchmarks in QEMU (%s)" % mem, flush=True)
+    kb = boot("bench", "app=bench bench=%s exit=qemu" % os.environ.get("BENCH", "all"),
+              mem=mem, timeout=1800)
+    if kb.exit_code != 0:
+        print("bench: kernel run ended with exit %s (log: build/qemu-tests/bench.log)" % kb.exit_code)
+    results += results_of(kb.log, "qemu")
+    out_dir = os.path.join(ROOT, "build", "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print("\n%-6s %-32s %-16s %14s %s" % ("where", "bench", "metric", "value", "unit"))
+    for r in results:
+        print("%-6s %-32s %-16s %14.3f %s" % (r["where"], r["bench"], r["metric"],
+                                               float(r["value"]), r["unit"]))
+    plot(results, os.path.join(out_dir, "results.png"))
+    sys.exit(0 if results and kb.exit_code == 0 else 1)
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: matplotlib missing, no plot")
+        return
+    groups = {}
+    for r in results:
+        groups.setdefault((r["metric"], r["unit"]), []).append(r)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 2.2 + 1.6 * len(groups)), squeeze=False)
+    for ax, ((metric, unit), rs) in zip(axes[:, 0], sorted(groups.items())):
+        names = ["%s (%s)" % (r["bench"], r["where"]) for r in rs]
+        ax.barh(names, [float(r["value"]) for r in rs], color="#4a7ab5")
+        ax.set_xlabel("%s [%s]" % (metric, unit))
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    print("bench: plot in %s" % os.path.relpath(path, ROOT))
+
+
+main()
