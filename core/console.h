@@ -25,5 +25,9 @@ void serial_init(void);
 void serial_write(const char *s, size_t len);
 bool fbcon_init(const struct boot_fb *fb);
 void fbcon_write(const char *s, size_t len);
+/* For self-tests: state of the framebuffer console. */
+bool fbcon_active(void);
+char fbcon_cell(uint32_t col, uint32_t row, bool *pixels_ok);
+void fbcon_geometry(uint32_t *cols, uint32_t *rows, uint32_t *row_now);
 
 #endif

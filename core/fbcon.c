@@ -98,3 +98,33 @@ void fbcon_write(const char *s, size_t len)
 		}
 	}
 }
+
+bool fbcon_active(void)
+{
+	return fbcon_pixels != NULL;
+}
+
+/* The character at a cell and whether its pixels show exactly its glyph. */
+char fbcon_cell(uint32_t col, uint32_t row, bool *pixels_ok)
+{
+	const uint8_t *glyph = font8x16[0];
+	char c = fbcon_grid[row][col];
+	volatile uint32_t *p = fbcon_pixels + (uint64_t)row * FONT_HEIGHT * fbcon_stride +
+			       (uint64_t)col * FONT_WIDTH;
+
+	if (c >= FONT_FIRST && c <= FONT_LAST)
+		glyph = font8x16[c - FONT_FIRST];
+	*pixels_ok = true;
+	for (int y = 0; y < FONT_HEIGHT; y++, p += fbcon_stride)
+		for (int x = 0; x < FONT_WIDTH; x++)
+			if (p[x] != ((glyph[y] & (0x80 >> x)) ? fbcon_fg : fbcon_bg))
+				*pixels_ok = false;
+	return c;
+}
+
+void fbcon_geometry(uint32_t *cols, uint32_t *rows, uint32_t *row_now)
+{
+	*cols = fbcon_cols;
+	*rows = fbcon_rows;
+	*row_now = fbcon_y;
+}

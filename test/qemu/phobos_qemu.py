@@ -41,6 +41,7 @@ class Boot:
 
 def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
          image=None, workdir=None, disk_bus="virtio"):
+    """disk_bus: the controller the boot disk hangs on: virtio, ahci or nvme."""
     image = image or os.path.join(ROOT, "build", "phobos.img")
     workdir = workdir or os.path.join(ROOT, "build", "qemu-tests")
     os.makedirs(workdir, exist_ok=True)
@@ -57,12 +58,11 @@ def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
                        check=True)
     finally:
         os.unlink(cfg)
-    if disk_bus == "virtio":
-        disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img,
-                "-device", "virtio-blk-pci,drive=boot"]
-    else:
-        disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img,
-                "-device", "ide-hd,drive=boot,bus=ide.0"]
+    disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img, "-device", {
+        "virtio": "virtio-blk-pci,drive=boot",
+        "ahci": "ide-hd,drive=boot,bus=ide.0",  # q35's ICH9 AHCI
+        "nvme": "nvme,drive=boot,serial=phobosboot",
+    }[disk_bus]]
     cmd = ["qemu-system-x86_64", "-machine", machine, "-cpu", "max", "-m", mem,
            "-no-reboot", "-display", "none",
            "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
