@@ -35,7 +35,8 @@ class Tally:
 def run_unit(t, binary):
     name = os.path.basename(binary)
     env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
-    p = subprocess.run([binary], capture_output=True, text=True, env=env, timeout=900)
+    p = subprocess.run([binary], capture_output=True, text=True, errors="replace", env=env,
+                       timeout=900)
     results = re.findall(r"^(not )?ok \d+ - (.+)$", p.stdout, re.M)
     for bad, test in results:
         t.add("unit %s: %s" % (name, test.strip()), not bad)
@@ -54,7 +55,8 @@ def run_fuzz(t, binary, seconds):
     dirs = [work] + ([seed] if os.path.isdir(seed) else [])
     p = subprocess.run([binary, "-max_total_time=%d" % seconds, "-timeout=10",
                         "-rss_limit_mb=2048", "-print_final_stats=1"] + dirs,
-                       capture_output=True, text=True, timeout=seconds + 300)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=seconds + 300)
     runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", p.stderr)
     t.add("fuzz %s for %ds (%s runs)" % (name, seconds, runs.group(1) if runs else "?"),
           p.returncode == 0, p.stderr[-3000:])

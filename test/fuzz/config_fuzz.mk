@@ -1,0 +1,2 @@
+FUZZERS += config_fuzz
+config_fuzz_FUZZ_SRCS := test/fuzz/config_fuzz.c core/config.c
