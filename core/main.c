@@ -60,14 +60,22 @@ static const char *main_app_name(enum config_app app)
 	return app == CONFIG_APP_SELFTEST ? "selftest" : app == CONFIG_APP_CHECK ? "check" : "bench";
 }
 
-void kmain(struct boot_info *bi)
+/*
+ * boot_info lives in loader memory the page allocator will reuse; the
+ * kernel keeps its own copy.
+ */
+static struct boot_info main_boot_info;
+
+void kmain(struct boot_info *loader_bi)
 {
-	kernel_boot_info = bi;
 	console_init(NULL);
 	gdt_init();
 	idt_init();
-	if (bi->magic != BOOT_INFO_MAGIC)
-		panic("kmain: boot_info magic %llx is wrong", (unsigned long long)bi->magic);
+	if (loader_bi->magic != BOOT_INFO_MAGIC)
+		panic("kmain: boot_info magic %llx is wrong", (unsigned long long)loader_bi->magic);
+	main_boot_info = *loader_bi;
+	struct boot_info *bi = &main_boot_info;
+	kernel_boot_info = bi;
 	int cfg_err = config_parse(&kernel_config, bi->config);
 	kern_set_log_level(kernel_config.log);
 
