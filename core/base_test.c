@@ -80,6 +80,18 @@ KTEST(clock_monotonic_and_calibrated)
 	KTEST_ASSERT(us > 1900000 && us < 2100000);
 }
 
+KTEST(clock_agrees_with_hpet)
+{
+	uint64_t us = clock_measure_against_hpet(200);
+
+	if (us == 0) {
+		kprintf("# no HPET on this machine: nothing to compare\n");
+		return;
+	}
+	kprintf("# 200 ms of HPET took %llu us by the TSC clock\n", (unsigned long long)us);
+	KTEST_ASSERT(us > 190000 && us < 210000);
+}
+
 KTEST(trap_breakpoint_returns)
 {
 	trap_expect(TRAP_BP);

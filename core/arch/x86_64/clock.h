@@ -11,5 +11,6 @@
 int clock_init(void);
 uint64_t clock_tsc_freq(void);
 const char *clock_reference(void);
+uint64_t clock_measure_against_hpet(unsigned ms);
 
 #endif

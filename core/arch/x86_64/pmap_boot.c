@@ -92,17 +92,22 @@ static void boot_map_section(const char *start, const char *end, uint64_t flags)
 	pmap_boot_map(va, boot_bi->kernel_phys + (va - KERNEL_BASE), size, flags | PTE_G);
 }
 
+/* The ranges as the loader gave them: page-table pages carved off later
+ * must still be in the direct map. */
+static struct boot_mem_range boot_ranges[BOOT_RANGES_MAX];
+
 void pmap_boot_init(struct boot_info *bi)
 {
 	uint32_t r[4];
 
 	boot_bi = bi;
+	memcpy(boot_ranges, bi->ranges, sizeof(boot_ranges));
 	cpuid(0x80000001, 0, r);
 	boot_have_1g = (r[3] >> 26) & 1; /* CPUID.80000001h:EDX.Page1GB */
 	pmap_boot_pml4 = pmap_boot_alloc_page();
 
 	for (uint32_t i = 0; i < bi->range_count; i++) {
-		const struct boot_mem_range *m = &bi->ranges[i];
+		const struct boot_mem_range *m = &boot_ranges[i];
 		if (boot_is_ram(m->type))
 			pmap_boot_map(DIRECT_MAP_BASE + m->base, m->base, m->pages * PAGE_SIZE,
 				      PTE_W | PTE_NX | PTE_G);
