@@ -10,6 +10,7 @@
 #include "core/kbench.h"
 #include "core/kernel.h"
 #include "core/ktest.h"
+#include "core/mm/vm_page.h"
 
 struct boot_info *kernel_boot_info;
 struct config kernel_config;
@@ -53,6 +54,46 @@ static void main_memory_report(const struct boot_info *bi)
 		log_info("memory:   %-20s %6llu MiB (%llu pages)", main_efi_type_name(efi),
 			 (unsigned long long)(by_type[t] >> 8), (unsigned long long)by_type[t]);
 	}
+}
+
+/*
+ * Hands free memory to vm_page: conventional and boot-services memory and,
+ * since boot_info has been copied and the loader's tables are no longer
+ * used, the loader's own pages.  ACPI reclaim memory stays: its tables are
+ * read again by drivers.
+ */
+static void main_vm_startup(const struct boot_info *bi)
+{
+	static struct vm_phys_range ranges[BOOT_RANGES_MAX];
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < bi->range_count; i++) {
+		const struct boot_mem_range *r = &bi->ranges[i];
+		if (r->type != BOOT_MEM_FREE && r->type != BOOT_MEM_LOADER &&
+		    r->type != BOOT_MEM_BOOT_DATA)
+			continue;
+		if (r->pages == 0)
+			continue;
+		if (n > 0 && ranges[n - 1].base + ranges[n - 1].pages * PAGE_SIZE == r->base) {
+			ranges[n - 1].pages += r->pages;
+			continue;
+		}
+		ranges[n++] = (struct vm_phys_range){r->base, r->pages};
+	}
+	/* the firmware's map is sorted on every machine seen; the cap needs it */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && ranges[j - 1].base > ranges[j].base; j--) {
+			struct vm_phys_range t = ranges[j];
+			ranges[j] = ranges[j - 1];
+			ranges[j - 1] = t;
+		}
+	if (vm_page_startup(ranges, n, kernel_config.mem_cap) < 0)
+		panic("main_vm_startup: no usable memory");
+	pmap_boot_handoff();
+	if (kernel_config.mem_cap)
+		log_info("vm_page: mem= caps usable memory at %llu MiB",
+			 (unsigned long long)(kernel_config.mem_cap >> 20));
+	vm_page_report();
 }
 
 static const char *main_app_name(enum config_app app)
@@ -106,6 +147,7 @@ void kmain(struct boot_info *loader_bi)
 		log_error("config: bad configuration");
 		kernel_exit(EXIT_CONFIG);
 	}
+	main_vm_startup(bi);
 
 	int failed = 0;
 	switch (kernel_config.app) {

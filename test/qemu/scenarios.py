@@ -1,5 +1,7 @@
 """QEMU scenarios of `make test`.  Each boots once and checks many things;
 each check is one TAP-style result of the test run."""
+import re
+
 from phobos_qemu import boot
 
 
@@ -68,5 +70,33 @@ def scenario_fault():
     return b, checks
 
 
+def vm_page_line(log, zone):
+    m = re.search(r"zone %s\s+(\d+) pages" % re.escape(zone), log)
+    return int(m.group(1)) if m else None
+
+
+def scenario_mem_cap():
+    b = boot("mem-cap", "app=selftest exit=qemu mem=64M", mem="512M")
+    checks = []
+    expect_selftests_pass(b, checks)
+    m = re.search(r"(\d+) pages managed", b.log)
+    managed = int(m.group(1)) if m else None
+    checks.append(("mem-cap: mem=64M caps the managed pages",
+                   managed is not None and 15000 < managed <= 16384, "managed %s" % managed))
+    checks.append(("mem-cap: struct vm_page is 48 bytes",
+                   "sizeof(struct vm_page) = 48 bytes" in b.log, "size line missing"))
+    return b, checks
+
+
+def scenario_5g():
+    b = boot("mem-5g", "app=selftest exit=qemu", mem="5G", timeout=300)
+    checks = []
+    expect_selftests_pass(b, checks)
+    high = vm_page_line(b.log, "above 4 GiB")
+    checks.append(("mem-5g: RAM above 4 GiB is managed", high is not None and high > 500000,
+                   "above-4G pages %s" % high))
+    return b, checks
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
-             scenario_bad_config, scenario_fault]
+             scenario_bad_config, scenario_fault, scenario_mem_cap, scenario_5g]

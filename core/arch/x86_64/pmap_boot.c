@@ -3,7 +3,7 @@
  *
  * Page-table pages are carved from the top of the largest free range of
  * boot_info (which shrinks accordingly, so the page allocator never sees
- * them).  The tables map:
+ * them) until pmap_boot_handoff(); after it they come from vm_page.  The tables map:
  *   - every RAM-like range (free, loader, boot data, kernel, ACPI, runtime)
  *     at DIRECT_MAP_BASE + pa, read-write, no-execute, global, with 1 GiB
  *     pages where the CPU has them and alignment allows, else 2 MiB, else
@@ -18,6 +18,7 @@
 #include "core/arch/x86_64/pmap_boot.h"
 #include "core/arch/x86_64/pte.h"
 #include "core/kernel.h"
+#include "core/mm/vm_page.h"
 
 extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern const char __data_start[], __data_end[], __ksyms_start[], __kernel_end[];
@@ -31,9 +32,23 @@ static void *boot_phys(uint64_t pa)
 	return (void *)(DIRECT_MAP_BASE + pa);
 }
 
+static bool boot_handed_off;
+
+void pmap_boot_handoff(void)
+{
+	boot_handed_off = true;
+}
+
 uint64_t pmap_boot_alloc_page(void)
 {
 	struct boot_mem_range *best = NULL;
+
+	if (boot_handed_off) {
+		struct vm_page *m = vm_page_alloc(VM_ALLOC_ZERO);
+		if (m == NULL)
+			panic("pmap_boot_alloc_page: out of pages for page tables");
+		return vm_page_phys(m);
+	}
 
 	for (uint32_t i = 0; i < boot_bi->range_count; i++) {
 		struct boot_mem_range *r = &boot_bi->ranges[i];

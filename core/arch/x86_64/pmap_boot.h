@@ -1,7 +1,7 @@
 /*
  * Early page tables (see pmap_boot.c).  pmap_boot_init runs once, before
- * the page allocator; pmap_boot_map and pmap_boot_alloc_page are valid only
- * until the page allocator takes the remaining free ranges over.
+ * the page allocator.  pmap_boot_handoff is called once vm_page owns the
+ * free ranges: page-table pages come from vm_page from then on.
  */
 #ifndef PHOBOS_ARCH_PMAP_BOOT_H
 #define PHOBOS_ARCH_PMAP_BOOT_H
@@ -13,5 +13,6 @@ extern uint64_t pmap_boot_pml4; /* physical address of the kernel PML4 */
 void pmap_boot_init(struct boot_info *bi);
 void pmap_boot_map(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags);
 uint64_t pmap_boot_alloc_page(void);
+void pmap_boot_handoff(void);
 
 #endif

@@ -1,0 +1,530 @@
+/*
+ * vm_page: descriptors, segments, zones, queues and the per-zone page
+ * buddy.  The contract is in vm_page.h.
+ */
+#include "core/mm/pmap.h"
+#include "core/mm/vm_page.h"
+
+#define VM_ORDER_TAIL 0xff /* order of a free page that is not a block head */
+#define VM_ZONE_LOW1M_END 0x100000ull
+#define VM_ZONE_DMA32_END 0x100000000ull
+
+struct vm_seg {
+	paddr_t base;           /* first managed page */
+	uint64_t npages;
+	struct vm_page *pages;
+	uint32_t first;         /* global index of pages[0] */
+	enum vm_zone zone;
+};
+
+/* A doubly linked list of pages through qnext/qprev. */
+struct vm_list {
+	uint32_t head, tail;
+};
+
+static struct spinlock vm_page_lock = SPINLOCK_INIT("vm_page");
+static struct vm_seg vm_segs[VM_PAGE_MAX_SEGS];
+static unsigned vm_nsegs;
+static uint32_t vm_npages;
+static struct vm_list vm_free[VM_NZONES][VM_PAGE_MAX_ORDER + 1]; /* (f) */
+static struct vm_list vm_queues[VM_NQUEUES];                     /* (f) */
+static struct vm_stats vm_st;                                    /* (f) */
+static void (*vm_reclaim_hook)(struct vm_page *m);
+static void (*vm_low_memory_hook)(void);
+
+static struct vm_seg *vm_seg_of(const struct vm_page *m)
+{
+	return &vm_segs[m->seg];
+}
+
+uint32_t vm_page_index(const struct vm_page *m)
+{
+	const struct vm_seg *s = vm_seg_of(m);
+	return s->first + (uint32_t)(m - s->pages);
+}
+
+struct vm_page *vm_page_at(uint32_t index)
+{
+	unsigned lo = 0, hi = vm_nsegs;
+
+	if (index == VM_PAGE_NONE || index >= vm_npages)
+		return NULL;
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+		if (vm_segs[mid].first <= index)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &vm_segs[lo].pages[index - vm_segs[lo].first];
+}
+
+paddr_t vm_page_phys(const struct vm_page *m)
+{
+	const struct vm_seg *s = vm_seg_of(m);
+	return s->base + (paddr_t)(m - s->pages) * PAGE_SIZE;
+}
+
+struct vm_page *vm_page_from_phys(paddr_t pa)
+{
+	for (unsigned i = 0; i < vm_nsegs; i++) {
+		const struct vm_seg *s = &vm_segs[i];
+		if (pa >= s->base && pa < s->base + s->npages * PAGE_SIZE)
+			return &s->pages[(pa - s->base) / PAGE_SIZE];
+	}
+	return NULL;
+}
+
+enum vm_zone vm_page_zone(const struct vm_page *m)
+{
+	return vm_seg_of(m)->zone;
+}
+
+static void vm_list_push(struct vm_list *l, struct vm_page *m)
+{
+	uint32_t i = vm_page_index(m);
+
+	m->qnext = VM_PAGE_NONE;
+	m->qprev = l->tail;
+	if (l->tail == VM_PAGE_NONE)
+		l->head = i;
+	else
+		vm_page_at(l->tail)->qnext = i;
+	l->tail = i;
+}
+
+static void vm_list_remove(struct vm_list *l, struct vm_page *m)
+{
+	if (m->qprev == VM_PAGE_NONE)
+		l->head = m->qnext;
+	else
+		vm_page_at(m->qprev)->qnext = m->qnext;
+	if (m->qnext == VM_PAGE_NONE)
+		l->tail = m->qprev;
+	else
+		vm_page_at(m->qnext)->qprev = m->qprev;
+	m->qnext = m->qprev = VM_PAGE_NONE;
+}
+
+/* Marks n pages from m free tails, or allocated (queue none). */
+static void vm_mark(struct vm_page *m, uint64_t n, bool free)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		if (free) {
+			KASSERT(m[i].queue == VM_Q_NONE);
+			m[i].queue = VM_Q_FREE;
+			m[i].order = VM_ORDER_TAIL;
+		} else {
+			m[i].queue = VM_Q_NONE;
+			m[i].order = 0;
+		}
+	}
+}
+
+static void vm_block_insert(struct vm_page *m, unsigned order)
+{
+	m->order = (uint8_t)order;
+	vm_list_push(&vm_free[vm_seg_of(m)->zone][order], m);
+}
+
+/*
+ * Frees the block m of 2^order pages (already marked free), merging it
+ * with its buddy while possible.  Blocks are aligned in physical address
+ * space, so the buddy of the block at pa is the one at pa ^ (4 KiB << order):
+ * flipping that bit moves between the two halves of the enclosing block of
+ * order + 1.  Segments never straddle a zone boundary and the buddy must lie
+ * in the same segment, so a merge never crosses zones.
+ */
+static void vm_block_free(struct vm_page *m, unsigned order)
+{
+	struct vm_seg *s = vm_seg_of(m);
+
+	while (order < VM_PAGE_MAX_ORDER) {
+		paddr_t pa = vm_page_phys(m);
+		paddr_t bpa = pa ^ ((paddr_t)PAGE_SIZE << order);
+		if (bpa < s->base || bpa + ((paddr_t)PAGE_SIZE << order) > s->base + s->npages * PAGE_SIZE)
+			break;
+		struct vm_page *b = &s->pages[(bpa - s->base) / PAGE_SIZE];
+		if (b->queue != VM_Q_FREE || b->order != order)
+			break;
+		vm_list_remove(&vm_free[s->zone][order], b);
+		/* the higher half's head becomes a tail of the merged block */
+		if (b > m) {
+			b->order = VM_ORDER_TAIL;
+		} else {
+			m->order = VM_ORDER_TAIL;
+			m = b;
+		}
+		order++;
+	}
+	vm_block_insert(m, order);
+}
+
+/* Takes a block of exactly 2^order pages from zone z, splitting a larger one. */
+static struct vm_page *vm_zone_take(enum vm_zone z, unsigned order)
+{
+	unsigned k = order;
+
+	while (k <= VM_PAGE_MAX_ORDER && vm_free[z][k].head == VM_PAGE_NONE)
+		k++;
+	if (k > VM_PAGE_MAX_ORDER)
+		return NULL;
+	struct vm_page *m = vm_page_at(vm_free[z][k].head);
+	vm_list_remove(&vm_free[z][k], m);
+	while (k > order) {
+		k--;
+		vm_block_insert(m + ((uint64_t)1 << k), k); /* the upper half stays free */
+	}
+	vm_mark(m, (uint64_t)1 << order, false);
+	vm_st.free -= (uint64_t)1 << order;
+	vm_st.zone_free[z] -= (uint64_t)1 << order;
+	return m;
+}
+
+static unsigned vm_zone_limit(unsigned flags)
+{
+	if (flags & VM_ALLOC_LOW1M)
+		return VM_ZONE_LOW1M;
+	if (flags & VM_ALLOC_DMA32)
+		return VM_ZONE_DMA32;
+	return VM_ZONE_HIGH;
+}
+
+/* Reuses the oldest cache-queue page (order 0 only); caller holds the lock. */
+static struct vm_page *vm_take_cached(void)
+{
+	struct vm_page *m = vm_page_at(vm_queues[VM_Q_CACHE].head);
+
+	if (m == NULL)
+		return NULL;
+	vm_list_remove(&vm_queues[VM_Q_CACHE], m);
+	vm_st.queued[VM_Q_CACHE]--;
+	m->queue = VM_Q_NONE;
+	return m;
+}
+
+static struct vm_page *vm_alloc_locked(unsigned order, unsigned flags, bool *cached)
+{
+	for (int z = (int)vm_zone_limit(flags); z >= 0; z--) {
+		struct vm_page *m = vm_zone_take((enum vm_zone)z, order);
+		if (m != NULL)
+			return m;
+	}
+	if (order == 0 && vm_zone_limit(flags) == VM_ZONE_HIGH) {
+		*cached = true;
+		return vm_take_cached();
+	}
+	return NULL;
+}
+
+struct vm_page *vm_page_alloc_contig(unsigned order, unsigned flags)
+{
+	struct vm_page *m = NULL;
+	bool cached = false;
+
+	KASSERT(order <= VM_PAGE_MAX_ORDER);
+	for (int attempt = 0; attempt < 2 && m == NULL; attempt++) {
+		if (attempt == 1) {
+			if (vm_low_memory_hook == NULL)
+				break;
+			vm_low_memory_hook();
+		}
+		spin_lock(&vm_page_lock);
+		m = vm_alloc_locked(order, flags, &cached);
+		spin_unlock(&vm_page_lock);
+	}
+	if (m == NULL)
+		return NULL;
+	if (cached && vm_reclaim_hook != NULL)
+		vm_reclaim_hook(m);
+	for (uint64_t i = 0; i < ((uint64_t)1 << order); i++) {
+		m[i].object = NULL;
+		m[i].pindex = 0;
+		m[i].flags = 0;
+		m[i].tleft = m[i].tright = VM_PAGE_NONE;
+		KASSERT(m[i].wire_count == 0);
+		if (flags & VM_ALLOC_ZERO)
+			pmap_zero_page(vm_page_phys(&m[i]));
+	}
+	return m;
+}
+
+struct vm_page *vm_page_alloc(unsigned flags)
+{
+	return vm_page_alloc_contig(0, flags);
+}
+
+void vm_page_free_contig(struct vm_page *m, unsigned order)
+{
+	struct vm_seg *s = vm_seg_of(m);
+	uint64_t n = (uint64_t)1 << order;
+
+	KASSERT(order <= VM_PAGE_MAX_ORDER);
+	if (!IS_ALIGNED(vm_page_phys(m), (paddr_t)PAGE_SIZE << order) ||
+	    (uint64_t)(m - s->pages) + n > s->npages)
+		panic("vm_page_free: %llx is not a block of order %u",
+		      (unsigned long long)vm_page_phys(m), order);
+	spin_lock(&vm_page_lock);
+	for (uint64_t i = 0; i < n; i++) {
+		if (m[i].queue != VM_Q_NONE || m[i].wire_count != 0 || m[i].md != NULL) {
+			spin_unlock(&vm_page_lock);
+			panic("vm_page_free: page %llx is %s (queue %u, wired %u)",
+			      (unsigned long long)vm_page_phys(&m[i]),
+			      m[i].queue == VM_Q_FREE ? "already free" : "in use", m[i].queue,
+			      m[i].wire_count);
+		}
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		m[i].object = NULL;
+		m[i].flags = 0;
+	}
+	vm_mark(m, n, true);
+	vm_st.free += n;
+	vm_st.zone_free[s->zone] += n;
+	vm_block_free(m, order);
+	spin_unlock(&vm_page_lock);
+}
+
+void vm_page_free(struct vm_page *m)
+{
+	vm_page_free_contig(m, 0);
+}
+
+void vm_page_wire(struct vm_page *m)
+{
+	spin_lock(&vm_page_lock);
+	KASSERT(m->queue != VM_Q_FREE && m->wire_count < UINT16_MAX);
+	if (m->wire_count++ == 0)
+		vm_st.wired++;
+	spin_unlock(&vm_page_lock);
+}
+
+void vm_page_unwire(struct vm_page *m)
+{
+	spin_lock(&vm_page_lock);
+	if (m->wire_count == 0)
+		panic("vm_page_unwire: page %llx is not wired", (unsigned long long)vm_page_phys(m));
+	if (--m->wire_count == 0)
+		vm_st.wired--;
+	spin_unlock(&vm_page_lock);
+}
+
+static void vm_dequeue_locked(struct vm_page *m)
+{
+	if (m->queue == VM_Q_FREE)
+		panic("vm_page_dequeue: page %llx is free", (unsigned long long)vm_page_phys(m));
+	if (m->queue != VM_Q_NONE) {
+		vm_list_remove(&vm_queues[m->queue], m);
+		vm_st.queued[m->queue]--;
+		m->queue = VM_Q_NONE;
+	}
+}
+
+static void vm_page_enqueue(struct vm_page *m, enum vm_queue q)
+{
+	spin_lock(&vm_page_lock);
+	vm_dequeue_locked(m);
+	m->queue = (uint8_t)q;
+	vm_list_push(&vm_queues[q], m);
+	vm_st.queued[q]++;
+	spin_unlock(&vm_page_lock);
+}
+
+void vm_page_activate(struct vm_page *m)
+{
+	vm_page_enqueue(m, VM_Q_ACTIVE);
+}
+
+void vm_page_deactivate(struct vm_page *m)
+{
+	vm_page_enqueue(m, VM_Q_INACTIVE);
+}
+
+void vm_page_cache(struct vm_page *m)
+{
+	KASSERT(!(m->flags & VM_PAGE_DIRTY) && m->wire_count == 0);
+	vm_page_enqueue(m, VM_Q_CACHE);
+}
+
+void vm_page_dequeue(struct vm_page *m)
+{
+	spin_lock(&vm_page_lock);
+	vm_dequeue_locked(m);
+	spin_unlock(&vm_page_lock);
+}
+
+struct vm_page *vm_page_queue_first(enum vm_queue q)
+{
+	KASSERT(q == VM_Q_ACTIVE || q == VM_Q_INACTIVE || q == VM_Q_CACHE);
+	return vm_page_at(vm_queues[q].head);
+}
+
+void vm_page_stats(struct vm_stats *out)
+{
+	spin_lock(&vm_page_lock);
+	*out = vm_st;
+	spin_unlock(&vm_page_lock);
+}
+
+uint64_t vm_page_free_count(void)
+{
+	return vm_st.free;
+}
+
+void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(void))
+{
+	vm_reclaim_hook = reclaim;
+	vm_low_memory_hook = low_memory;
+}
+
+static enum vm_zone vm_zone_of_pa(paddr_t pa)
+{
+	return pa < VM_ZONE_LOW1M_END ? VM_ZONE_LOW1M
+	       : pa < VM_ZONE_DMA32_END ? VM_ZONE_DMA32 : VM_ZONE_HIGH;
+}
+
+/*
+ * Makes [base, base + pages) a segment: its first pages hold the
+ * descriptors of the rest.  d descriptor pages cover pages - d pages, so
+ * d = ceil(pages * size / (PAGE_SIZE + size)) is the least that suffices.
+ */
+static void vm_seg_add(paddr_t base, uint64_t pages)
+{
+	uint64_t d = (pages * sizeof(struct vm_page) + PAGE_SIZE + sizeof(struct vm_page) - 1) /
+		     (PAGE_SIZE + sizeof(struct vm_page));
+
+	if (pages <= d || vm_nsegs == VM_PAGE_MAX_SEGS)
+		return;
+	struct vm_seg *s = &vm_segs[vm_nsegs];
+	s->pages = pmap_phys_to_virt(base);
+	s->base = base + d * PAGE_SIZE;
+	s->npages = pages - d;
+	s->first = vm_npages;
+	s->zone = vm_zone_of_pa(base);
+	memset(s->pages, 0, s->npages * sizeof(struct vm_page));
+	for (uint64_t i = 0; i < s->npages; i++) {
+		s->pages[i].seg = (uint16_t)vm_nsegs;
+		s->pages[i].qnext = s->pages[i].qprev = VM_PAGE_NONE;
+		s->pages[i].tleft = s->pages[i].tright = VM_PAGE_NONE;
+	}
+	vm_nsegs++;
+	vm_npages += (uint32_t)s->npages;
+	vm_st.descriptor_pages += d;
+	vm_st.total += s->npages;
+	vm_st.zone_total[s->zone] += s->npages;
+	/* hand the pages over as maximal aligned blocks */
+	for (uint64_t i = 0; i < s->npages;) {
+		unsigned o = VM_PAGE_MAX_ORDER;
+		while (o > 0 && (!IS_ALIGNED(vm_page_phys(&s->pages[i]), (paddr_t)PAGE_SIZE << o) ||
+				 i + ((uint64_t)1 << o) > s->npages))
+			o--;
+		vm_page_free_contig(&s->pages[i], o);
+		i += (uint64_t)1 << o;
+	}
+}
+
+int64_t vm_page_startup(const struct vm_phys_range *ranges, unsigned n, uint64_t cap_bytes)
+{
+	static const paddr_t bounds[] = {VM_ZONE_LOW1M_END, VM_ZONE_DMA32_END, ~(paddr_t)0};
+	uint64_t budget = cap_bytes ? cap_bytes / PAGE_SIZE : UINT64_MAX;
+
+	KASSERT(vm_nsegs == 0);
+	for (int z = 0; z < VM_NZONES; z++)
+		for (int o = 0; o <= VM_PAGE_MAX_ORDER; o++)
+			vm_free[z][o].head = vm_free[z][o].tail = VM_PAGE_NONE;
+	for (int q = 0; q < VM_NQUEUES; q++)
+		vm_queues[q].head = vm_queues[q].tail = VM_PAGE_NONE;
+	for (unsigned i = 0; i < n && budget > 0; i++) {
+		paddr_t base = ranges[i].base;
+		uint64_t pages = MIN(ranges[i].pages, budget);
+		budget -= pages;
+		/* split at the zone boundaries so no segment spans two zones */
+		for (unsigned b = 0; b < ARRAY_SIZE(bounds) && pages > 0; b++) {
+			if (base >= bounds[b])
+				continue;
+			uint64_t fit = MIN(pages, (bounds[b] - base) / PAGE_SIZE);
+			vm_seg_add(base, fit);
+			base += fit * PAGE_SIZE;
+			pages -= fit;
+		}
+	}
+	return vm_st.total ? (int64_t)vm_st.total : -ENOMEM;
+}
+
+/* Checks one free block at m of the given order; returns its page count. */
+static uint64_t vm_check_block(struct vm_page *m, unsigned order, enum vm_zone z)
+{
+	struct vm_seg *s = vm_seg_of(m);
+	uint64_t n = (uint64_t)1 << order;
+
+	if (m->queue != VM_Q_FREE || m->order != order || s->zone != z)
+		panic("vm_page_check: free list of zone %u order %u holds a bad head", z, order);
+	if (!IS_ALIGNED(vm_page_phys(m), (paddr_t)PAGE_SIZE << order) ||
+	    (uint64_t)(m - s->pages) + n > s->npages)
+		panic("vm_page_check: misaligned free block at %llx", (unsigned long long)vm_page_phys(m));
+	for (uint64_t i = 1; i < n; i++)
+		if (m[i].queue != VM_Q_FREE || m[i].order != VM_ORDER_TAIL)
+			panic("vm_page_check: block at %llx has a bad tail", (unsigned long long)vm_page_phys(m));
+	if (order < VM_PAGE_MAX_ORDER) {
+		paddr_t bpa = vm_page_phys(m) ^ ((paddr_t)PAGE_SIZE << order);
+		struct vm_page *b = vm_page_from_phys(bpa);
+		if (b != NULL && vm_seg_of(b) == s && b->queue == VM_Q_FREE && b->order == order)
+			panic("vm_page_check: buddies at %llx not coalesced", (unsigned long long)bpa);
+	}
+	return n;
+}
+
+void vm_page_check(void)
+{
+	uint64_t free = 0, zfree[VM_NZONES] = {0}, queued[VM_NQUEUES] = {0}, wired = 0, marked = 0;
+
+	spin_lock(&vm_page_lock);
+	for (int z = 0; z < VM_NZONES; z++)
+		for (unsigned o = 0; o <= VM_PAGE_MAX_ORDER; o++) {
+			uint32_t prev = VM_PAGE_NONE;
+			for (struct vm_page *m = vm_page_at(vm_free[z][o].head); m != NULL;
+			     m = vm_page_at(m->qnext)) {
+				KASSERT(m->qprev == prev);
+				zfree[z] += vm_check_block(m, o, (enum vm_zone)z);
+				prev = vm_page_index(m);
+			}
+			KASSERT(vm_free[z][o].tail == prev);
+		}
+	for (int q = VM_Q_ACTIVE; q < VM_NQUEUES; q++)
+		for (struct vm_page *m = vm_page_at(vm_queues[q].head); m != NULL; m = vm_page_at(m->qnext)) {
+			KASSERT(m->queue == q);
+			queued[q]++;
+		}
+	for (unsigned i = 0; i < vm_nsegs; i++)
+		for (uint64_t p = 0; p < vm_segs[i].npages; p++) {
+			const struct vm_page *m = &vm_segs[i].pages[p];
+			marked += m->queue == VM_Q_FREE;
+			wired += m->wire_count > 0;
+			KASSERT(m->queue < VM_NQUEUES && m->seg == i);
+		}
+	for (int z = 0; z < VM_NZONES; z++) {
+		KASSERT(zfree[z] == vm_st.zone_free[z]);
+		free += zfree[z];
+	}
+	KASSERT(free == vm_st.free && marked == free && wired == vm_st.wired);
+	for (int q = VM_Q_ACTIVE; q < VM_NQUEUES; q++)
+		KASSERT(queued[q] == vm_st.queued[q]);
+	spin_unlock(&vm_page_lock);
+}
+
+void vm_page_report(void)
+{
+	static const char *const names[VM_NZONES] = {"below 1 MiB", "below 4 GiB", "above 4 GiB"};
+
+	log_info("vm_page: sizeof(struct vm_page) = %zu bytes, %llu pages managed (%llu MiB) in %u segments, %llu pages of descriptors",
+		 sizeof(struct vm_page), (unsigned long long)vm_st.total,
+		 (unsigned long long)(vm_st.total >> 8), vm_nsegs,
+		 (unsigned long long)vm_st.descriptor_pages);
+	for (int z = 0; z < VM_NZONES; z++)
+		log_info("vm_page:   zone %-12s %8llu pages (%llu MiB), %8llu free", names[z],
+			 (unsigned long long)vm_st.zone_total[z],
+			 (unsigned long long)(vm_st.zone_total[z] >> 8),
+			 (unsigned long long)vm_st.zone_free[z]);
+}
+
+_Static_assert(sizeof(struct vm_page) == 48, "struct vm_page must stay at 48 bytes");

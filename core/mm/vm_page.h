@@ -1,0 +1,131 @@
+/*
+ * vm_page: physical memory.  One descriptor per usable page, the zones,
+ * the page queues and the physical page allocator.
+ *
+ * Owns: every page handed over by vm_page_startup, from then until the
+ * end.  A page is in exactly one state:
+ *   free      in its zone's buddy lists (the free queue), order kept in the
+ *             head page of each free block;
+ *   active, inactive, cache
+ *             on that queue, belonging to an object;
+ *   allocated on no queue (wired kernel memory, page tables, DMA, pages a
+ *             caller holds before it queues them).
+ * Segments: each usable range (split at the zone boundaries 1 MiB and
+ * 4 GiB) gets its own descriptor array carved from its first pages, so
+ * holes in the physical address space cost nothing.
+ * Free pages form a binary buddy per zone: a block of order o is 2^o pages
+ * aligned to 2^o pages in physical address space, which is what DMA
+ * buffers and page-table allocations need.
+ *
+ * Lock key: (f) vm_page_lock, which guards free lists, queues, counters;
+ * (o) the owning object's lock.  Interrupt handlers never allocate.
+ *
+ * Errors: allocation returns NULL when the allowed zones are empty after
+ * reclaiming cache pages and calling the low-memory hook once.  Freeing a
+ * free page, a wired page or a page still on a queue is a programmer error
+ * and panics.
+ */
+#ifndef PHOBOS_MM_VM_PAGE_H
+#define PHOBOS_MM_VM_PAGE_H
+
+#include "core/mm/vm_types.h"
+
+#define VM_PAGE_NONE UINT32_MAX /* "no page" in 32-bit page links */
+#define VM_PAGE_MAX_ORDER 10    /* largest free block: 2^10 pages = 4 MiB */
+#define VM_PAGE_MAX_SEGS 64
+
+enum vm_zone { VM_ZONE_LOW1M, VM_ZONE_DMA32, VM_ZONE_HIGH, VM_NZONES };
+enum vm_queue { VM_Q_NONE, VM_Q_FREE, VM_Q_ACTIVE, VM_Q_INACTIVE, VM_Q_CACHE, VM_NQUEUES };
+
+/* vm_page_alloc flags */
+#define VM_ALLOC_ZERO 0x1  /* contents zeroed */
+#define VM_ALLOC_DMA32 0x2 /* below 4 GiB */
+#define VM_ALLOC_LOW1M 0x4 /* below 1 MiB */
+
+/*
+ * 48 bytes.  Links are 32-bit global page indices, not pointers: that is
+ * what keeps the descriptor at 48 bytes with both queue and tree links
+ * (16 TiB of RAM is addressable that way).
+ */
+struct vm_page {
+	struct vm_object *object; /* (o) owner, NULL if none */
+	uint64_t pindex;          /* (o) page index within the object */
+	uint32_t qnext, qprev;    /* (f) queue or free-list links */
+	uint32_t tleft, tright;   /* (o) the owner's tree of resident pages */
+	uint16_t flags;           /* (o) VM_PAGE_* */
+	uint8_t queue;            /* (f) enum vm_queue */
+	uint8_t order;            /* (f) order of a free block's head page */
+	uint16_t wire_count;      /* (o) pins: no page-out while > 0 */
+	uint16_t seg;             /* (c) segment index */
+	void *md;                 /* pmap's reverse map of this page */
+};
+
+#define VM_PAGE_DIRTY 0x1    /* contents differ from the pager's copy */
+#define VM_PAGE_BUSY 0x2     /* I/O in progress */
+#define VM_PAGE_PTABLE 0x4   /* a page-table page of some pmap */
+#define VM_PAGE_TREE_RED 0x8 /* colour in the owner's tree */
+
+/* A usable physical range handed to vm_page_startup. */
+struct vm_phys_range {
+	paddr_t base;   /* page aligned */
+	uint64_t pages;
+};
+
+struct vm_stats {
+	uint64_t total;            /* managed pages */
+	uint64_t free;             /* on the free queue */
+	uint64_t queued[VM_NQUEUES];
+	uint64_t wired;            /* pages with wire_count > 0 */
+	uint64_t zone_total[VM_NZONES];
+	uint64_t zone_free[VM_NZONES];
+	uint64_t descriptor_pages; /* pages spent on descriptor arrays */
+};
+
+/*
+ * Takes over the ranges (ascending, non-overlapping), using at most
+ * cap_bytes of them (0 = all).  Returns the number of managed pages, or
+ * -ENOMEM when nothing usable remains.  Call once.
+ */
+int64_t vm_page_startup(const struct vm_phys_range *ranges, unsigned n, uint64_t cap_bytes);
+
+struct vm_page *vm_page_alloc(unsigned flags);
+/* 2^order contiguous pages, naturally aligned, from the allowed zones. */
+struct vm_page *vm_page_alloc_contig(unsigned order, unsigned flags);
+void vm_page_free(struct vm_page *m);
+void vm_page_free_contig(struct vm_page *m, unsigned order);
+
+paddr_t vm_page_phys(const struct vm_page *m);
+struct vm_page *vm_page_from_phys(paddr_t pa); /* NULL if not managed */
+uint32_t vm_page_index(const struct vm_page *m);
+struct vm_page *vm_page_at(uint32_t index);     /* NULL for VM_PAGE_NONE */
+enum vm_zone vm_page_zone(const struct vm_page *m);
+
+void vm_page_wire(struct vm_page *m);
+void vm_page_unwire(struct vm_page *m);
+
+/* Queue moves of an allocated page; each takes it off its current queue. */
+void vm_page_activate(struct vm_page *m);
+void vm_page_deactivate(struct vm_page *m);
+void vm_page_cache(struct vm_page *m); /* clean, valid, reclaimable without I/O */
+void vm_page_dequeue(struct vm_page *m);
+/* Oldest page of a queue, or NULL. */
+struct vm_page *vm_page_queue_first(enum vm_queue q);
+
+void vm_page_stats(struct vm_stats *out);
+uint64_t vm_page_free_count(void);
+
+/*
+ * Hooks, set by higher layers:
+ *   reclaim: detach a cache-queue page from its object so it can be
+ *     reused (called with the page off every queue);
+ *   low_memory: free what can be freed (slab reclaim, page-out); called
+ *     once when an allocation finds nothing, before it gives up.
+ */
+void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(void));
+
+/* Full invariant check; panics naming the broken rule. */
+void vm_page_check(void);
+/* One line per zone for the boot log. */
+void vm_page_report(void);
+
+#endif
