@@ -10,6 +10,8 @@
 #include "core/kbench.h"
 #include "core/kernel.h"
 #include "core/ktest.h"
+#include "core/mm/malloc.h"
+#include "core/mm/slab.h"
 #include "core/mm/vm_page.h"
 
 struct boot_info *kernel_boot_info;
@@ -56,6 +58,14 @@ static void main_memory_report(const struct boot_info *bi)
 	}
 }
 
+/* vm_page found nothing: give back what the caches hold. */
+static void main_low_memory(void)
+{
+	size_t pages = slab_reclaim();
+
+	log_debug("low memory: slab reclaim returned %zu pages", pages);
+}
+
 /*
  * Hands free memory to vm_page: conventional and boot-services memory and,
  * since boot_info has been copied and the loader's tables are no longer
@@ -90,6 +100,8 @@ static void main_vm_startup(const struct boot_info *bi)
 	if (vm_page_startup(ranges, n, kernel_config.mem_cap) < 0)
 		panic("main_vm_startup: no usable memory");
 	pmap_boot_handoff();
+	vm_page_set_hooks(NULL, main_low_memory);
+	mm_malloc_init();
 	if (kernel_config.mem_cap)
 		log_info("vm_page: mem= caps usable memory at %llu MiB",
 			 (unsigned long long)(kernel_config.mem_cap >> 20));

@@ -2,8 +2,9 @@
  * kmem: wired, page-aligned kernel memory in whole pages.  It is the
  * backend of the slab allocator and of large mm_malloc blocks.
  *
- * Kernel implementation: space in the kernel map with resident, wired
- * pages (vm_map_allocate on the kernel map).  Host tests supply their own.
+ * Kernel implementation (kmem.c): physically contiguous wired pages from
+ * vm_page, reached through the direct map, so at most 2^VM_PAGE_MAX_ORDER
+ * pages per call.  Host allocator tests supply their own (kmem_host.c).
  *
  *   kmem_alloc_pages: npages > 0; returns zeroed memory or NULL when out of
  *     pages or space (the caller decides whether that is fatal).

@@ -61,5 +61,7 @@ unsigned pmap_page_mapcount(struct vm_page *m);
 void pmap_zero_page(paddr_t pa);
 void pmap_copy_page(paddr_t src, paddr_t dst);
 void *pmap_phys_to_virt(paddr_t pa);
+/* The inverse, for addresses pmap_phys_to_virt returned. */
+paddr_t pmap_virt_to_phys(const void *va);
 
 #endif

@@ -41,6 +41,17 @@ void *pmap_phys_to_virt(paddr_t pa)
 	abort();
 }
 
+paddr_t pmap_virt_to_phys(const void *va)
+{
+	const uint8_t *p = va;
+
+	for (unsigned i = 0; i < phys_nwindows; i++)
+		if (p >= phys_windows[i].host && p < phys_windows[i].host + phys_windows[i].size)
+			return phys_windows[i].pa + (paddr_t)(p - phys_windows[i].host);
+	fprintf(stderr, "phys_arena: %p is not in any window\n", va);
+	abort();
+}
+
 void pmap_zero_page(paddr_t pa)
 {
 	memset(pmap_phys_to_virt(pa), 0, PAGE_SIZE);

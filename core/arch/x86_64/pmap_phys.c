@@ -10,6 +10,12 @@ void *pmap_phys_to_virt(paddr_t pa)
 	return (void *)(DIRECT_MAP_BASE + pa);
 }
 
+paddr_t pmap_virt_to_phys(const void *va)
+{
+	KASSERT((uintptr_t)va >= DIRECT_MAP_BASE && (uintptr_t)va < KERNEL_DYN_BASE);
+	return (uintptr_t)va - DIRECT_MAP_BASE;
+}
+
 void pmap_zero_page(paddr_t pa)
 {
 	memset(pmap_phys_to_virt(pa), 0, PAGE_SIZE);
