@@ -53,7 +53,7 @@ def run_fuzz(t, binary, seconds):
     work = os.path.join(ROOT, "build", "fuzz-corpus", name)
     os.makedirs(work, exist_ok=True)
     dirs = [work] + ([seed] if os.path.isdir(seed) else [])
-    p = subprocess.run([binary, "-max_total_time=%d" % seconds, "-timeout=10",
+    p = subprocess.run([binary, "-max_total_time=%d" % seconds, "-timeout=10", "-max_len=65536",
                         "-rss_limit_mb=2048", "-print_final_stats=1"] + dirs,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                        errors="replace", timeout=seconds + 300)

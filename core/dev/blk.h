@@ -63,5 +63,15 @@ int blk_flush(struct blk_dev *dev);
 /* The registry of devices found at boot (whole disks and partitions). */
 void blk_register(struct blk_dev *dev);
 struct blk_dev *blk_first(void);
+/* Forgets every device and partition (tests, fuzzers). */
+void blk_reset_registry(void);
+
+/*
+ * A device for sectors [first, first + sectors) of disk, named
+ * "<disk>p<index>", from a fixed pool; NULL if the range is outside the
+ * disk or the pool is exhausted.  Not registered yet.
+ */
+struct blk_dev *blk_partition_create(struct blk_dev *disk, unsigned index, uint64_t first,
+				     uint64_t sectors);
 
 #endif
