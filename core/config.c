@@ -4,6 +4,7 @@
  */
 #include "core/config.h"
 #include "core/console.h"
+#include "core/lib/guid.h"
 
 #define CONFIG_WORD_MAX 600
 
@@ -17,24 +18,11 @@ static int config_copy(char *dst, size_t size, const char *key, const char *v)
 	return 0;
 }
 
-/* A GUID in text form: 8-4-4-4-12 hexadecimal digits. */
-static bool config_guid_ok(const char *v)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	for (size_t i = 0; i < sizeof(shape); i++) {
-		char c = v[i];
-		if (shape[i] == '\0')
-			return c == '\0';
-		if (shape[i] == '-' ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return false;
-}
-
 static int config_guid(char *dst, const char *key, const char *v)
 {
-	if (!config_guid_ok(v)) {
+	uint8_t bytes[16];
+
+	if (guid_parse(v, bytes) < 0) {
 		log_error("config: %s=%s is not a GUID (XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX)", key, v);
 		return -EINVAL;
 	}
