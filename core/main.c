@@ -12,6 +12,7 @@
 #include "core/ktest.h"
 #include "core/mm/malloc.h"
 #include "core/mm/slab.h"
+#include "core/mm/vm_map.h"
 #include "core/mm/vm_page.h"
 
 struct boot_info *kernel_boot_info;
@@ -102,6 +103,9 @@ static void main_vm_startup(const struct boot_info *bi)
 	pmap_boot_handoff();
 	vm_page_set_hooks(NULL, main_low_memory);
 	mm_malloc_init();
+	if (vm_map_kernel_init(KERNEL_DYN_BASE, KERNEL_BASE - KERNEL_DYN_BASE) < 0)
+		panic("main_vm_startup: no kernel map");
+	vm_fault_md_init();
 	if (kernel_config.mem_cap)
 		log_info("vm_page: mem= caps usable memory at %llu MiB",
 			 (unsigned long long)(kernel_config.mem_cap >> 20));

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The dependency rule (STYLE.md): machine-independent code reaches the rest
 # of the system only through core/env.h (and errno.h).
-#   core/mm   -> core/mm/*, core/env.h, core/errno.h (+ core/ktest.h for self-tests)
+#   core/mm   -> core/mm/*, core/env.h, core/errno.h (+ core/ktest.h, core/kbench.h for self-tests and benchmarks)
 #   core/lib  -> core/lib/*, core/env.h, core/errno.h
 #   fs        -> fs/*, core/env.h, core/errno.h, core/dev/blk.h, core/lib/*, core/mm/* (pager)
 # Prints every violation and fails if there is one.
@@ -18,7 +18,7 @@ check() {
 	done
 }
 out=$( {
-	check core/mm 'core/mm/[a-z0-9_]+\.h|core/env\.h|core/errno\.h|core/ktest\.h'
+	check core/mm 'core/mm/[a-z0-9_]+\.h|core/env\.h|core/errno\.h|core/ktest\.h|core/kbench\.h'
 	check core/lib 'core/lib/[a-z0-9_]+\.h|core/env\.h|core/errno\.h'
 	check fs 'fs/[a-z0-9_]+\.h|core/env\.h|core/errno\.h|core/dev/blk\.h|core/lib/[a-z0-9_]+\.h|core/mm/[a-z0-9_]+\.h'
 } )

@@ -18,12 +18,14 @@
 #include "core/arch/x86_64/pmap_boot.h"
 #include "core/arch/x86_64/pte.h"
 #include "core/kernel.h"
+#include "core/mm/pmap.h"
 #include "core/mm/vm_page.h"
 
 extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern const char __data_start[], __data_end[], __ksyms_start[], __kernel_end[];
 
 static struct boot_info *boot_bi;
+static bool boot_handed_off;
 static bool boot_have_1g;
 uint64_t pmap_boot_pml4;
 
@@ -32,7 +34,6 @@ static void *boot_phys(uint64_t pa)
 	return (void *)(DIRECT_MAP_BASE + pa);
 }
 
-static bool boot_handed_off;
 
 void pmap_boot_handoff(void)
 {
@@ -46,7 +47,8 @@ uint64_t pmap_boot_alloc_page(void)
 	if (boot_handed_off) {
 		struct vm_page *m = vm_page_alloc(VM_ALLOC_ZERO);
 		if (m == NULL)
-			panic("pmap_boot_alloc_page: out of pages for page tables");
+			return 0;
+		m->flags |= VM_PAGE_PTABLE;
 		return vm_page_phys(m);
 	}
 
@@ -56,26 +58,56 @@ uint64_t pmap_boot_alloc_page(void)
 			best = r;
 	}
 	if (best == NULL || best->pages == 0)
-		panic("pmap_boot_alloc_page: no free memory for page tables");
+		return 0;
 	best->pages--;
 	uint64_t pa = best->base + best->pages * PAGE_SIZE;
 	memset(boot_phys(pa), 0, PAGE_SIZE);
 	return pa;
 }
 
-/* The entry for va at level `level`, creating tables above it. */
-static uint64_t *boot_walk(uint64_t va, int level)
+/*
+ * The entry for va at `level` under pml4.  Missing tables are created when
+ * create is set (NULL if no page is left), else NULL is returned.  Tables
+ * above user addresses carry PTE_U so that leaf entries alone decide user
+ * access.
+ */
+uint64_t *pmap_walk(uint64_t pml4, uint64_t va, int level, bool create)
 {
-	uint64_t *table = boot_phys(pmap_boot_pml4);
+	uint64_t table_pa = pml4;
+	uint64_t *table = boot_phys(pml4);
 
 	for (int l = 3; l > level; l--) {
 		uint64_t *e = &table[PTE_INDEX(va, l)];
-		if (!(*e & PTE_P))
-			*e = pmap_boot_alloc_page() | PTE_P | PTE_W;
-		KASSERT(!(*e & PTE_PS));
-		table = boot_phys(*e & PTE_ADDR);
+		if (!(*e & PTE_P)) {
+			uint64_t pa = create ? pmap_boot_alloc_page() : 0;
+			if (pa == 0)
+				return NULL;
+			*e = pa | PTE_P | PTE_W | (va < DIRECT_MAP_BASE ? PTE_U : 0);
+			pmap_table_ref(table_pa, 1);
+		}
+		if (*e & PTE_PS)
+			return NULL; /* inside a large page: no table below */
+		table_pa = *e & PTE_ADDR;
+		table = boot_phys(table_pa);
 	}
 	return &table[PTE_INDEX(va, level)];
+}
+
+/*
+ * A page-table page allocated after the hand-off counts its present
+ * entries in its vm_page's pindex (it belongs to no object), so pmap can
+ * free it when the count drops to zero.  Boot-carved tables have no
+ * vm_page and are never freed.  Returns the new count, or -1 if untracked.
+ */
+int64_t pmap_table_ref(uint64_t table_pa, int delta)
+{
+	struct vm_page *m = boot_handed_off ? vm_page_from_phys(table_pa) : NULL;
+
+	if (m == NULL || !(m->flags & VM_PAGE_PTABLE))
+		return -1;
+	KASSERT(delta > 0 || m->pindex > 0);
+	m->pindex += (uint64_t)(int64_t)delta;
+	return (int64_t)m->pindex;
 }
 
 void pmap_boot_map(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
@@ -87,7 +119,12 @@ void pmap_boot_map(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
 			level = 2;
 		else if (IS_ALIGNED(va | pa, PTE_LEVEL_SIZE(1)) && size >= PTE_LEVEL_SIZE(1))
 			level = 1;
-		*boot_walk(va, level) = pa | flags | PTE_P | (level > 0 ? PTE_PS : 0);
+		uint64_t *e = pmap_walk(pmap_boot_pml4, va, level, true);
+		if (e == NULL)
+			panic("pmap_boot_map: no page for a page table at %llx", (unsigned long long)va);
+		if (!(*e & PTE_P))
+			pmap_table_ref(pmap_virt_to_phys(e) & ~(uint64_t)PAGE_MASK, 1);
+		*e = pa | flags | PTE_P | (level > 0 ? PTE_PS : 0);
 		va += PTE_LEVEL_SIZE(level);
 		pa += PTE_LEVEL_SIZE(level);
 		size -= PTE_LEVEL_SIZE(level);
@@ -120,6 +157,8 @@ void pmap_boot_init(struct boot_info *bi)
 	cpuid(0x80000001, 0, r);
 	boot_have_1g = (r[3] >> 26) & 1; /* CPUID.80000001h:EDX.Page1GB */
 	pmap_boot_pml4 = pmap_boot_alloc_page();
+	if (pmap_boot_pml4 == 0)
+		panic("pmap_boot_init: no free memory for page tables");
 
 	for (uint32_t i = 0; i < bi->range_count; i++) {
 		const struct boot_mem_range *m = &boot_ranges[i];

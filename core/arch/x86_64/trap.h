@@ -52,6 +52,9 @@ void idt_init(void);
  */
 extern int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr);
 
+/* Routes page faults to the VM (vm_fault_md.c). */
+void vm_fault_md_init(void);
+
 void trap_expect(unsigned vector);
 /* Times the expected vector was taken since trap_expect(). */
 unsigned trap_expected_hits(void);

@@ -1,0 +1,48 @@
+/*
+ * Page faults from the CPU into vm_fault.  Kernel-half addresses go to the
+ * kernel map.  A fault vm_fault cannot resolve is described (address,
+ * access, entry) before the trap code panics with the registers.
+ */
+#include "core/arch/x86_64/trap.h"
+#include "core/boot_info.h"
+#include "core/mm/vm_map.h"
+
+static const char *vm_fault_md_kind(const struct vm_map_entry *e)
+{
+	return e->kind == VM_ENTRY_OBJECT ? "object" : e->kind == VM_ENTRY_SPACE ? "pure space"
+										  : "reserved";
+}
+
+static int vm_fault_md(struct trap_frame *tf, uint64_t addr)
+{
+	struct vm_map *map = addr >= KERNEL_DYN_BASE ? vm_map_kernel() : NULL;
+	vm_prot_t access = (tf->error & PF_I)   ? VM_PROT_EXECUTE
+			   : (tf->error & PF_W) ? VM_PROT_WRITE
+						: VM_PROT_READ;
+	bool user = tf->error & PF_U;
+	struct vm_map_entry e;
+
+	if (map == NULL) {
+		log_error("vm_fault: %llx (%s, %s): no map covers it", (unsigned long long)addr,
+			  access == VM_PROT_WRITE ? "write" : access == VM_PROT_READ ? "read" : "execute",
+			  user ? "user" : "kernel");
+		return -EFAULT;
+	}
+	int err = vm_fault(map, addr, access, user);
+	if (err == 0)
+		return 0;
+	if (vm_map_lookup(map, addr, &e) == 0)
+		log_error("vm_fault: %llx (access %u, %s): %s; entry %llx-%llx %s prot %u",
+			  (unsigned long long)addr, access, user ? "user" : "kernel", err_name(err),
+			  (unsigned long long)e.start, (unsigned long long)e.end, vm_fault_md_kind(&e),
+			  e.prot);
+	else
+		log_error("vm_fault: %llx (access %u, %s): %s; no entry", (unsigned long long)addr,
+			  access, user ? "user" : "kernel", err_name(err));
+	return err;
+}
+
+void vm_fault_md_init(void)
+{
+	trap_page_fault_hook = vm_fault_md;
+}

@@ -1,0 +1,309 @@
+/*
+ * vm_map: see vm_map.h.  Space comes from the map's buddy; the entry tree
+ * says what each allocated or reserved piece is.  Both change together
+ * under the map lock, the buddy first so that a failure leaves no entry.
+ */
+#include "core/mm/malloc.h"
+#include "core/mm/pmap.h"
+#include "core/mm/vm_map.h"
+
+static struct vm_map vm_kernel_map_store;
+static bool vm_kernel_map_ready;
+
+static uint64_t vm_map_key(const struct avl_node *n)
+{
+	return container_of(n, struct vm_map_entry, node)->start;
+}
+
+static void *vm_map_desc_alloc(void *ctx __unused)
+{
+	return mm_malloc(BUDDY_DESC_SIZE);
+}
+
+static void vm_map_desc_free(void *ctx __unused, void *d)
+{
+	mm_mfree(d);
+}
+
+static const struct buddy_ops vm_map_buddy_ops = {vm_map_desc_alloc, vm_map_desc_free, NULL};
+
+int vm_map_init(struct vm_map *map, struct pmap *pmap, vaddr_t start, vm_size_t size)
+{
+	memset(map, 0, sizeof(*map));
+	map->start = start;
+	map->end = start + size;
+	map->pmap = pmap;
+	spin_init(&map->lock, "vm_map");
+	avl_init(&map->entries, vm_map_key);
+	/* largest block 2^40: a terabyte per allocation is plenty */
+	return buddy_init(&map->space, start, size, PAGE_SHIFT, 40, &vm_map_buddy_ops);
+}
+
+struct vm_map *vm_map_kernel(void)
+{
+	return vm_kernel_map_ready ? &vm_kernel_map_store : NULL;
+}
+
+int vm_map_kernel_init(vaddr_t start, vm_size_t size)
+{
+	int err = vm_map_init(&vm_kernel_map_store, pmap_kernel(), start, size);
+	vm_kernel_map_ready = err == 0;
+	return err;
+}
+
+static struct vm_map_entry *vm_map_entry_at(struct vm_map *map, vaddr_t va)
+{
+	struct avl_node *n = avl_find_le(&map->entries, va);
+	struct vm_map_entry *e = n ? container_of(n, struct vm_map_entry, node) : NULL;
+
+	return e != NULL && va < e->end ? e : NULL;
+}
+
+/* Records an entry for space the buddy already gave out. */
+static struct vm_map_entry *vm_map_add_entry(struct vm_map *map, vaddr_t start, vm_size_t size,
+					     enum vm_entry_kind kind)
+{
+	struct vm_map_entry *e = NEW(struct vm_map_entry);
+
+	if (e == NULL)
+		return NULL;
+	e->start = start;
+	e->end = start + size;
+	e->kind = (uint8_t)kind;
+	avl_insert(&map->entries, &e->node);
+	return e;
+}
+
+static bool vm_map_size_ok(vm_size_t size)
+{
+	return size > 0 && IS_ALIGNED(size, PAGE_SIZE);
+}
+
+/* Takes space (at addr, or anywhere when !fixed) and makes an entry of it. */
+static int vm_map_take(struct vm_map *map, bool fixed, vaddr_t addr, vm_size_t size,
+		       enum vm_entry_kind kind, struct vm_map_entry **out)
+{
+	int err;
+
+	if (!vm_map_size_ok(size) || (fixed && !IS_ALIGNED(addr, PAGE_SIZE)))
+		return -EINVAL;
+	spin_lock(&map->lock);
+	if (!fixed)
+		err = buddy_alloc(&map->space, size, 0, &addr);
+	else if (kind == VM_ENTRY_RESERVED)
+		err = buddy_reserve(&map->space, addr, size);
+	else
+		err = buddy_alloc_at(&map->space, addr, size);
+	if (err == 0 && (*out = vm_map_add_entry(map, addr, size, kind)) == NULL) {
+		if (kind == VM_ENTRY_RESERVED)
+			buddy_unreserve(&map->space, addr, size);
+		else
+			buddy_free(&map->space, addr);
+		err = -ENOMEM;
+	}
+	spin_unlock(&map->lock);
+	return err;
+}
+
+int vm_map_allocate_space(struct vm_map *map, vm_size_t size, vaddr_t *out)
+{
+	struct vm_map_entry *e;
+	int err = vm_map_take(map, false, 0, size, VM_ENTRY_SPACE, &e);
+
+	if (err == 0)
+		*out = e->start;
+	return err;
+}
+
+int vm_map_reserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size)
+{
+	struct vm_map_entry *e;
+
+	return vm_map_take(map, true, addr, size, VM_ENTRY_RESERVED, &e);
+}
+
+static int vm_map_insert(struct vm_map *map, bool fixed, vaddr_t addr, struct vm_object *obj,
+			 vm_offset_t offset, vm_size_t size, vm_prot_t prot, unsigned flags,
+			 vaddr_t *out)
+{
+	struct vm_map_entry *e;
+
+	if (!IS_ALIGNED(offset, PAGE_SIZE) || offset > obj->size || !vm_map_size_ok(size) ||
+	    size > obj->size - offset)
+		return -EINVAL;
+	int err = vm_map_take(map, fixed, addr, size, VM_ENTRY_OBJECT, &e);
+	if (err < 0)
+		return err;
+	vm_object_reference(obj);
+	e->object = obj;
+	e->offset = offset;
+	e->prot = prot;
+	e->flags = (uint16_t)flags;
+	if (out != NULL)
+		*out = e->start;
+	return 0;
+}
+
+int vm_map_insert_object(struct vm_map *map, struct vm_object *obj, vm_offset_t offset,
+			 vm_size_t size, vm_prot_t prot, unsigned flags, vaddr_t *out)
+{
+	return vm_map_insert(map, false, 0, obj, offset, size, prot, flags, out);
+}
+
+int vm_map_insert_object_at(struct vm_map *map, vaddr_t addr, struct vm_object *obj,
+			    vm_offset_t offset, vm_size_t size, vm_prot_t prot, unsigned flags)
+{
+	return vm_map_insert(map, true, addr, obj, offset, size, prot, flags, NULL);
+}
+
+/* Removes an entry: unmaps it, drops its object reference, frees its space. */
+static void vm_map_drop(struct vm_map *map, struct vm_map_entry *e)
+{
+	pmap_remove(map->pmap, e->start, e->end);
+	avl_remove(&map->entries, &e->node);
+	if (e->kind == VM_ENTRY_RESERVED)
+		buddy_unreserve(&map->space, e->start, e->end - e->start);
+	else
+		buddy_free(&map->space, e->start);
+	if (e->object != NULL)
+		vm_object_deallocate(e->object);
+	DELETE(e);
+}
+
+int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t *out)
+{
+	if (!vm_map_size_ok(size))
+		return -EINVAL;
+	struct vm_object *obj = vm_object_allocate(size);
+	if (obj == NULL)
+		return -ENOMEM;
+	vaddr_t va;
+	int err = vm_map_insert_object(map, obj, 0, size, prot, MAP_ENTRY_WIRED, &va);
+	vm_object_deallocate(obj); /* the entry holds the reference now */
+	for (vaddr_t a = va; err == 0 && a < va + size; a += PAGE_SIZE)
+		err = vm_fault(map, a, prot, false);
+	if (err < 0 && vm_map_entry_at(map, va) != NULL)
+		vm_map_free(map, va);
+	if (err == 0)
+		*out = va;
+	return err;
+}
+
+static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_size_t size)
+{
+	spin_lock(&map->lock);
+	struct vm_map_entry *e = vm_map_entry_at(map, addr);
+	int err = 0;
+	if (addr < map->start || addr >= map->end)
+		err = -ERANGE;
+	else if (e == NULL || e->start != addr || (e->kind == VM_ENTRY_RESERVED) != reserved)
+		err = -ENOENT;
+	else if (reserved && e->end - e->start != size)
+		err = -EINVAL;
+	if (err == 0)
+		vm_map_drop(map, e);
+	spin_unlock(&map->lock);
+	return err;
+}
+
+int vm_map_free(struct vm_map *map, vaddr_t addr)
+{
+	return vm_map_release(map, addr, false, 0);
+}
+
+int vm_map_unreserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size)
+{
+	return vm_map_release(map, addr, true, size);
+}
+
+int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
+{
+	if (va < map->start || va >= map->end)
+		return -ERANGE;
+	spin_lock(&map->lock);
+	struct vm_map_entry *e = vm_map_entry_at(map, va);
+	if (e != NULL)
+		*out = *e;
+	spin_unlock(&map->lock);
+	return e != NULL ? 0 : -ENOENT;
+}
+
+/*
+ * Finds or makes the page behind va and maps it.  Anonymous objects are
+ * demand-zero: the first touch of a page allocates a zeroed one.
+ */
+int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
+{
+	struct vm_map_entry e;
+	int err = vm_map_lookup(map, va, &e);
+
+	if (err < 0)
+		return -EFAULT;
+	if (e.kind != VM_ENTRY_OBJECT)
+		return -EFAULT;
+	if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
+		return -EACCES;
+	vaddr_t page = ALIGN_DOWN(va, PAGE_SIZE);
+	uint64_t pindex = (page - e.start + e.offset) / PAGE_SIZE;
+	struct vm_page *m = vm_object_page_lookup(e.object, pindex);
+	if (m == NULL) {
+		m = vm_page_alloc(VM_ALLOC_ZERO);
+		if (m == NULL)
+			return -ENOMEM;
+		vm_object_page_insert(e.object, m, pindex);
+		if (e.flags & MAP_ENTRY_WIRED)
+			vm_page_wire(m);
+		else
+			vm_page_activate(m);
+	}
+	unsigned flags = (e.flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
+	return pmap_enter(map->pmap, page, vm_page_phys(m), e.prot, flags);
+}
+
+struct vm_map_walk {
+	struct vm_map *map;
+	vaddr_t prev_end;
+	uint64_t bytes; /* in entries */
+};
+
+static void vm_map_check_at(struct vm_map_walk *w, struct avl_node *n)
+{
+	if (n == NULL)
+		return;
+	vm_map_check_at(w, n->left);
+	struct vm_map_entry *e = container_of(n, struct vm_map_entry, node);
+	struct buddy_info info;
+	if (e->start < w->prev_end || e->end <= e->start || e->end > w->map->end)
+		panic("vm_map_check: entry %llx-%llx out of order or overlapping",
+		      (unsigned long long)e->start, (unsigned long long)e->end);
+	if (buddy_lookup(&w->map->space, e->start, &info) < 0 || info.base != e->start ||
+	    info.size != e->end - e->start ||
+	    info.state != (e->kind == VM_ENTRY_RESERVED ? BUDDY_RESERVED : BUDDY_ALLOCATED))
+		panic("vm_map_check: entry %llx disagrees with the space allocator",
+		      (unsigned long long)e->start);
+	if (e->kind == VM_ENTRY_OBJECT) {
+		if (e->object == NULL || e->offset + (e->end - e->start) > e->object->size)
+			panic("vm_map_check: entry %llx maps past its object", (unsigned long long)e->start);
+		vm_object_check(e->object);
+	}
+	w->prev_end = e->end;
+	w->bytes += e->end - e->start;
+	vm_map_check_at(w, n->right);
+}
+
+void vm_map_check(struct vm_map *map)
+{
+	struct vm_map_walk w = {map, map->start, 0};
+
+	spin_lock(&map->lock);
+	buddy_check(&map->space);
+	avl_check(&map->entries);
+	vm_map_check_at(&w, map->entries.root);
+	/* every allocated or reserved byte of space belongs to an entry */
+	bool same = w.bytes == map->space.allocated_bytes + map->space.reserved_bytes;
+	spin_unlock(&map->lock);
+	if (!same)
+		panic("vm_map_check: entries cover %llu bytes, the space allocator %llu",
+		      (unsigned long long)w.bytes,
+		      (unsigned long long)(map->space.allocated_bytes + map->space.reserved_bytes));
+}

@@ -1,0 +1,73 @@
+/*
+ * vm_map: an address-space map.  Its virtual space is managed by the
+ * universal buddy allocator; each piece handed out is an entry of one
+ * kind:
+ *   reserved  space nothing may be allocated in (vm_map_reserve_space);
+ *   space     pure space with no memory behind it: faults there fail;
+ *   object    a window [offset, offset + size) of a VM object; the page
+ *             at va is object page (va - start + offset) / PAGE_SIZE.
+ * Entries are kept in an AVL tree by start address.  Each object entry
+ * holds a reference on its object.
+ *
+ * Errors: -EINVAL (zero or misaligned size or address, window outside the
+ * object), -ENOMEM (no space, pages or descriptors), -EBUSY (overlaps an
+ * entry or reservation), -ENOENT (no entry starts there), -ERANGE (outside
+ * the map), -EFAULT / -EACCES (faults).
+ * Lock key: (m) the map's lock.
+ * Not yet here: submaps, copy-on-write entries.
+ */
+#ifndef PHOBOS_MM_VM_MAP_H
+#define PHOBOS_MM_VM_MAP_H
+
+#include "core/mm/avl.h"
+#include "core/mm/buddy.h"
+#include "core/mm/vm_object.h"
+
+enum vm_entry_kind { VM_ENTRY_RESERVED, VM_ENTRY_SPACE, VM_ENTRY_OBJECT };
+
+#define MAP_ENTRY_WIRED 0x1 /* pages resident and mapped for the entry's life */
+#define MAP_ENTRY_USER 0x2  /* accessible from ring 3 */
+
+struct vm_map_entry {
+	struct avl_node node;      /* (m) keyed by start */
+	vaddr_t start, end;        /* (m) end exclusive */
+	uint8_t kind;              /* (m) enum vm_entry_kind */
+	vm_prot_t prot;            /* (m) */
+	uint16_t flags;            /* (m) MAP_ENTRY_* */
+	struct vm_object *object;  /* (m) object entries: one reference held */
+	vm_offset_t offset;        /* (m) byte offset of start in the object */
+};
+
+struct vm_map {
+	vaddr_t start, end;     /* (c) */
+	struct pmap *pmap;      /* (c) */
+	struct buddy space;     /* (m) */
+	struct avl_tree entries; /* (m) */
+	struct spinlock lock;
+};
+
+int vm_map_init(struct vm_map *map, struct pmap *pmap, vaddr_t start, vm_size_t size);
+/* The kernel's map (SPEC 3: from KERNEL_DYN_BASE up to the kernel image);
+ * NULL before vm_map_kernel_init. */
+struct vm_map *vm_map_kernel(void);
+int vm_map_kernel_init(vaddr_t start, vm_size_t size);
+
+int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t *out);
+int vm_map_allocate_space(struct vm_map *map, vm_size_t size, vaddr_t *out);
+int vm_map_insert_object(struct vm_map *map, struct vm_object *obj, vm_offset_t offset,
+			 vm_size_t size, vm_prot_t prot, unsigned flags, vaddr_t *out);
+int vm_map_insert_object_at(struct vm_map *map, vaddr_t addr, struct vm_object *obj,
+			    vm_offset_t offset, vm_size_t size, vm_prot_t prot, unsigned flags);
+int vm_map_free(struct vm_map *map, vaddr_t addr);
+int vm_map_reserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
+int vm_map_unreserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
+/* A copy of the entry containing va; -ENOENT if none, -ERANGE outside. */
+int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out);
+
+/* Resolves a fault at va for access (VM_PROT_*) from user or kernel mode. */
+int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
+
+/* Entries ordered, disjoint, agreeing with the buddy; objects checked. */
+void vm_map_check(struct vm_map *map);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * vm_object: see vm_object.h.  The treap is a binary search tree on page
+ * index that is also a max-heap on a priority derived from each page's
+ * global frame index; rotations on insert and delete keep both orders.
+ */
+#include "core/mm/malloc.h"
+#include "core/mm/vm_object.h"
+
+static uint32_t vm_object_prio(const struct vm_page *m)
+{
+	/* a 32-bit integer mix: neighbouring frames get unrelated priorities */
+	uint32_t x = vm_page_index(m);
+
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	return x ^ (x >> 16);
+}
+
+struct vm_object *vm_object_allocate(vm_size_t size)
+{
+	struct vm_object *obj = NEW(struct vm_object);
+
+	if (obj == NULL)
+		return NULL;
+	KASSERT(size > 0 && IS_ALIGNED(size, PAGE_SIZE));
+	obj->size = size;
+	obj->ref_count = 1;
+	obj->root = VM_PAGE_NONE;
+	spin_init(&obj->lock, "vm_object");
+	return obj;
+}
+
+void vm_object_reference(struct vm_object *obj)
+{
+	spin_lock(&obj->lock);
+	KASSERT(obj->ref_count > 0);
+	obj->ref_count++;
+	spin_unlock(&obj->lock);
+}
+
+/* Frees every page of the subtree; the pages must be unmapped. */
+static void vm_object_free_tree(uint32_t i)
+{
+	struct vm_page *m = vm_page_at(i);
+
+	if (m == NULL)
+		return;
+	vm_object_free_tree(m->tleft);
+	vm_object_free_tree(m->tright);
+	m->object = NULL;
+	m->tleft = m->tright = VM_PAGE_NONE;
+	vm_page_dequeue(m);
+	while (m->wire_count > 0)
+		vm_page_unwire(m);
+	vm_page_free(m);
+}
+
+void vm_object_deallocate(struct vm_object *obj)
+{
+	spin_lock(&obj->lock);
+	KASSERT(obj->ref_count > 0);
+	bool last = --obj->ref_count == 0;
+	spin_unlock(&obj->lock);
+	if (!last)
+		return;
+	vm_object_free_tree(obj->root);
+	DELETE(obj);
+}
+
+struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex)
+{
+	struct vm_page *m = vm_page_at(obj->root);
+
+	while (m != NULL && m->pindex != pindex)
+		m = vm_page_at(pindex < m->pindex ? m->tleft : m->tright);
+	return m;
+}
+
+/* Rotations: the child at *link rises above its parent. */
+static void vm_object_rotate_right(uint32_t *link)
+{
+	struct vm_page *p = vm_page_at(*link), *l = vm_page_at(p->tleft);
+
+	p->tleft = l->tright;
+	l->tright = *link;
+	*link = vm_page_index(l);
+}
+
+static void vm_object_rotate_left(uint32_t *link)
+{
+	struct vm_page *p = vm_page_at(*link), *r = vm_page_at(p->tright);
+
+	p->tright = r->tleft;
+	r->tleft = *link;
+	*link = vm_page_index(r);
+}
+
+static void vm_object_insert_at(uint32_t *link, struct vm_page *m)
+{
+	struct vm_page *p = vm_page_at(*link);
+
+	if (p == NULL) {
+		*link = vm_page_index(m);
+		return;
+	}
+	KASSERT(p->pindex != m->pindex);
+	if (m->pindex < p->pindex) {
+		vm_object_insert_at(&p->tleft, m);
+		if (vm_object_prio(vm_page_at(p->tleft)) > vm_object_prio(p))
+			vm_object_rotate_right(link);
+	} else {
+		vm_object_insert_at(&p->tright, m);
+		if (vm_object_prio(vm_page_at(p->tright)) > vm_object_prio(p))
+			vm_object_rotate_left(link);
+	}
+}
+
+void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex)
+{
+	KASSERT(m->object == NULL && pindex < obj->size / PAGE_SIZE);
+	spin_lock(&obj->lock);
+	m->object = obj;
+	m->pindex = pindex;
+	m->tleft = m->tright = VM_PAGE_NONE;
+	vm_object_insert_at(&obj->root, m);
+	obj->resident++;
+	spin_unlock(&obj->lock);
+}
+
+/* Sinks the node at *link (by rotations toward the higher-priority child) until it is a leaf, then unlinks it. */
+static void vm_object_remove_at(uint32_t *link, struct vm_page *m)
+{
+	struct vm_page *p = vm_page_at(*link);
+
+	KASSERT(p != NULL);
+	if (p != m) {
+		vm_object_remove_at(m->pindex < p->pindex ? &p->tleft : &p->tright, m);
+		return;
+	}
+	struct vm_page *l = vm_page_at(m->tleft), *r = vm_page_at(m->tright);
+	if (l == NULL && r == NULL) {
+		*link = VM_PAGE_NONE;
+	} else if (r == NULL || (l != NULL && vm_object_prio(l) > vm_object_prio(r))) {
+		vm_object_rotate_right(link);
+		vm_object_remove_at(&vm_page_at(*link)->tright, m);
+	} else {
+		vm_object_rotate_left(link);
+		vm_object_remove_at(&vm_page_at(*link)->tleft, m);
+	}
+}
+
+void vm_object_page_remove(struct vm_object *obj, struct vm_page *m)
+{
+	KASSERT(m->object == obj);
+	spin_lock(&obj->lock);
+	vm_object_remove_at(&obj->root, m);
+	m->object = NULL;
+	m->tleft = m->tright = VM_PAGE_NONE;
+	obj->resident--;
+	spin_unlock(&obj->lock);
+}
+
+static uint64_t vm_object_check_at(struct vm_object *obj, uint32_t i, uint64_t lo, uint64_t hi,
+				   uint32_t max_prio)
+{
+	struct vm_page *m = vm_page_at(i);
+
+	if (m == NULL)
+		return 0;
+	if (m->object != obj || m->pindex < lo || m->pindex >= hi ||
+	    vm_object_prio(m) > max_prio || m->pindex >= obj->size / PAGE_SIZE)
+		panic("vm_object_check: page %llu breaks the treap", (unsigned long long)m->pindex);
+	uint32_t pr = vm_object_prio(m);
+	return 1 + vm_object_check_at(obj, m->tleft, lo, m->pindex, pr) +
+	       vm_object_check_at(obj, m->tright, m->pindex + 1, hi, pr);
+}
+
+void vm_object_check(struct vm_object *obj)
+{
+	spin_lock(&obj->lock);
+	uint64_t n = vm_object_check_at(obj, obj->root, 0, UINT64_MAX, UINT32_MAX);
+	uint64_t resident = obj->resident;
+	spin_unlock(&obj->lock);
+	if (n != resident)
+		panic("vm_object_check: %llu pages in the treap, %llu counted",
+		      (unsigned long long)n, (unsigned long long)resident);
+}

@@ -1,0 +1,42 @@
+/*
+ * vm_object: a sized container of pages addressed by page index, what map
+ * entries map.  An object without a pager keeps its pages resident
+ * (anonymous memory: pages appear zero-filled on first touch).
+ *
+ * Owns: its resident pages (m->object == obj), kept in a treap keyed by
+ * page index through the pages' own tleft/tright links, with priorities
+ * hashed from the page's frame number, so the tree needs no memory of its
+ * own and is balanced in expectation.
+ * References: vm_object_allocate returns one reference; every map entry
+ * holds one; the last vm_object_deallocate frees the resident pages (which
+ * must no longer be mapped) and the object.
+ * Lock key: (o) the object's lock.
+ * Not yet here: pagers, shadow objects and copy-on-write.
+ */
+#ifndef PHOBOS_MM_VM_OBJECT_H
+#define PHOBOS_MM_VM_OBJECT_H
+
+#include "core/mm/vm_page.h"
+
+struct vm_object {
+	vm_size_t size;         /* (c) bytes, page aligned */
+	uint32_t ref_count;     /* (o) */
+	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
+	uint64_t resident;      /* (o) pages in the treap */
+	struct spinlock lock;
+};
+
+/* NULL when out of memory. */
+struct vm_object *vm_object_allocate(vm_size_t size);
+void vm_object_reference(struct vm_object *obj);
+void vm_object_deallocate(struct vm_object *obj);
+
+struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex);
+/* m must belong to no object; pindex must be free in obj and inside it. */
+void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex);
+void vm_object_page_remove(struct vm_object *obj, struct vm_page *m);
+
+/* Treap order, heap order, ownership, resident count; panics if broken. */
+void vm_object_check(struct vm_object *obj);
+
+#endif

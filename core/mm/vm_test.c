@@ -1,0 +1,100 @@
+/*
+ * Maps, objects and faults on the real page tables: the map API with its
+ * error paths, demand-zero faults through real #PF traps over more than
+ * 16 MiB, wired allocations, and free pages back where they started.
+ */
+#include "core/ktest.h"
+#include "core/mm/malloc.h"
+#include "core/mm/slab.h"
+#include "core/mm/vm_map.h"
+
+#define MIB (1ull << 20)
+
+static uint64_t vm_test_free_pages(void)
+{
+	slab_reclaim();
+	return vm_page_free_count();
+}
+
+KTEST(vm_map_api)
+{
+	struct vm_map *map = vm_map_kernel();
+	struct vm_map_entry e;
+	vaddr_t space, wired;
+	uint64_t before = vm_test_free_pages();
+
+	KTEST_EQ(vm_map_allocate_space(map, 64 * PAGE_SIZE, &space), 0);
+	KTEST_EQ(vm_map_lookup(map, space + 5 * PAGE_SIZE, &e), 0);
+	KTEST_EQ(e.kind, VM_ENTRY_SPACE);
+	KTEST_EQ(e.start, space);
+	/* faults in pure space or reserved space are errors, not pages */
+	KTEST_EQ(vm_fault(map, space, VM_PROT_READ, false), -EFAULT);
+	KTEST_EQ(vm_map_reserve_space(map, space + PAGE_SIZE, PAGE_SIZE), -EBUSY);
+	KTEST_EQ(vm_map_allocate_space(map, 100, &wired), -EINVAL);
+	KTEST_EQ(vm_map_free(map, space + PAGE_SIZE), -ENOENT);
+	KTEST_EQ(vm_map_free(map, 0x1000), -ERANGE);
+
+	vaddr_t r = space + 64 * PAGE_SIZE + 16 * MIB;
+	KTEST_EQ(vm_map_reserve_space(map, r, 8 * PAGE_SIZE), 0);
+	KTEST_EQ(vm_fault(map, r, VM_PROT_READ, false), -EFAULT);
+	KTEST_EQ(vm_map_unreserve_space(map, r, 4 * PAGE_SIZE), -EINVAL);
+	KTEST_EQ(vm_map_free(map, r), -ENOENT);
+	KTEST_EQ(vm_map_unreserve_space(map, r, 8 * PAGE_SIZE), 0);
+	KTEST_EQ(vm_map_unreserve_space(map, r, 8 * PAGE_SIZE), -ENOENT);
+
+	/* a partial, read-only window of an object at a fixed place */
+	struct vm_object *obj = vm_object_allocate(16 * PAGE_SIZE);
+	KTEST_ASSERT(obj != NULL);
+	KTEST_EQ(vm_map_insert_object_at(map, r, obj, 4 * PAGE_SIZE, 16 * PAGE_SIZE, VM_PROT_READ, 0),
+		 -EINVAL);
+	KTEST_EQ(vm_map_insert_object_at(map, r, obj, 4 * PAGE_SIZE, 8 * PAGE_SIZE, VM_PROT_READ, 0),
+		 0);
+	KTEST_EQ(vm_fault(map, r, VM_PROT_WRITE, false), -EACCES);
+	KTEST_EQ(*(volatile uint64_t *)(r + 3 * PAGE_SIZE), 0); /* a real fault, read */
+	KTEST_ASSERT(vm_object_page_lookup(obj, 7) != NULL);  /* offset 4 pages + 3 */
+	KTEST_EQ(obj->resident, 1);
+	vm_object_deallocate(obj);
+	vm_map_check(map);
+
+	KTEST_EQ(vm_map_allocate(map, 10 * PAGE_SIZE, VM_PROT_RW, &wired), 0);
+	KTEST_ASSERT(vm_test_free_pages() <= before - 10);
+	memset((void *)wired, 0x5a, 10 * PAGE_SIZE);
+	vm_map_check(map);
+	KTEST_EQ(vm_map_free(map, wired), 0);
+	KTEST_EQ(vm_map_free(map, r), 0);
+	KTEST_EQ(vm_map_free(map, space), 0);
+	vm_map_check(map);
+	KTEST_EQ(vm_test_free_pages(), before);
+}
+
+KTEST(vm_demand_zero_20mib)
+{
+	struct vm_map *map = vm_map_kernel();
+	const vm_size_t size = 20 * MIB;
+	uint64_t before = vm_test_free_pages();
+	vaddr_t va;
+
+	struct vm_object *obj = vm_object_allocate(size);
+	KTEST_ASSERT(obj != NULL);
+	if (obj == NULL)
+		return;
+	KTEST_EQ(vm_map_insert_object(map, obj, 0, size, VM_PROT_RW, 0, &va), 0);
+	vm_object_deallocate(obj);
+	for (vaddr_t a = va; a < va + size; a += PAGE_SIZE) {
+		volatile uint64_t *p = (volatile uint64_t *)a;
+		if (p[0] != 0 || p[PAGE_SIZE / 8 - 1] != 0) {
+			ktest_fail(__FILE__, __LINE__, "page %llx not zero", (unsigned long long)a);
+			break;
+		}
+		p[1] = a ^ 0x5555;
+	}
+	for (vaddr_t a = va; a < va + size; a += PAGE_SIZE)
+		if (((volatile uint64_t *)a)[1] != (a ^ 0x5555)) {
+			ktest_fail(__FILE__, __LINE__, "page %llx lost its write", (unsigned long long)a);
+			break;
+		}
+	KTEST_EQ(obj->resident, size / PAGE_SIZE);
+	vm_map_check(map);
+	KTEST_EQ(vm_map_free(map, va), 0);
+	KTEST_EQ(vm_test_free_pages(), before);
+}
