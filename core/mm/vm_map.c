@@ -180,13 +180,16 @@ int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t 
 	vaddr_t va;
 	int err = vm_map_insert_object(map, obj, 0, size, prot, MAP_ENTRY_WIRED, &va);
 	vm_object_deallocate(obj); /* the entry holds the reference now */
+	if (err < 0)
+		return err;
 	for (vaddr_t a = va; err == 0 && a < va + size; a += PAGE_SIZE)
 		err = vm_fault(map, a, prot, false);
-	if (err < 0 && vm_map_entry_at(map, va) != NULL)
-		vm_map_free(map, va);
-	if (err == 0)
-		*out = va;
-	return err;
+	if (err < 0) {
+		vm_map_free(map, va); /* all or nothing: drop the pages made so far */
+		return err;
+	}
+	*out = va;
+	return 0;
 }
 
 static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_size_t size)

@@ -1,0 +1,247 @@
+/*
+ * Maps, objects and faults on the software MMU (test/sim/pmap_sim.c):
+ * the API and its errors, demand zero and partial windows through
+ * simulated accesses, and a randomised model of map operations with
+ * vm_map_check after every step and every page returned at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "core/mm/slab.h"
+#include "core/mm/vm_map.h"
+#include "test/sim/pmap_sim.h"
+
+#define BASE 0x40000000ull
+#define SPAN (1ull << 30)
+
+static uint64_t free_at_start;
+
+static int setup(void **state)
+{
+	pmap_sim_init(64u << 20);
+	free_at_start = vm_page_free_count();
+	return 0;
+}
+
+static void expect_pages_back(void)
+{
+	slab_reclaim();
+	assert_int_equal(vm_page_free_count(), free_at_start);
+}
+
+static void test_api_and_errors(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	struct vm_map_entry e;
+	vaddr_t a, b;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	assert_int_equal(vm_map_allocate_space(&map, 0, &a), -EINVAL);
+	assert_int_equal(vm_map_allocate_space(&map, 3 * PAGE_SIZE, &a), 0);
+	assert_int_equal(vm_map_lookup(&map, a + 2 * PAGE_SIZE, &e), 0);
+	assert_int_equal(e.kind, VM_ENTRY_SPACE);
+	assert_int_equal(vm_map_lookup(&map, a + 3 * PAGE_SIZE, &e), -ENOENT);
+	assert_int_equal(vm_map_lookup(&map, BASE - 1, &e), -ERANGE);
+	assert_int_equal(vm_fault(&map, a, VM_PROT_READ, false), -EFAULT);
+	assert_int_equal(vm_map_reserve_space(&map, a, PAGE_SIZE), -EBUSY);
+	assert_int_equal(vm_map_reserve_space(&map, a + 1, PAGE_SIZE), -EINVAL);
+	assert_int_equal(vm_map_free(&map, a + PAGE_SIZE), -ENOENT);
+	assert_int_equal(vm_map_unreserve_space(&map, a, 3 * PAGE_SIZE), -ENOENT);
+	/* out of space */
+	assert_int_equal(vm_map_allocate_space(&map, 2 * SPAN, &b), -ENOMEM);
+
+	struct vm_object *obj = vm_object_allocate(8 * PAGE_SIZE);
+	assert_int_equal(vm_map_insert_object(&map, obj, 4 * PAGE_SIZE, 5 * PAGE_SIZE, VM_PROT_RW, 0, &b),
+			 -EINVAL);
+	assert_int_equal(vm_map_insert_object(&map, obj, PAGE_SIZE + 1, PAGE_SIZE, VM_PROT_RW, 0, &b),
+			 -EINVAL);
+	assert_int_equal(vm_map_insert_object(&map, obj, 4 * PAGE_SIZE, 4 * PAGE_SIZE, VM_PROT_READ,
+					      MAP_ENTRY_USER, &b),
+			 0);
+	/* the window starts at object page 4: b + 1 page is object page 5 */
+	uint64_t v = 0;
+	assert_int_equal(pmap_sim_read(&map, b + PAGE_SIZE + 8, &v, 8), 0);
+	assert_int_equal(v, 0);
+	assert_non_null(vm_object_page_lookup(obj, 5));
+	assert_int_equal(pmap_sim_write(&map, b, &v, 8), -EACCES);
+	assert_int_equal(pmap_sim_access(&map, b, VM_PROT_READ, true), 0);
+	assert_int_equal(pmap_sim_access(&map, a, VM_PROT_READ, true), -EFAULT);
+	/* the same object writable elsewhere: both windows see one page */
+	vaddr_t c = BASE + SPAN / 2;
+	assert_int_equal(vm_map_insert_object_at(&map, c, obj, 0, 8 * PAGE_SIZE, VM_PROT_RW, 0), 0);
+	uint64_t pat = 0x1122334455667788ull;
+	assert_int_equal(pmap_sim_write(&map, c + 5 * PAGE_SIZE + 8, &pat, 8), 0);
+	assert_int_equal(pmap_sim_read(&map, b + PAGE_SIZE + 8, &v, 8), 0);
+	assert_int_equal(v, pat);
+	vm_object_deallocate(obj);
+	vm_map_check(&map);
+	assert_int_equal(vm_map_free(&map, b), 0);
+	assert_int_equal(vm_map_free(&map, c), 0);
+	assert_int_equal(vm_map_free(&map, a), 0);
+	assert_int_equal(vm_map_allocate(&map, 4 * PAGE_SIZE, VM_PROT_RW, &a), 0);
+	assert_int_equal(pmap_sim_count(pmap), 4);
+	assert_int_equal(vm_map_free(&map, a), 0);
+	assert_int_equal(pmap_sim_count(pmap), 0);
+	vm_map_check(&map);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
+static void test_out_of_pages(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	vaddr_t a;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	/* more than all of simulated RAM, wired: fails and leaves nothing behind */
+	assert_int_equal(vm_map_allocate(&map, 128u << 20, VM_PROT_RW, &a), -ENOMEM);
+	assert_int_equal(pmap_sim_count(pmap), 0);
+	assert_int_equal(map.entries.count, 0);
+	vm_map_check(&map);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
+/* The model: entries as intervals; object entries remember a tag per page written. */
+struct model_entry {
+	vaddr_t start, end;
+	enum vm_entry_kind kind;
+	struct vm_object *obj;
+	vm_offset_t offset;
+};
+
+static struct model_entry model[512];
+static unsigned nmodel;
+
+static int model_find(vaddr_t va)
+{
+	for (unsigned i = 0; i < nmodel; i++)
+		if (va >= model[i].start && va < model[i].end)
+			return (int)i;
+	return -1;
+}
+
+static bool model_free(vaddr_t start, vaddr_t end)
+{
+	for (unsigned i = 0; i < nmodel; i++)
+		if (start < model[i].end && model[i].start < end)
+			return false;
+	return start >= BASE && end <= BASE + SPAN;
+}
+
+static void test_random_model(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	unsigned seed = 5, steps = getenv("PHOBOS_STRESS") ? 300000 : 20000;
+
+	srand(seed);
+	printf("# vm_map random model: seed %u, %u steps\n", seed, steps);
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	nmodel = 0;
+	for (unsigned step = 0; step < steps; step++) {
+		int op = rand() % 10;
+		vm_size_t size = (vm_size_t)(1 + rand() % 32) * PAGE_SIZE;
+		vaddr_t at = BASE + (vaddr_t)(rand() % (SPAN / PAGE_SIZE)) * PAGE_SIZE;
+		vaddr_t got;
+		if (op < 2 && nmodel < 512) {
+			assert_int_equal(vm_map_allocate_space(&map, size, &got), 0);
+			assert_true(model_free(got, got + size));
+			model[nmodel++] = (struct model_entry){got, got + size, VM_ENTRY_SPACE, NULL, 0};
+		} else if (op < 4 && nmodel < 512) {
+			vm_size_t osize = size + (vm_size_t)(rand() % 4) * PAGE_SIZE;
+			vm_offset_t off = osize - size;
+			struct vm_object *obj = vm_object_allocate(osize);
+			bool fixed = rand() & 1;
+			int r = fixed ? vm_map_insert_object_at(&map, at, obj, off, size, VM_PROT_RW, 0)
+				      : vm_map_insert_object(&map, obj, off, size, VM_PROT_RW, 0, &got);
+			if (fixed) {
+				assert_int_equal(r, model_free(at, at + size) ? 0
+						 : at + size > BASE + SPAN ? -ERANGE : -EBUSY);
+				got = at;
+			} else {
+				assert_int_equal(r, 0);
+				assert_true(model_free(got, got + size));
+			}
+			if (r == 0)
+				model[nmodel++] = (struct model_entry){got, got + size, VM_ENTRY_OBJECT, obj, off};
+			vm_object_deallocate(obj);
+		} else if (op < 5 && nmodel < 512) {
+			int r = vm_map_reserve_space(&map, at, size);
+			bool ok = model_free(at, at + size);
+			assert_int_equal(r, ok ? 0 : at + size > BASE + SPAN ? -ERANGE : -EBUSY);
+			if (ok)
+				model[nmodel++] = (struct model_entry){at, at + size, VM_ENTRY_RESERVED, NULL, 0};
+		} else if (op < 7 && nmodel > 0) {
+			unsigned i = (unsigned)rand() % nmodel;
+			if (model[i].kind == VM_ENTRY_RESERVED) {
+				assert_int_equal(vm_map_free(&map, model[i].start), -ENOENT);
+				assert_int_equal(vm_map_unreserve_space(&map, model[i].start,
+									model[i].end - model[i].start), 0);
+			} else {
+				assert_int_equal(vm_map_free(&map, model[i].start), 0);
+			}
+			model[i] = model[--nmodel];
+		} else if (op < 9) {
+			/* touch a random page: object entries give data, others fail */
+			int i = model_find(at);
+			uint64_t tag = at * 3, v = 0;
+			int r = pmap_sim_write(&map, at, &tag, 8);
+			if (i >= 0 && model[i].kind == VM_ENTRY_OBJECT) {
+				assert_int_equal(r, 0);
+				assert_int_equal(pmap_sim_read(&map, at, &v, 8), 0);
+				assert_int_equal(v, tag);
+			} else {
+				assert_int_equal(r, -EFAULT);
+			}
+		} else {
+			struct vm_map_entry e;
+			int i = model_find(at);
+			int r = vm_map_lookup(&map, at, &e);
+			if (i < 0) {
+				assert_int_equal(r, -ENOENT);
+			} else {
+				assert_int_equal(r, 0);
+				assert_int_equal(e.start, model[i].start);
+				assert_int_equal(e.end, model[i].end);
+				assert_int_equal(e.kind, model[i].kind);
+				assert_int_equal(e.offset, model[i].offset);
+			}
+		}
+		vm_map_check(&map);
+	}
+	while (nmodel > 0) {
+		nmodel--;
+		if (model[nmodel].kind == VM_ENTRY_RESERVED)
+			assert_int_equal(vm_map_unreserve_space(&map, model[nmodel].start,
+								model[nmodel].end - model[nmodel].start), 0);
+		else
+			assert_int_equal(vm_map_free(&map, model[nmodel].start), 0);
+	}
+	vm_map_check(&map);
+	assert_int_equal(pmap_sim_count(pmap), 0);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_api_and_errors),
+		cmocka_unit_test(test_out_of_pages),
+		cmocka_unit_test(test_random_model),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
