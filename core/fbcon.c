@@ -19,14 +19,23 @@ static uint32_t fbcon_cols, fbcon_rows, fbcon_x, fbcon_y;
 static uint32_t fbcon_fg, fbcon_bg;
 static char fbcon_grid[FBCON_MAX_ROWS][FBCON_MAX_COLS];
 
+/* The glyph of c (a blank for characters the font lacks). */
+static const uint8_t *fbcon_glyph(char c)
+{
+	return c >= FONT_FIRST && c <= FONT_LAST ? font8x16[c - FONT_FIRST] : font8x16[0];
+}
+
+/* The top-left pixel of a cell. */
+static volatile uint32_t *fbcon_cell_pixels(uint32_t col, uint32_t row)
+{
+	return fbcon_pixels + (uint64_t)row * FONT_HEIGHT * fbcon_stride + (uint64_t)col * FONT_WIDTH;
+}
+
 static void fbcon_draw(uint32_t col, uint32_t row, char c)
 {
-	const uint8_t *glyph = font8x16[0];
-	volatile uint32_t *p = fbcon_pixels + (uint64_t)row * FONT_HEIGHT * fbcon_stride +
-			       (uint64_t)col * FONT_WIDTH;
+	const uint8_t *glyph = fbcon_glyph(c);
+	volatile uint32_t *p = fbcon_cell_pixels(col, row);
 
-	if (c >= FONT_FIRST && c <= FONT_LAST)
-		glyph = font8x16[c - FONT_FIRST];
 	for (int y = 0; y < FONT_HEIGHT; y++, p += fbcon_stride)
 		for (int x = 0; x < FONT_WIDTH; x++)
 			p[x] = (glyph[y] & (0x80 >> x)) ? fbcon_fg : fbcon_bg;
@@ -107,13 +116,10 @@ bool fbcon_active(void)
 /* The character at a cell and whether its pixels show exactly its glyph. */
 char fbcon_cell(uint32_t col, uint32_t row, bool *pixels_ok)
 {
-	const uint8_t *glyph = font8x16[0];
 	char c = fbcon_grid[row][col];
-	volatile uint32_t *p = fbcon_pixels + (uint64_t)row * FONT_HEIGHT * fbcon_stride +
-			       (uint64_t)col * FONT_WIDTH;
+	const uint8_t *glyph = fbcon_glyph(c);
+	volatile uint32_t *p = fbcon_cell_pixels(col, row);
 
-	if (c >= FONT_FIRST && c <= FONT_LAST)
-		glyph = font8x16[c - FONT_FIRST];
 	*pixels_ok = true;
 	for (int y = 0; y < FONT_HEIGHT; y++, p += fbcon_stride)
 		for (int x = 0; x < FONT_WIDTH; x++)
