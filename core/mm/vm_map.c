@@ -233,34 +233,75 @@ int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
 
 /*
  * Finds or makes the page behind va and maps it.  Anonymous objects are
- * demand-zero: the first touch of a page allocates a zeroed one.
+ * demand-zero: the first touch of a page allocates a zeroed one.  In a
+ * copy-on-write entry a page found down the shadow chain is mapped
+ * read-only for reads and copied into the top object for writes.
  */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
 {
 	struct vm_map_entry e;
-	int err = vm_map_lookup(map, va, &e);
+	struct vm_object *owner;
 
-	if (err < 0)
-		return -EFAULT;
-	if (e.kind != VM_ENTRY_OBJECT)
+	if (vm_map_lookup(map, va, &e) < 0 || e.kind != VM_ENTRY_OBJECT)
 		return -EFAULT;
 	if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
 		return -EACCES;
 	vaddr_t page = ALIGN_DOWN(va, PAGE_SIZE);
 	uint64_t pindex = (page - e.start + e.offset) / PAGE_SIZE;
-	struct vm_page *m = vm_object_page_lookup(e.object, pindex);
-	if (m == NULL) {
-		m = vm_page_alloc(VM_ALLOC_ZERO);
-		if (m == NULL)
+	if (e.flags & MAP_ENTRY_COW)
+		vm_object_collapse(e.object);
+	vm_prot_t prot = e.prot;
+	struct vm_page *m = vm_object_page_find(e.object, pindex, &owner);
+	if (m != NULL && owner != e.object && !(access & VM_PROT_WRITE)) {
+		prot &= (vm_prot_t)~VM_PROT_WRITE; /* still shared: the first write faults again */
+	} else if (m == NULL || owner != e.object) {
+		struct vm_page *n = vm_page_alloc(m == NULL ? VM_ALLOC_ZERO : 0);
+		if (n == NULL)
 			return -ENOMEM;
-		vm_object_page_insert(e.object, m, pindex);
+		if (m != NULL)
+			pmap_copy_page(vm_page_phys(m), vm_page_phys(n));
+		vm_object_page_insert(e.object, n, pindex);
 		if (e.flags & MAP_ENTRY_WIRED)
-			vm_page_wire(m);
+			vm_page_wire(n);
 		else
-			vm_page_activate(m);
+			vm_page_activate(n);
+		m = n;
 	}
 	unsigned flags = (e.flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
-	return pmap_enter(map->pmap, page, vm_page_phys(m), e.prot, flags);
+	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+}
+
+int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out)
+{
+	spin_lock(&src->lock);
+	struct vm_map_entry *e = vm_map_entry_at(src, addr);
+	if (e == NULL || e->start != addr || e->kind != VM_ENTRY_OBJECT) {
+		spin_unlock(&src->lock);
+		return -ENOENT;
+	}
+	struct vm_object *shared = e->object;
+	struct vm_object *mine = vm_object_shadow(shared);
+	if (mine == NULL) {
+		spin_unlock(&src->lock);
+		return -ENOMEM;
+	}
+	/* the entry's reference on the shared object moves to its new shadow */
+	e->object = mine;
+	e->flags |= MAP_ENTRY_COW;
+	struct vm_map_entry copy = *e;
+	pmap_protect(src->pmap, e->start, e->end, (vm_prot_t)(e->prot & ~VM_PROT_WRITE));
+	spin_unlock(&src->lock);
+
+	vm_object_reference(shared);
+	struct vm_object *theirs = vm_object_shadow(shared);
+	int err = theirs == NULL ? -ENOMEM
+				 : vm_map_insert_object(dst, theirs, copy.offset, copy.end - copy.start,
+							copy.prot, copy.flags, out);
+	if (theirs != NULL)
+		vm_object_deallocate(theirs); /* the new entry holds it */
+	else
+		vm_object_deallocate(shared);
+	return err;
 }
 
 struct vm_map_walk {

@@ -14,7 +14,11 @@
  * entry or reservation), -ENOENT (no entry starts there), -ERANGE (outside
  * the map), -EFAULT / -EACCES (faults).
  * Lock key: (m) the map's lock.
- * Not yet here: submaps, copy-on-write entries.
+ * Copy-on-write: vm_map_copy_entry gives the entry and its copy each a
+ * fresh shadow of the shared object; reads find shared pages down the
+ * chain and map them read-only, the first write copies the page into the
+ * writer's own shadow.
+ * Not yet here: submaps.
  */
 #ifndef PHOBOS_MM_VM_MAP_H
 #define PHOBOS_MM_VM_MAP_H
@@ -27,6 +31,7 @@ enum vm_entry_kind { VM_ENTRY_RESERVED, VM_ENTRY_SPACE, VM_ENTRY_OBJECT };
 
 #define MAP_ENTRY_WIRED 0x1 /* pages resident and mapped for the entry's life */
 #define MAP_ENTRY_USER 0x2  /* accessible from ring 3 */
+#define MAP_ENTRY_COW 0x4   /* private: writes go to the entry's own shadow */
 
 struct vm_map_entry {
 	struct avl_node node;      /* (m) keyed by start */
@@ -61,6 +66,12 @@ int vm_map_insert_object_at(struct vm_map *map, vaddr_t addr, struct vm_object *
 int vm_map_free(struct vm_map *map, vaddr_t addr);
 int vm_map_reserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
 int vm_map_unreserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
+/*
+ * A copy-on-write copy of the object entry starting at addr in src, placed
+ * anywhere in dst (which may be src); both become MAP_ENTRY_COW.
+ */
+int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out);
+
 /* A copy of the entry containing va; -ENOENT if none, -ERANGE outside. */
 int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out);
 

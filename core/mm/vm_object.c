@@ -59,14 +59,86 @@ static void vm_object_free_tree(uint32_t i)
 
 void vm_object_deallocate(struct vm_object *obj)
 {
-	spin_lock(&obj->lock);
-	KASSERT(obj->ref_count > 0);
-	bool last = --obj->ref_count == 0;
-	spin_unlock(&obj->lock);
-	if (!last)
+	while (obj != NULL) {
+		spin_lock(&obj->lock);
+		KASSERT(obj->ref_count > 0);
+		bool last = --obj->ref_count == 0;
+		spin_unlock(&obj->lock);
+		if (!last)
+			return;
+		/* the last reference: free it and drop its hold on the backing object */
+		struct vm_object *backing = obj->backing;
+		vm_object_free_tree(obj->root);
+		DELETE(obj);
+		obj = backing;
+	}
+}
+
+struct vm_object *vm_object_shadow(struct vm_object *obj)
+{
+	struct vm_object *s = vm_object_allocate(obj->size);
+
+	if (s != NULL)
+		s->backing = obj;
+	return s;
+}
+
+struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
+				    struct vm_object **owner)
+{
+	for (; obj != NULL; obj = obj->backing) {
+		struct vm_page *m = vm_object_page_lookup(obj, pindex);
+		if (m != NULL) {
+			*owner = obj;
+			return m;
+		}
+	}
+	*owner = NULL;
+	return NULL;
+}
+
+/* Moves every page of the subtree at i into obj unless obj has that index. */
+static void vm_object_absorb(struct vm_object *obj, uint32_t i)
+{
+	struct vm_page *m = vm_page_at(i);
+
+	if (m == NULL)
 		return;
-	vm_object_free_tree(obj->root);
-	DELETE(obj);
+	vm_object_absorb(obj, m->tleft);
+	vm_object_absorb(obj, m->tright);
+	m->tleft = m->tright = VM_PAGE_NONE;
+	m->object = NULL;
+	if (vm_object_page_lookup(obj, m->pindex) == NULL) {
+		vm_object_page_insert(obj, m, m->pindex);
+	} else {
+		/* hidden by the shadow's own copy: nobody can see it any more */
+		vm_page_dequeue(m);
+		vm_page_free(m);
+	}
+}
+
+void vm_object_collapse(struct vm_object *obj)
+{
+	struct vm_object *b;
+
+	while ((b = obj->backing) != NULL && b->ref_count == 1) {
+		uint32_t root = b->root;
+		b->root = VM_PAGE_NONE;
+		b->resident = 0;
+		vm_object_absorb(obj, root);
+		obj->backing = b->backing;
+		b->backing = NULL;
+		vm_object_deallocate(b);
+	}
+}
+
+unsigned vm_object_chain_length(const struct vm_object *obj)
+{
+	unsigned n = 0;
+
+	for (; obj != NULL; obj = obj->backing)
+		n++;
+	return n;
 }
 
 struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex)

@@ -10,8 +10,14 @@
  * References: vm_object_allocate returns one reference; every map entry
  * holds one; the last vm_object_deallocate frees the resident pages (which
  * must no longer be mapped) and the object.
+ * Shadows: a shadow object sits in front of a backing object (same size,
+ * same page indices) and holds the pages written since a copy-on-write
+ * split; a page missing from the shadow is looked up down the chain.  The
+ * shadow holds one reference on its backing object.  When a backing object
+ * is referenced by its shadow alone, vm_object_collapse merges it into the
+ * shadow, so chains do not grow under repeated forks.
  * Lock key: (o) the object's lock.
- * Not yet here: pagers, shadow objects and copy-on-write.
+ * Not yet here: pagers.
  */
 #ifndef PHOBOS_MM_VM_OBJECT_H
 #define PHOBOS_MM_VM_OBJECT_H
@@ -23,6 +29,7 @@ struct vm_object {
 	uint32_t ref_count;     /* (o) */
 	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
 	uint64_t resident;      /* (o) pages in the treap */
+	struct vm_object *backing; /* (o) the object this one shadows, or NULL */
 	struct spinlock lock;
 };
 
@@ -35,6 +42,19 @@ struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex);
 /* m must belong to no object; pindex must be free in obj and inside it. */
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex);
 void vm_object_page_remove(struct vm_object *obj, struct vm_page *m);
+
+/*
+ * A new shadow in front of obj; consumes the caller's reference on obj
+ * (the shadow holds it now).  NULL when out of memory (obj untouched).
+ */
+struct vm_object *vm_object_shadow(struct vm_object *obj);
+/* The page at pindex in obj or down its chain, or NULL; *owner says where. */
+struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
+				    struct vm_object **owner);
+/* Merges backing objects only obj still references into obj. */
+void vm_object_collapse(struct vm_object *obj);
+/* Objects in the chain starting at obj. */
+unsigned vm_object_chain_length(const struct vm_object *obj);
 
 /* Treap order, heap order, ownership, resident count; panics if broken. */
 void vm_object_check(struct vm_object *obj);

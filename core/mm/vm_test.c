@@ -98,3 +98,64 @@ KTEST(vm_demand_zero_20mib)
 	KTEST_EQ(vm_map_free(map, va), 0);
 	KTEST_EQ(vm_test_free_pages(), before);
 }
+
+/* Fills page i of [va, va + n pages) with its own tag. */
+static void vm_test_fill(vaddr_t va, unsigned n, uint64_t tag)
+{
+	for (unsigned i = 0; i < n; i++)
+		*(volatile uint64_t *)(va + i * PAGE_SIZE) = tag + i;
+}
+
+KTEST(vm_cow_fork_page_by_page)
+{
+	struct vm_map *map = vm_map_kernel();
+	enum { N = 16 };
+	uint64_t want_a[N], want_b[N];
+	vaddr_t a, b;
+	uint64_t before = vm_test_free_pages();
+
+	struct vm_object *obj = vm_object_allocate(N * PAGE_SIZE);
+	KTEST_EQ(vm_map_insert_object(map, obj, 0, N * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	vm_object_deallocate(obj);
+	vm_test_fill(a, N, 0x1000);
+	KTEST_EQ(vm_map_copy_entry(map, a, map, &b), 0);
+	uint64_t after_fork = vm_page_free_count();
+	for (unsigned i = 0; i < N; i++)
+		want_a[i] = want_b[i] = 0x1000 + i;
+	/* reads share: no page is copied */
+	for (unsigned i = 0; i < N; i++)
+		KTEST_EQ(*(volatile uint64_t *)(b + i * PAGE_SIZE), want_b[i]);
+	KTEST_ASSERT(vm_page_free_count() + 8 >= after_fork); /* page tables only */
+	/* writes copy, each side sees only its own */
+	*(volatile uint64_t *)(a + 3 * PAGE_SIZE) = want_a[3] = 0xaaaa;
+	*(volatile uint64_t *)(b + 5 * PAGE_SIZE) = want_b[5] = 0xbbbb;
+	*(volatile uint64_t *)(b + 3 * PAGE_SIZE + 8) = 0xcccc;
+	for (unsigned i = 0; i < N; i++) {
+		KTEST_EQ(*(volatile uint64_t *)(a + i * PAGE_SIZE), want_a[i]);
+		KTEST_EQ(*(volatile uint64_t *)(b + i * PAGE_SIZE), want_b[i]);
+	}
+	KTEST_EQ(*(volatile uint64_t *)(a + 3 * PAGE_SIZE + 8), 0);
+	struct vm_map_entry ea;
+	KTEST_EQ(vm_map_lookup(map, a, &ea), 0);
+	KTEST_EQ(vm_object_chain_length(ea.object), 2);
+	KTEST_EQ(ea.object->resident, 1); /* only the page a wrote */
+	/* repeated forks whose copies die do not grow the chain */
+	for (int round = 0; round < 10; round++) {
+		vaddr_t c;
+		KTEST_EQ(vm_map_copy_entry(map, a, map, &c), 0);
+		KTEST_EQ(*(volatile uint64_t *)(c + 7 * PAGE_SIZE), want_a[7]);
+		KTEST_EQ(vm_map_free(map, c), 0);
+		*(volatile uint64_t *)(a + 9 * PAGE_SIZE) = want_a[9] = 0x9000 + (uint64_t)round;
+	}
+	KTEST_EQ(vm_map_lookup(map, a, &ea), 0);
+	KTEST_ASSERT(vm_object_chain_length(ea.object) <= 3);
+	KTEST_EQ(vm_map_free(map, b), 0);
+	*(volatile uint64_t *)(a + 11 * PAGE_SIZE) = want_a[11] = 0x1111;
+	KTEST_EQ(vm_map_lookup(map, a, &ea), 0);
+	KTEST_EQ(vm_object_chain_length(ea.object), 1); /* collapsed once alone */
+	for (unsigned i = 0; i < N; i++)
+		KTEST_EQ(*(volatile uint64_t *)(a + i * PAGE_SIZE), want_a[i]);
+	vm_map_check(map);
+	KTEST_EQ(vm_map_free(map, a), 0);
+	KTEST_EQ(vm_test_free_pages(), before);
+}

@@ -236,11 +236,66 @@ static void test_random_model(void **state)
 	expect_pages_back();
 }
 
+static void test_cow_chains(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	vaddr_t a, b, c;
+	uint64_t v, tag;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	struct vm_object *obj = vm_object_allocate(8 * PAGE_SIZE);
+	assert_int_equal(vm_map_insert_object(&map, obj, 0, 8 * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	vm_object_deallocate(obj);
+	for (uint64_t i = 0; i < 8; i++) {
+		tag = 100 + i;
+		assert_int_equal(pmap_sim_write(&map, a + i * PAGE_SIZE, &tag, 8), 0);
+	}
+	assert_int_equal(vm_map_copy_entry(&map, a, &map, &b), 0);
+	assert_int_equal(vm_map_copy_entry(&map, a + PAGE_SIZE, &map, &c), -ENOENT);
+	uint64_t free_before = vm_page_free_count();
+	assert_int_equal(pmap_sim_read(&map, b + 2 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 102);
+	assert_int_equal(vm_page_free_count(), free_before); /* a read shares */
+	tag = 7;
+	assert_int_equal(pmap_sim_write(&map, b + 2 * PAGE_SIZE, &tag, 8), 0);
+	assert_int_equal(vm_page_free_count(), free_before - 1); /* a write copies */
+	assert_int_equal(pmap_sim_read(&map, a + 2 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 102);
+	/* forks of a whose copies die keep a's chain short */
+	for (int round = 0; round < 20; round++) {
+		assert_int_equal(vm_map_copy_entry(&map, a, &map, &c), 0);
+		assert_int_equal(vm_map_free(&map, c), 0);
+		tag = 500 + (uint64_t)round;
+		assert_int_equal(pmap_sim_write(&map, a + 4 * PAGE_SIZE, &tag, 8), 0);
+		struct vm_map_entry e;
+		assert_int_equal(vm_map_lookup(&map, a, &e), 0);
+		assert_true(vm_object_chain_length(e.object) <= 3);
+		vm_map_check(&map);
+	}
+	assert_int_equal(vm_map_free(&map, b), 0);
+	tag = 1;
+	assert_int_equal(pmap_sim_write(&map, a + 6 * PAGE_SIZE, &tag, 8), 0);
+	struct vm_map_entry e;
+	assert_int_equal(vm_map_lookup(&map, a, &e), 0);
+	assert_int_equal(vm_object_chain_length(e.object), 1);
+	for (uint64_t i = 0; i < 8; i++) {
+		assert_int_equal(pmap_sim_read(&map, a + i * PAGE_SIZE, &v, 8), 0);
+		assert_int_equal(v, i == 4 ? 519 : i == 6 ? 1 : 100 + i);
+	}
+	assert_int_equal(vm_map_free(&map, a), 0);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_and_errors),
 		cmocka_unit_test(test_out_of_pages),
+		cmocka_unit_test(test_cow_chains),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
