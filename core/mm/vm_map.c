@@ -232,6 +232,46 @@ int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
 }
 
 /*
+ * The page for pindex: resident in the chain, or read in by the pager of
+ * the first object down the chain whose store has it (the page then joins
+ * that object).  *m is NULL when nothing holds data: a zero page is due.
+ */
+static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
+			 struct vm_object **owner)
+{
+	for (struct vm_object *o = top; o != NULL; o = o->backing) {
+		*m = vm_object_page_lookup(o, pindex);
+		*owner = o;
+		if (*m != NULL)
+			return 0;
+		if (o->pager == NULL)
+			continue;
+		int has = vm_pager_has_page(o, pindex);
+		if (has < 0)
+			return has;
+		if (has == 0)
+			continue;
+		struct vm_page *n = vm_page_alloc(0);
+		if (n == NULL)
+			return -ENOMEM;
+		int err = vm_pager_get_pages(o, &n, 1, pindex);
+		if (err == -ENOENT) {
+			pmap_zero_page(vm_page_phys(n));
+		} else if (err < 0) {
+			vm_page_free(n);
+			return err;
+		}
+		vm_object_page_insert(o, n, pindex);
+		vm_page_activate(n);
+		*m = n;
+		return 0;
+	}
+	*m = NULL;
+	*owner = NULL;
+	return 0;
+}
+
+/*
  * Finds or makes the page behind va and maps it.  Anonymous objects are
  * demand-zero: the first touch of a page allocates a zeroed one.  In a
  * copy-on-write entry a page found down the shadow chain is mapped
@@ -251,7 +291,10 @@ int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
 	if (e.flags & MAP_ENTRY_COW)
 		vm_object_collapse(e.object);
 	vm_prot_t prot = e.prot;
-	struct vm_page *m = vm_object_page_find(e.object, pindex, &owner);
+	struct vm_page *m;
+	int err = vm_fault_find(e.object, pindex, &m, &owner);
+	if (err < 0)
+		return err;
 	if (m != NULL && owner != e.object && !(access & VM_PROT_WRITE)) {
 		prot &= (vm_prot_t)~VM_PROT_WRITE; /* still shared: the first write faults again */
 	} else if (m == NULL || owner != e.object) {

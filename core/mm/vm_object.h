@@ -16,13 +16,15 @@
  * shadow holds one reference on its backing object.  When a backing object
  * is referenced by its shadow alone, vm_object_collapse merges it into the
  * shadow, so chains do not grow under repeated forks.
+ * Pagers: an object may have a pager (vm_pager.h); a page neither
+ * resident nor in the pager's store reads as zeros.
  * Lock key: (o) the object's lock.
- * Not yet here: pagers.
  */
 #ifndef PHOBOS_MM_VM_OBJECT_H
 #define PHOBOS_MM_VM_OBJECT_H
 
 #include "core/mm/vm_page.h"
+#include "core/mm/vm_pager.h"
 
 struct vm_object {
 	vm_size_t size;         /* (c) bytes, page aligned */
@@ -30,6 +32,8 @@ struct vm_object {
 	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
 	uint64_t resident;      /* (o) pages in the treap */
 	struct vm_object *backing; /* (o) the object this one shadows, or NULL */
+	struct vm_pager *pager;    /* (c) backing store, or NULL */
+	uint64_t pager_offset;     /* (c) page index of object page 0 in the pager */
 	struct spinlock lock;
 };
 

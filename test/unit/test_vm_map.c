@@ -290,12 +290,87 @@ static void test_cow_chains(void **state)
 	expect_pages_back();
 }
 
+/* A pager over a memory store: page i holds i * 1000 in its first word
+ * when present; counts calls and fails on demand. */
+struct test_pager {
+	struct vm_pager pager;
+	uint64_t present_mask; /* bit i: the store has page i */
+	int has_calls, get_calls;
+	bool fail;
+};
+
+static int tp_has(struct vm_pager *p, uint64_t pindex)
+{
+	struct test_pager *t = (struct test_pager *)p;
+	t->has_calls++;
+	return (t->present_mask >> pindex) & 1;
+}
+
+static int tp_get(struct vm_pager *p, struct vm_page **pages, unsigned n, uint64_t pindex)
+{
+	struct test_pager *t = (struct test_pager *)p;
+	t->get_calls++;
+	if (t->fail)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *w = pmap_phys_to_virt(vm_page_phys(pages[i]));
+		memset(w, 0, PAGE_SIZE);
+		w[0] = (pindex + i) * 1000;
+	}
+	return 0;
+}
+
+static const struct vm_pager_ops tp_ops = {"test", tp_has, tp_get, NULL};
+
+static void test_pager_paths(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	struct test_pager tp = {{&tp_ops, NULL}, 0x5 << 2, 0, 0, false}; /* store pages 2 and 4 */
+	vaddr_t a, b;
+	uint64_t v;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	struct vm_object *obj = vm_object_allocate(8 * PAGE_SIZE);
+	obj->pager = &tp.pager;
+	obj->pager_offset = 1; /* object page i is store page i + 1 */
+	assert_int_equal(vm_map_insert_object(&map, obj, 0, 8 * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	assert_int_equal(pmap_sim_read(&map, a + 1 * PAGE_SIZE, &v, 8), 0); /* store page 2 */
+	assert_int_equal(v, 2000);
+	assert_int_equal(tp.get_calls, 1);
+	assert_int_equal(pmap_sim_read(&map, a + 1 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(tp.get_calls, 1); /* resident now */
+	assert_int_equal(pmap_sim_read(&map, a + 2 * PAGE_SIZE, &v, 8), 0); /* store page 3: none */
+	assert_int_equal(v, 0);
+	assert_int_equal(tp.get_calls, 1);
+	tp.fail = true;
+	assert_int_equal(pmap_sim_read(&map, a + 3 * PAGE_SIZE, &v, 8), -EIO); /* store page 4 */
+	assert_null(vm_object_page_lookup(obj, 3));
+	tp.fail = false;
+	/* a private copy reads through to the pager and copies on write */
+	assert_int_equal(vm_map_copy_entry(&map, a, &map, &b), 0);
+	assert_int_equal(pmap_sim_read(&map, b + 3 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 4000);
+	uint64_t tag = 9;
+	assert_int_equal(pmap_sim_write(&map, b + 3 * PAGE_SIZE, &tag, 8), 0);
+	assert_int_equal(pmap_sim_read(&map, a + 3 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 4000);
+	vm_object_deallocate(obj);
+	assert_int_equal(vm_map_free(&map, a), 0);
+	assert_int_equal(vm_map_free(&map, b), 0);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_and_errors),
 		cmocka_unit_test(test_out_of_pages),
 		cmocka_unit_test(test_cow_chains),
+		cmocka_unit_test(test_pager_paths),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
