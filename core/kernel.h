@@ -27,6 +27,11 @@ void kvprintf(const char *fmt, va_list ap);
 /* Symbol of a kernel code address: name and offset; false if unknown. */
 bool ksyms_lookup(uintptr_t addr, const char **name, uintptr_t *offset);
 
+/* The kernel map's submaps (SPEC 3), set up at boot. */
+enum { KERNEL_SUBMAP_BUFFER, KERNEL_SUBMAP_DEVICE, KERNEL_SUBMAP_STACKS, KERNEL_SUBMAPS };
+struct vm_map;
+extern struct vm_map *kernel_submaps[KERNEL_SUBMAPS];
+
 /* The app= modes. */
 int ktest_run(const char *selection);
 

@@ -67,6 +67,26 @@ static void main_low_memory(void)
 	log_debug("low memory: slab reclaim returned %zu pages", pages);
 }
 
+struct vm_map *kernel_submaps[KERNEL_SUBMAPS];
+
+/* SPEC 3: buffer space, device memory and kernel stacks, each a submap of
+ * the kernel map at a fixed place at its start. */
+static void main_kernel_submaps(void)
+{
+	static const char *const names[KERNEL_SUBMAPS] = {"buffer space", "device memory",
+							  "kernel stacks"};
+	static const vm_size_t sizes[KERNEL_SUBMAPS] = {64ull << 30, 64ull << 30, 16ull << 30};
+	vaddr_t at = KERNEL_DYN_BASE;
+
+	for (int i = 0; i < KERNEL_SUBMAPS; i++) {
+		if (vm_map_create_submap(vm_map_kernel(), &at, sizes[i], true, &kernel_submaps[i]) < 0)
+			panic("main_kernel_submaps: no room for the %s submap", names[i]);
+		log_debug("vm_map: %s submap %llx-%llx", names[i], (unsigned long long)at,
+			  (unsigned long long)(at + sizes[i]));
+		at += sizes[i];
+	}
+}
+
 /*
  * Hands free memory to vm_page: conventional and boot-services memory and,
  * since boot_info has been copied and the loader's tables are no longer
@@ -105,6 +125,7 @@ static void main_vm_startup(const struct boot_info *bi)
 	mm_malloc_init();
 	if (vm_map_kernel_init(KERNEL_DYN_BASE, KERNEL_BASE - KERNEL_DYN_BASE) < 0)
 		panic("main_vm_startup: no kernel map");
+	main_kernel_submaps();
 	vm_fault_md_init();
 	if (kernel_config.mem_cap)
 		log_info("vm_page: mem= caps usable memory at %llu MiB",

@@ -170,6 +170,13 @@ static void vm_map_drop(struct vm_map *map, struct vm_map_entry *e)
 	DELETE(e);
 }
 
+static void vm_map_release_entry(struct vm_map *map, struct vm_map_entry *e)
+{
+	spin_lock(&map->lock);
+	vm_map_drop(map, e);
+	spin_unlock(&map->lock);
+}
+
 int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t *out)
 {
 	if (!vm_map_size_ok(size))
@@ -201,6 +208,8 @@ static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_si
 		err = -ERANGE;
 	else if (e == NULL || e->start != addr || (e->kind == VM_ENTRY_RESERVED) != reserved)
 		err = -ENOENT;
+	else if (e->kind == VM_ENTRY_SUBMAP)
+		err = -EBUSY; /* vm_map_remove_submap */
 	else if (reserved && e->end - e->start != size)
 		err = -EINVAL;
 	if (err == 0)
@@ -228,7 +237,48 @@ int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
 	if (e != NULL)
 		*out = *e;
 	spin_unlock(&map->lock);
-	return e != NULL ? 0 : -ENOENT;
+	if (e == NULL)
+		return -ENOENT;
+	return out->kind == VM_ENTRY_SUBMAP ? vm_map_lookup(out->submap, va, out) : 0;
+}
+
+int vm_map_create_submap(struct vm_map *parent, vaddr_t *addr, vm_size_t size, bool fixed,
+			 struct vm_map **out)
+{
+	struct vm_map *sub = NEW(struct vm_map);
+	struct vm_map_entry *e;
+
+	if (sub == NULL)
+		return -ENOMEM;
+	int err = vm_map_take(parent, fixed, *addr, size, VM_ENTRY_SUBMAP, &e);
+	if (err == 0 && (err = vm_map_init(sub, parent->pmap, e->start, size)) < 0)
+		vm_map_release_entry(parent, e);
+	if (err < 0) {
+		DELETE(sub);
+		return err;
+	}
+	e->submap = sub;
+	e->prot = VM_PROT_ALL;
+	*addr = e->start;
+	*out = sub;
+	return 0;
+}
+
+int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub)
+{
+	spin_lock(&parent->lock);
+	struct vm_map_entry *e = vm_map_entry_at(parent, sub->start);
+	int err = e == NULL || e->kind != VM_ENTRY_SUBMAP || e->submap != sub ? -ENOENT
+		  : sub->entries.count != 0					   ? -EBUSY
+										   : 0;
+	spin_unlock(&parent->lock);
+	if (err < 0)
+		return err;
+	buddy_destroy(&sub->space);
+	DELETE(sub);
+	e->submap = NULL;
+	vm_map_release_entry(parent, e);
+	return 0;
 }
 
 /*
@@ -372,6 +422,12 @@ static void vm_map_check_at(struct vm_map_walk *w, struct avl_node *n)
 		if (e->object == NULL || e->offset + (e->end - e->start) > e->object->size)
 			panic("vm_map_check: entry %llx maps past its object", (unsigned long long)e->start);
 		vm_object_check(e->object);
+	}
+	if (e->kind == VM_ENTRY_SUBMAP) {
+		if (e->submap == NULL || e->submap->start != e->start || e->submap->end != e->end)
+			panic("vm_map_check: submap entry %llx does not match its map",
+			      (unsigned long long)e->start);
+		vm_map_check(e->submap);
 	}
 	w->prev_end = e->end;
 	w->bytes += e->end - e->start;

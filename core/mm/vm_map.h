@@ -5,7 +5,10 @@
  *   reserved  space nothing may be allocated in (vm_map_reserve_space);
  *   space     pure space with no memory behind it: faults there fail;
  *   object    a window [offset, offset + size) of a VM object; the page
- *             at va is object page (va - start + offset) / PAGE_SIZE.
+ *             at va is object page (va - start + offset) / PAGE_SIZE;
+ *   submap    a map of its own over the entry's range, sharing the
+ *             parent's pmap: allocations inside it stay inside the range.
+ *             Lookups and faults recurse into it.
  * Entries are kept in an AVL tree by start address.  Each object entry
  * holds a reference on its object.
  *
@@ -18,7 +21,6 @@
  * fresh shadow of the shared object; reads find shared pages down the
  * chain and map them read-only, the first write copies the page into the
  * writer's own shadow.
- * Not yet here: submaps.
  */
 #ifndef PHOBOS_MM_VM_MAP_H
 #define PHOBOS_MM_VM_MAP_H
@@ -27,7 +29,7 @@
 #include "core/mm/buddy.h"
 #include "core/mm/vm_object.h"
 
-enum vm_entry_kind { VM_ENTRY_RESERVED, VM_ENTRY_SPACE, VM_ENTRY_OBJECT };
+enum vm_entry_kind { VM_ENTRY_RESERVED, VM_ENTRY_SPACE, VM_ENTRY_OBJECT, VM_ENTRY_SUBMAP };
 
 #define MAP_ENTRY_WIRED 0x1 /* pages resident and mapped for the entry's life */
 #define MAP_ENTRY_USER 0x2  /* accessible from ring 3 */
@@ -40,6 +42,7 @@ struct vm_map_entry {
 	vm_prot_t prot;            /* (m) */
 	uint16_t flags;            /* (m) MAP_ENTRY_* */
 	struct vm_object *object;  /* (m) object entries: one reference held */
+	struct vm_map *submap;     /* (m) submap entries: owned */
 	vm_offset_t offset;        /* (m) byte offset of start in the object */
 };
 
@@ -72,8 +75,17 @@ int vm_map_unreserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
  */
 int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out);
 
-/* A copy of the entry containing va; -ENOENT if none, -ERANGE outside. */
+/* A copy of the innermost entry containing va (submaps are entered);
+ * -ENOENT if none, -ERANGE outside. */
 int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out);
+
+/*
+ * A submap over size bytes of parent, at *addr when fixed, else anywhere
+ * (*addr gets the base).  vm_map_remove_submap needs it empty (-EBUSY).
+ */
+int vm_map_create_submap(struct vm_map *parent, vaddr_t *addr, vm_size_t size, bool fixed,
+			 struct vm_map **out);
+int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub);
 
 /* Resolves a fault at va for access (VM_PROT_*) from user or kernel mode. */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);

@@ -159,3 +159,4 @@ KTEST(vm_cow_fork_page_by_page)
 	KTEST_EQ(vm_map_free(map, a), 0);
 	KTEST_EQ(vm_test_free_pages(), before);
 }
+

@@ -364,6 +364,51 @@ static void test_pager_paths(void **state)
 	expect_pages_back();
 }
 
+static void test_submaps(void **state)
+{
+	struct vm_map map, *sub, *sub2;
+	struct pmap *pmap;
+	struct vm_map_entry e;
+	vaddr_t at = BASE + 64 * PAGE_SIZE, any = 0, a;
+	uint64_t v = 0x77;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	assert_int_equal(vm_map_create_submap(&map, &at, 32 * PAGE_SIZE, true, &sub), 0);
+	assert_int_equal(at, BASE + 64 * PAGE_SIZE);
+	assert_int_equal(vm_map_create_submap(&map, &any, 1u << 20, false, &sub2), 0);
+	assert_int_equal(vm_map_create_submap(&map, &at, PAGE_SIZE, true, &sub2), -EBUSY);
+	/* allocations in a submap stay inside it */
+	assert_int_equal(vm_map_allocate_space(sub, 8 * PAGE_SIZE, &a), 0);
+	assert_true(a >= sub->start && a + 8 * PAGE_SIZE <= sub->end);
+	assert_int_equal(vm_map_allocate_space(sub, 64 * PAGE_SIZE, &a), -ENOMEM);
+	struct vm_object *obj = vm_object_allocate(4 * PAGE_SIZE);
+	assert_int_equal(vm_map_insert_object(sub, obj, 0, 4 * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	vm_object_deallocate(obj);
+	/* the parent's lookup and faults reach into the submap */
+	assert_int_equal(vm_map_lookup(&map, a + PAGE_SIZE, &e), 0);
+	assert_int_equal(e.kind, VM_ENTRY_OBJECT);
+	assert_int_equal(e.start, a);
+	assert_int_equal(pmap_sim_write(&map, a + PAGE_SIZE, &v, 8), 0);
+	v = 0;
+	assert_int_equal(pmap_sim_read(sub, a + PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 0x77);
+	vm_map_check(&map);
+	assert_int_equal(vm_map_free(&map, sub->start), -EBUSY);
+	assert_int_equal(vm_map_remove_submap(&map, sub), -EBUSY);
+	assert_int_equal(vm_map_free(sub, a), 0);
+	struct vm_map_entry inner;
+	assert_int_equal(vm_map_lookup(&map, sub->start, &inner), 0); /* the space entry */
+	assert_int_equal(vm_map_free(sub, inner.start), 0);
+	assert_int_equal(vm_map_remove_submap(&map, sub), 0);
+	assert_int_equal(vm_map_remove_submap(&map, sub2), 0);
+	assert_int_equal(map.entries.count, 0);
+	vm_map_check(&map);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_pages),
 		cmocka_unit_test(test_cow_chains),
 		cmocka_unit_test(test_pager_paths),
+		cmocka_unit_test(test_submaps),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -35,9 +35,23 @@ static void *boot_phys(uint64_t pa)
 }
 
 
+/*
+ * From now on tables come from vm_page.  Every PML4 slot of the kernel map
+ * gets its PDPT now: user pmaps copy the kernel's PML4 entries when they
+ * are created, so no kernel-half slot may appear later.
+ */
 void pmap_boot_handoff(void)
 {
+	uint64_t *pml4 = boot_phys(pmap_boot_pml4);
+
 	boot_handed_off = true;
+	for (unsigned slot = PTE_INDEX(KERNEL_DYN_BASE, 3); slot < PTE_INDEX(KERNEL_BASE, 3); slot++)
+		if (!(pml4[slot] & PTE_P)) {
+			uint64_t pa = pmap_boot_alloc_page();
+			if (pa == 0)
+				panic("pmap_boot_handoff: no page for the kernel's PDPTs");
+			pml4[slot] = pa | PTE_P | PTE_W;
+		}
 }
 
 uint64_t pmap_boot_alloc_page(void)
