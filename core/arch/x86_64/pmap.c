@@ -13,7 +13,11 @@
  * PMAP_FLUSH_ALL pages, where reloading is cheaper than many invlpg.
  * Page-table pages count their present entries (pmap_table_ref) and are
  * freed when the count drops to zero.
- * Not yet implemented: the reverse map (pmap_is_referenced and friends).
+ * Reverse map: every mapping of a managed page (one with a vm_page, not
+ * PMAP_UNMANAGED) has a pv entry on the page's md list, so the page's
+ * mappings can be found for referenced/modified bits, write-protection
+ * and removal.  pv entries come from kernel malloc (slab), which never
+ * maps pages through a pmap, so there is no recursion.
  */
 #include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/pmap_boot.h"
@@ -28,6 +32,36 @@ struct pmap {
 	uint64_t pml4;          /* (c) physical address */
 	struct spinlock lock;
 };
+
+/* One mapping of a managed page: on the page's md list. */
+struct pmap_pv {
+	struct pmap *pmap;
+	vaddr_t va;
+	struct pmap_pv *next;
+};
+
+static struct spinlock pmap_pv_lock = SPINLOCK_INIT("pmap pv");
+
+/* The managed page a leaf maps, or NULL. */
+static struct vm_page *pmap_leaf_page(uint64_t pte)
+{
+	return (pte & PTE_P) && (pte & PTE_MANAGED) ? vm_page_from_phys(pte & PTE_ADDR) : NULL;
+}
+
+static void pmap_pv_remove(struct vm_page *m, struct pmap *pmap, vaddr_t va)
+{
+	spin_lock(&pmap_pv_lock);
+	for (struct pmap_pv **p = (struct pmap_pv **)&m->md; *p != NULL; p = &(*p)->next)
+		if ((*p)->pmap == pmap && (*p)->va == va) {
+			struct pmap_pv *dead = *p;
+			*p = dead->next;
+			spin_unlock(&pmap_pv_lock);
+			DELETE(dead);
+			return;
+		}
+	spin_unlock(&pmap_pv_lock);
+	panic("pmap_pv_remove: no pv for %llx", (unsigned long long)va);
+}
 
 static struct pmap pmap_kernel_store = {0, SPINLOCK_INIT("pmap kernel")};
 
@@ -88,18 +122,38 @@ static uint64_t pmap_pte_bits(vaddr_t va, vm_prot_t prot, unsigned flags)
 int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsigned flags)
 {
 	KASSERT(IS_ALIGNED(va | pa, PAGE_SIZE));
+	struct vm_page *m = (flags & PMAP_UNMANAGED) ? NULL : vm_page_from_phys(pa);
+	struct pmap_pv *pv = m != NULL ? NEW(struct pmap_pv) : NULL;
+	if (m != NULL && pv == NULL)
+		return -ENOMEM;
 	spin_lock(&pmap->lock);
 	uint64_t *e = pmap_walk(pmap->pml4, va, 0, true);
 	if (e == NULL) {
 		spin_unlock(&pmap->lock);
+		DELETE(pv);
 		return -ENOMEM;
 	}
-	bool was = *e & PTE_P;
-	*e = pa | pmap_pte_bits(va, prot, flags);
-	if (was)
+	uint64_t old = *e;
+	struct vm_page *old_m = pmap_leaf_page(old);
+	if (old_m == m && m != NULL) {
+		DELETE(pv); /* same page, new protection: its pv stays */
+		pv = NULL;
+	} else if (old_m != NULL) {
+		pmap_pv_remove(old_m, pmap, va);
+	}
+	*e = pa | pmap_pte_bits(va, prot, flags) | (m != NULL ? PTE_MANAGED : 0);
+	if (old & PTE_P)
 		invlpg(va);
 	else
 		pmap_table_ref(pmap_virt_to_phys(e) & ~(uint64_t)PAGE_MASK, 1);
+	if (pv != NULL) {
+		pv->pmap = pmap;
+		pv->va = va;
+		spin_lock(&pmap_pv_lock);
+		pv->next = m->md;
+		m->md = pv;
+		spin_unlock(&pmap_pv_lock);
+	}
 	spin_unlock(&pmap->lock);
 	return 0;
 }
@@ -142,6 +196,10 @@ static void pmap_range(struct pmap *pmap, vaddr_t start, vaddr_t end,
  */
 static void pmap_clear_leaf(struct pmap *pmap, uint64_t *e, vaddr_t va, uint64_t arg __unused)
 {
+	struct vm_page *m = pmap_leaf_page(*e);
+
+	if (m != NULL)
+		pmap_pv_remove(m, pmap, va);
 	*e = 0;
 	for (int level = 0; level <= 3; level++) {
 		uint64_t table = pmap_virt_to_phys(e) & ~(uint64_t)PAGE_MASK;
@@ -194,4 +252,98 @@ bool pmap_extract(struct pmap *pmap, vaddr_t va, paddr_t *pa)
 		return false;
 	*pa = (*e & PTE_ADDR & ~(PTE_LEVEL_SIZE(level) - 1)) | (va & (PTE_LEVEL_SIZE(level) - 1));
 	return true;
+}
+
+/* Applies fn to the leaf of every mapping of m; returns true if any fn did. */
+static bool pmap_pv_each(struct vm_page *m, bool (*fn)(struct pmap *pmap, uint64_t *e, vaddr_t va))
+{
+	bool any = false;
+
+	for (struct pmap_pv *pv = m->md, *next; pv != NULL; pv = next) {
+		next = pv->next; /* fn may remove pv */
+		uint64_t *e = pmap_walk(pv->pmap->pml4, pv->va, 0, false);
+		KASSERT(e != NULL && (*e & PTE_ADDR) == vm_page_phys(m));
+		spin_lock(&pv->pmap->lock);
+		struct pmap *pmap = pv->pmap;
+		any |= fn(pmap, e, pv->va);
+		spin_unlock(&pmap->lock);
+	}
+	return any;
+}
+
+static bool pmap_pv_referenced(struct pmap *p __unused, uint64_t *e, vaddr_t va __unused)
+{
+	return *e & PTE_A;
+}
+
+static bool pmap_pv_modified(struct pmap *p __unused, uint64_t *e, vaddr_t va __unused)
+{
+	return *e & PTE_D;
+}
+
+static bool pmap_pv_clear_a(struct pmap *p __unused, uint64_t *e, vaddr_t va)
+{
+	*e &= ~PTE_A;
+	invlpg(va);
+	return false;
+}
+
+static bool pmap_pv_clear_d(struct pmap *p __unused, uint64_t *e, vaddr_t va)
+{
+	*e &= ~PTE_D;
+	invlpg(va);
+	return false;
+}
+
+static bool pmap_pv_ro(struct pmap *p __unused, uint64_t *e, vaddr_t va)
+{
+	*e &= ~PTE_W;
+	invlpg(va);
+	return false;
+}
+
+static bool pmap_pv_unmap(struct pmap *p, uint64_t *e, vaddr_t va)
+{
+	pmap_clear_leaf(p, e, va, 0);
+	invlpg(va);
+	return false;
+}
+
+bool pmap_is_referenced(struct vm_page *m)
+{
+	return pmap_pv_each(m, pmap_pv_referenced);
+}
+
+bool pmap_is_modified(struct vm_page *m)
+{
+	return pmap_pv_each(m, pmap_pv_modified);
+}
+
+void pmap_clear_reference(struct vm_page *m)
+{
+	pmap_pv_each(m, pmap_pv_clear_a);
+}
+
+void pmap_clear_modify(struct vm_page *m)
+{
+	pmap_pv_each(m, pmap_pv_clear_d);
+}
+
+void pmap_page_protect_ro(struct vm_page *m)
+{
+	pmap_pv_each(m, pmap_pv_ro);
+}
+
+void pmap_page_remove_all(struct vm_page *m)
+{
+	pmap_pv_each(m, pmap_pv_unmap);
+}
+
+unsigned pmap_page_mapcount(struct vm_page *m)
+{
+	unsigned n = 0;
+
+	for (struct pmap_pv *pv = m->md; pv != NULL; pv = pv->next)
+		n++;
+	return n;
 }

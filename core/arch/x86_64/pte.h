@@ -16,6 +16,7 @@
 #define PTE_D (1ull << 6)
 #define PTE_PS (1ull << 7) /* 2 MiB / 1 GiB leaf in a PD / PDPT entry */
 #define PTE_G (1ull << 8)
+#define PTE_MANAGED (1ull << 9) /* software bit: the page has a pv entry */
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
