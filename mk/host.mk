@@ -42,4 +42,4 @@ endef
 $(foreach t,$(HOST_BENCHES),$(eval $(call bench_rule,$(t))))
 
 unit: $(UNIT_BINS)
-	@python3 test/run_tests.py --unit $(UNIT_BINS)
+	@$(PYTHON) test/run_tests.py --unit $(UNIT_BINS)

@@ -1,11 +1,13 @@
 # make test / stress / fuzz / bench / check-deps
 
+# Debian's python3 (with python3-matplotlib from deps.sh), even where another python3 comes first in PATH
+PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 FUZZ_SECONDS ?= 15
 TEST_JOBS ?= 2
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) test-build
-	@python3 test/run_tests.py --unit $(UNIT_BINS) --fuzz $(FUZZ_BINS) \
+	@$(PYTHON) test/run_tests.py --unit $(UNIT_BINS) --fuzz $(FUZZ_BINS) \
 		--fuzz-seconds $(FUZZ_SECONDS) --qemu --jobs $(TEST_JOBS)
 
 test-build: $(UNIT_BINS) $(FUZZ_BINS) image check-deps
@@ -14,10 +16,10 @@ stress: deps $(UNIT_BINS)
 	@PHOBOS_STRESS=1 python3 test/run_tests.py --unit $(UNIT_BINS)
 
 fuzz: deps $(FUZZ_BINS)
-	@python3 test/run_tests.py --fuzz $(FUZZ_BINS) --fuzz-seconds $(or $(FUZZ_LONG),300)
+	@$(PYTHON) test/run_tests.py --fuzz $(FUZZ_BINS) --fuzz-seconds $(or $(FUZZ_LONG),300)
 
 bench: deps $(BENCH_BINS) image
-	@python3 test/bench/run_bench.py $(BENCH_BINS)
+	@$(PYTHON) test/bench/run_bench.py $(BENCH_BINS)
 
 check-deps:
 	@scripts/check_deps.sh
