@@ -160,3 +160,16 @@ KTEST(vm_cow_fork_page_by_page)
 	KTEST_EQ(vm_test_free_pages(), before);
 }
 
+
+/* On request only: a kernel write to a read-only entry cannot be resolved
+ * and must end in a PANIC naming the address, the access and the entry. */
+KTEST_DEFINE(vm_fault_unresolved, KTEST_ON_REQUEST)
+{
+	vaddr_t va;
+	struct vm_object *obj = vm_object_allocate(PAGE_SIZE);
+
+	KTEST_EQ(vm_map_insert_object(vm_map_kernel(), obj, 0, PAGE_SIZE, VM_PROT_READ, 0, &va), 0);
+	vm_object_deallocate(obj);
+	*(volatile uint64_t *)(va + 0x18) = 1;
+	ktest_fail(__FILE__, __LINE__, "a write to a read-only entry did not fault");
+}

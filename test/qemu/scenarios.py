@@ -58,7 +58,9 @@ def scenario_bad_config():
 def scenario_fault():
     b = boot("fault", "app=selftest selftest=fault exit=qemu")
     bt = b.log[b.log.find("backtrace:"):] if "backtrace:" in b.log else ""
-    checks = [("fault: PANIC line", "\nPANIC: #PF page fault" in "\n" + b.log, "no PANIC"),
+    checks = [("fault: PANIC line names the address and access",
+               "\nPANIC: #PF page fault: 18 write from kernel mode: no map covers it" in "\n" + b.log,
+               "no PANIC"),
               ("fault: CR2 and decoded error", "cr2 0000000000000018: page not present, write, kernel mode" in b.log,
                "no decoded page fault"),
               ("fault: registers printed", "rax " in b.log and "r15 " in b.log, "no registers"),
@@ -66,6 +68,22 @@ def scenario_fault():
                "function not in backtrace"),
               ("fault: backtrace reaches the caller", "ktest_fn_fault+" in bt, "caller missing"),
               ("fault: exit code 3", b.exit_code == 3 and b.qemu_code() == 3,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
+def scenario_vm_fault_panic():
+    b = boot("vm-fault-panic", "app=selftest selftest=vm_fault_unresolved exit=qemu")
+    m = re.search(r"^PANIC: #PF page fault: (ffff[0-9a-f]+) write from kernel mode: -EACCES; "
+                  r"entry ([0-9a-f]+)-([0-9a-f]+) object prot r--", b.log, re.M)
+    checks = [("vm-fault-panic: PANIC names address, access and entry", m is not None,
+               "no such PANIC line"),
+              ("vm-fault-panic: the address lies in the entry",
+               m is not None and int(m.group(2), 16) <= int(m.group(1), 16) < int(m.group(3), 16),
+               "address outside the entry"),
+              ("vm-fault-panic: backtrace names the test", "ktest_fn_vm_fault_unresolved+" in b.log,
+               "no backtrace"),
+              ("vm-fault-panic: exit code 3", b.exit_code == 3 and b.qemu_code() == 3,
                "exit %s status %s" % (b.exit_code, b.status))]
     return b, checks
 
@@ -99,4 +117,5 @@ def scenario_5g():
 
 
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
-             scenario_bad_config, scenario_fault, scenario_mem_cap, scenario_5g]
+             scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
+             scenario_5g]

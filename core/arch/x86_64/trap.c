@@ -18,7 +18,7 @@ struct idt_gate {
 extern const uint64_t trap_stub_table[32];
 static struct idt_gate idt[256];
 
-int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr);
+int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr, char *why, size_t len);
 
 static volatile int trap_expected_vector = -1;
 static volatile unsigned trap_hits;
@@ -94,10 +94,11 @@ void trap_dispatch(struct trap_frame *tf)
 {
 	if (trap_step_over_expected(tf))
 		return;
-	if (tf->vector == TRAP_PF) {
-		uint64_t addr = read_cr2();
-		if (trap_page_fault_hook != NULL && trap_page_fault_hook(tf, addr) == 0)
+	if (tf->vector == TRAP_PF && trap_page_fault_hook != NULL) {
+		static char why[256];
+		if (trap_page_fault_hook(tf, read_cr2(), why, sizeof(why)) == 0)
 			return;
+		panic_trap(tf, why);
 	}
 	panic_trap(tf, trap_name((unsigned)tf->vector));
 }

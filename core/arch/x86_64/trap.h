@@ -48,9 +48,10 @@ void idt_init(void);
 
 /*
  * Page faults go to this hook when set (the VM's fault handler); it returns
- * 0 when resolved, else the fault is fatal.
+ * 0 when resolved, else the fault is fatal and why (at most len bytes)
+ * says what was wrong: it becomes the PANIC line.
  */
-extern int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr);
+extern int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr, char *why, size_t len);
 
 /* Routes page faults to the VM (vm_fault_md.c). */
 void vm_fault_md_init(void);

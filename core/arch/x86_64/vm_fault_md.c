@@ -13,32 +13,43 @@ static const char *vm_fault_md_kind(const struct vm_map_entry *e)
 										  : "reserved";
 }
 
-static int vm_fault_md(struct trap_frame *tf, uint64_t addr)
+static const char *vm_fault_md_access(vm_prot_t access)
+{
+	return access == VM_PROT_WRITE ? "write" : access == VM_PROT_READ ? "read" : "execute";
+}
+
+/*
+ * Resolves the fault or describes it for the PANIC line:
+ * "#PF page fault: <addr> <access> from <mode>: <error>; entry <range> <kind> prot <p>".
+ */
+static int vm_fault_md(struct trap_frame *tf, uint64_t addr, char *why, size_t len)
 {
 	struct vm_map *map = addr >= KERNEL_DYN_BASE ? vm_map_kernel() : NULL;
 	vm_prot_t access = (tf->error & PF_I)   ? VM_PROT_EXECUTE
 			   : (tf->error & PF_W) ? VM_PROT_WRITE
 						: VM_PROT_READ;
 	bool user = tf->error & PF_U;
+	const char *mode = user ? "user" : "kernel";
 	struct vm_map_entry e;
 
 	if (map == NULL) {
-		log_error("vm_fault: %llx (%s, %s): no map covers it", (unsigned long long)addr,
-			  access == VM_PROT_WRITE ? "write" : access == VM_PROT_READ ? "read" : "execute",
-			  user ? "user" : "kernel");
+		ksnprintf(why, len, "#PF page fault: %llx %s from %s mode: no map covers it",
+			  (unsigned long long)addr, vm_fault_md_access(access), mode);
 		return -EFAULT;
 	}
 	int err = vm_fault(map, addr, access, user);
 	if (err == 0)
 		return 0;
 	if (vm_map_lookup(map, addr, &e) == 0)
-		log_error("vm_fault: %llx (access %u, %s): %s; entry %llx-%llx %s prot %u",
-			  (unsigned long long)addr, access, user ? "user" : "kernel", err_name(err),
+		ksnprintf(why, len,
+			  "#PF page fault: %llx %s from %s mode: %s; entry %llx-%llx %s prot %s%s%s",
+			  (unsigned long long)addr, vm_fault_md_access(access), mode, err_name(err),
 			  (unsigned long long)e.start, (unsigned long long)e.end, vm_fault_md_kind(&e),
-			  e.prot);
+			  (e.prot & VM_PROT_READ) ? "r" : "-", (e.prot & VM_PROT_WRITE) ? "w" : "-",
+			  (e.prot & VM_PROT_EXECUTE) ? "x" : "-");
 	else
-		log_error("vm_fault: %llx (access %u, %s): %s; no entry", (unsigned long long)addr,
-			  access, user ? "user" : "kernel", err_name(err));
+		ksnprintf(why, len, "#PF page fault: %llx %s from %s mode: %s; no entry",
+			  (unsigned long long)addr, vm_fault_md_access(access), mode, err_name(err));
 	return err;
 }
 
