@@ -13,15 +13,18 @@ struct sim_pte {
 	paddr_t pa;
 	vm_prot_t prot;
 	unsigned flags;
+	bool referenced, modified; /* what the MMU's accessed/dirty bits would say */
 	struct sim_pte *next;
 };
 
 struct pmap {
 	struct sim_pte *bucket[SIM_BUCKETS];
 	size_t count;
+	struct pmap *next_pmap; /* every pmap, for the reverse-map scans */
 };
 
 static struct pmap sim_kernel;
+static struct pmap *sim_pmaps = &sim_kernel;
 
 static struct sim_pte **sim_slot(struct pmap *p, vaddr_t va)
 {
@@ -50,12 +53,21 @@ struct pmap *pmap_kernel(void)
 int pmap_create(struct pmap **out)
 {
 	*out = calloc(1, sizeof(struct pmap));
-	return *out != NULL ? 0 : -ENOMEM;
+	if (*out == NULL)
+		return -ENOMEM;
+	(*out)->next_pmap = sim_pmaps;
+	sim_pmaps = *out;
+	return 0;
 }
 
 void pmap_destroy(struct pmap *pmap)
 {
 	KASSERT(pmap->count == 0);
+	for (struct pmap **p = &sim_pmaps; *p != NULL; p = &(*p)->next_pmap)
+		if (*p == pmap) {
+			*p = pmap->next_pmap;
+			break;
+		}
 	free(pmap);
 }
 
@@ -75,6 +87,8 @@ int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsign
 		(*s)->va = va;
 		pmap->count++;
 	}
+	if ((*s)->pa != pa)
+		(*s)->referenced = (*s)->modified = false;
 	(*s)->pa = pa;
 	(*s)->prot = prot;
 	(*s)->flags = flags;
@@ -124,8 +138,11 @@ int pmap_sim_access(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
 {
 	for (int attempt = 0;; attempt++) {
 		struct sim_pte *s = *sim_slot(map->pmap, ALIGN_DOWN(va, PAGE_SIZE));
-		if (s != NULL && (access & ~s->prot) == 0 && (!user || (s->flags & PMAP_USER)))
+		if (s != NULL && (access & ~s->prot) == 0 && (!user || (s->flags & PMAP_USER))) {
+			s->referenced = true;
+			s->modified |= (access & VM_PROT_WRITE) != 0;
 			return 0;
+		}
 		if (attempt == 1)
 			return -EFAULT;
 		int err = vm_fault(map, va, access, user);
@@ -163,4 +180,103 @@ int pmap_sim_read(struct vm_map *map, vaddr_t va, void *buf, size_t len)
 int pmap_sim_write(struct vm_map *map, vaddr_t va, const void *buf, size_t len)
 {
 	return pmap_sim_copy(map, va, (void *)buf, len, true);
+}
+
+/*
+ * The reverse map, by scanning every translation of every pmap: slow, and
+ * simple enough to be obviously right, which is what a test double needs.
+ * fn returns true to count the translation; remove unlinks it.
+ */
+static unsigned sim_each_mapping(struct vm_page *m, bool (*fn)(struct sim_pte *s), bool remove)
+{
+	paddr_t pa = vm_page_phys(m);
+	unsigned n = 0;
+
+	for (struct pmap *p = sim_pmaps; p != NULL; p = p->next_pmap)
+		for (size_t b = 0; b < SIM_BUCKETS; b++)
+			for (struct sim_pte **s = &p->bucket[b]; *s != NULL;) {
+				if ((*s)->pa != pa) {
+					s = &(*s)->next;
+					continue;
+				}
+				n += fn(*s);
+				if (!remove) {
+					s = &(*s)->next;
+					continue;
+				}
+				struct sim_pte *dead = *s;
+				*s = dead->next;
+				free(dead);
+				p->count--;
+			}
+	return n;
+}
+
+static bool sim_is_referenced(struct sim_pte *s)
+{
+	return s->referenced;
+}
+
+static bool sim_is_modified(struct sim_pte *s)
+{
+	return s->modified;
+}
+
+static bool sim_clear_referenced(struct sim_pte *s)
+{
+	s->referenced = false;
+	return true;
+}
+
+static bool sim_clear_modified(struct sim_pte *s)
+{
+	s->modified = false;
+	return true;
+}
+
+static bool sim_read_only(struct sim_pte *s)
+{
+	s->prot &= (vm_prot_t)~VM_PROT_WRITE;
+	return true;
+}
+
+bool pmap_is_referenced(struct vm_page *m)
+{
+	return sim_each_mapping(m, sim_is_referenced, false) > 0;
+}
+
+bool pmap_is_modified(struct vm_page *m)
+{
+	return sim_each_mapping(m, sim_is_modified, false) > 0;
+}
+
+void pmap_clear_reference(struct vm_page *m)
+{
+	sim_each_mapping(m, sim_clear_referenced, false);
+}
+
+void pmap_clear_modify(struct vm_page *m)
+{
+	sim_each_mapping(m, sim_clear_modified, false);
+}
+
+void pmap_page_protect_ro(struct vm_page *m)
+{
+	sim_each_mapping(m, sim_read_only, false);
+}
+
+void pmap_page_remove_all(struct vm_page *m)
+{
+	sim_each_mapping(m, sim_read_only, true);
+}
+
+static bool sim_count(struct sim_pte *s)
+{
+	(void)s;
+	return true;
+}
+
+unsigned pmap_page_mapcount(struct vm_page *m)
+{
+	return sim_each_mapping(m, sim_count, false);
 }

@@ -1,7 +1,9 @@
 /*
  * A software MMU for host tests of the machine-independent VM: pmap.h
- * implemented over a hash table of translations (va -> pa, prot, flags)
- * per pmap, with physical memory from test/host/phys_arena.c.
+ * implemented over a hashed page table per pmap (va -> pa, prot, flags,
+ * referenced and modified bits), with physical memory from
+ * test/host/phys_arena.c.  Accesses set the referenced and modified bits
+ * as the hardware would; the reverse map scans every pmap.
  * pmap_sim_access behaves like the hardware: a missing or too weak
  * translation calls vm_fault on the given map once and retries.
  */

@@ -409,6 +409,44 @@ static void test_submaps(void **state)
 	expect_pages_back();
 }
 
+static void test_reverse_map(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	vaddr_t a, b;
+	uint64_t v = 5;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	struct vm_object *obj = vm_object_allocate(PAGE_SIZE);
+	assert_int_equal(vm_map_insert_object(&map, obj, 0, PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	assert_int_equal(pmap_sim_write(&map, a, &v, 8), 0);
+	struct vm_page *m = vm_object_page_lookup(obj, 0);
+	assert_non_null(m);
+	assert_int_equal(pmap_page_mapcount(m), 1);
+	assert_true(pmap_is_referenced(m) && pmap_is_modified(m));
+	pmap_clear_reference(m);
+	pmap_clear_modify(m);
+	assert_false(pmap_is_referenced(m) || pmap_is_modified(m));
+	assert_int_equal(pmap_sim_read(&map, a, &v, 8), 0);
+	assert_true(pmap_is_referenced(m) && !pmap_is_modified(m));
+	assert_int_equal(vm_map_insert_object(&map, obj, 0, PAGE_SIZE, VM_PROT_RW, 0, &b), 0);
+	assert_int_equal(pmap_sim_read(&map, b, &v, 8), 0);
+	assert_int_equal(pmap_page_mapcount(m), 2);
+	pmap_page_protect_ro(m);
+	assert_int_equal(pmap_sim_access(&map, a, VM_PROT_READ, false), 0);
+	pmap_page_remove_all(m);
+	assert_int_equal(pmap_page_mapcount(m), 0);
+	assert_int_equal(pmap_sim_read(&map, b, &v, 8), 0); /* faults back in */
+	assert_int_equal(v, 5);
+	vm_object_deallocate(obj);
+	assert_int_equal(vm_map_free(&map, a), 0);
+	assert_int_equal(vm_map_free(&map, b), 0);
+	buddy_destroy(&map.space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_cow_chains),
 		cmocka_unit_test(test_pager_paths),
 		cmocka_unit_test(test_submaps),
+		cmocka_unit_test(test_reverse_map),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
