@@ -7,6 +7,7 @@
 #include "core/arch/x86_64/pmap_boot.h"
 #include "core/arch/x86_64/trap.h"
 #include "core/console.h"
+#include "core/dev/storage.h"
 #include "core/kbench.h"
 #include "core/kernel.h"
 #include "core/ktest.h"
@@ -185,6 +186,7 @@ void kmain(struct boot_info *loader_bi)
 		kernel_exit(EXIT_CONFIG);
 	}
 	main_vm_startup(bi);
+	storage_init(bi);
 
 	int failed = 0;
 	switch (kernel_config.app) {

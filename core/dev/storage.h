@@ -1,0 +1,25 @@
+/*
+ * storage: the disks found at boot and the boot disk's partitions
+ * (SPEC 5).  storage_init finds the controllers, reads every disk's GPT and
+ * recognises the boot disk by the disk GUID the loader recorded, the boot
+ * partition by its unique GUID, and the swap partition by type and
+ * signature.  Missing pieces are logged and left NULL: the caller decides
+ * whether it needs them.
+ */
+#ifndef PHOBOS_DEV_STORAGE_H
+#define PHOBOS_DEV_STORAGE_H
+
+#include "core/boot_info.h"
+#include "core/dev/blk.h"
+
+struct storage {
+	struct blk_dev *boot_disk; /* whole disk */
+	struct blk_dev *boot_part; /* the ESP the loader came from */
+	struct blk_dev *swap;      /* the first swap partition of the boot disk */
+};
+
+extern struct storage storage;
+
+void storage_init(const struct boot_info *bi);
+
+#endif
