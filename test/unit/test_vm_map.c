@@ -33,6 +33,27 @@ static void expect_pages_back(void)
 	assert_int_equal(vm_page_free_count(), free_at_start);
 }
 
+/* A fresh map over [BASE, BASE + SPAN) on its own pmap. */
+static struct pmap *map_open(struct vm_map *map)
+{
+	struct pmap *pmap;
+
+	assert_int_equal(pmap_create(&pmap), 0);
+	assert_int_equal(vm_map_init(map, pmap, BASE, SPAN), 0);
+	return pmap;
+}
+
+/* Checks the map is empty and whole, tears it down, and expects every page back. */
+static void map_close(struct vm_map *map, struct pmap *pmap)
+{
+	vm_map_check(map);
+	assert_int_equal(map->entries.count, 0);
+	assert_int_equal(pmap_sim_count(pmap), 0);
+	buddy_destroy(&map->space);
+	pmap_destroy(pmap);
+	expect_pages_back();
+}
+
 static void test_api_and_errors(void **state)
 {
 	struct vm_map map;
@@ -40,8 +61,7 @@ static void test_api_and_errors(void **state)
 	struct vm_map_entry e;
 	vaddr_t a, b;
 
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	assert_int_equal(vm_map_allocate_space(&map, 0, &a), -EINVAL);
 	assert_int_equal(vm_map_allocate_space(&map, 3 * PAGE_SIZE, &a), 0);
 	assert_int_equal(vm_map_lookup(&map, a + 2 * PAGE_SIZE, &e), 0);
@@ -88,10 +108,7 @@ static void test_api_and_errors(void **state)
 	assert_int_equal(pmap_sim_count(pmap), 4);
 	assert_int_equal(vm_map_free(&map, a), 0);
 	assert_int_equal(pmap_sim_count(pmap), 0);
-	vm_map_check(&map);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 static void test_out_of_pages(void **state)
@@ -100,16 +117,11 @@ static void test_out_of_pages(void **state)
 	struct pmap *pmap;
 	vaddr_t a;
 
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	/* more than all of simulated RAM, wired: fails and leaves nothing behind */
 	assert_int_equal(vm_map_allocate(&map, 128u << 20, VM_PROT_RW, &a), -ENOMEM);
 	assert_int_equal(pmap_sim_count(pmap), 0);
-	assert_int_equal(map.entries.count, 0);
-	vm_map_check(&map);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 /* The model: entries as intervals; object entries remember a tag per page written. */
@@ -147,8 +159,7 @@ static void test_random_model(void **state)
 
 	srand(seed);
 	printf("# vm_map random model: seed %u, %u steps\n", seed, steps);
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	nmodel = 0;
 	for (unsigned step = 0; step < steps; step++) {
 		int op = rand() % 10;
@@ -229,11 +240,7 @@ static void test_random_model(void **state)
 		else
 			assert_int_equal(vm_map_free(&map, model[nmodel].start), 0);
 	}
-	vm_map_check(&map);
-	assert_int_equal(pmap_sim_count(pmap), 0);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 static void test_cow_chains(void **state)
@@ -243,8 +250,7 @@ static void test_cow_chains(void **state)
 	vaddr_t a, b, c;
 	uint64_t v, tag;
 
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	struct vm_object *obj = vm_object_allocate(8 * PAGE_SIZE);
 	assert_int_equal(vm_map_insert_object(&map, obj, 0, 8 * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
 	vm_object_deallocate(obj);
@@ -285,9 +291,7 @@ static void test_cow_chains(void **state)
 		assert_int_equal(v, i == 4 ? 519 : i == 6 ? 1 : 100 + i);
 	}
 	assert_int_equal(vm_map_free(&map, a), 0);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 /* A pager over a memory store: page i holds i * 1000 in its first word
@@ -330,8 +334,7 @@ static void test_pager_paths(void **state)
 	vaddr_t a, b;
 	uint64_t v;
 
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	struct vm_object *obj = vm_object_allocate(8 * PAGE_SIZE);
 	obj->pager = &tp.pager;
 	obj->pager_offset = 1; /* object page i is store page i + 1 */
@@ -359,9 +362,7 @@ static void test_pager_paths(void **state)
 	vm_object_deallocate(obj);
 	assert_int_equal(vm_map_free(&map, a), 0);
 	assert_int_equal(vm_map_free(&map, b), 0);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 static void test_submaps(void **state)
@@ -372,8 +373,7 @@ static void test_submaps(void **state)
 	vaddr_t at = BASE + 64 * PAGE_SIZE, any = 0, a;
 	uint64_t v = 0x77;
 
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	assert_int_equal(vm_map_create_submap(&map, &at, 32 * PAGE_SIZE, true, &sub), 0);
 	assert_int_equal(at, BASE + 64 * PAGE_SIZE);
 	assert_int_equal(vm_map_create_submap(&map, &any, 1u << 20, false, &sub2), 0);
@@ -402,11 +402,7 @@ static void test_submaps(void **state)
 	assert_int_equal(vm_map_free(sub, inner.start), 0);
 	assert_int_equal(vm_map_remove_submap(&map, sub), 0);
 	assert_int_equal(vm_map_remove_submap(&map, sub2), 0);
-	assert_int_equal(map.entries.count, 0);
-	vm_map_check(&map);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 static void test_reverse_map(void **state)
@@ -416,8 +412,7 @@ static void test_reverse_map(void **state)
 	vaddr_t a, b;
 	uint64_t v = 5;
 
-	assert_int_equal(pmap_create(&pmap), 0);
-	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
+	pmap = map_open(&map);
 	struct vm_object *obj = vm_object_allocate(PAGE_SIZE);
 	assert_int_equal(vm_map_insert_object(&map, obj, 0, PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
 	assert_int_equal(pmap_sim_write(&map, a, &v, 8), 0);
@@ -442,9 +437,7 @@ static void test_reverse_map(void **state)
 	vm_object_deallocate(obj);
 	assert_int_equal(vm_map_free(&map, a), 0);
 	assert_int_equal(vm_map_free(&map, b), 0);
-	buddy_destroy(&map.space);
-	pmap_destroy(pmap);
-	expect_pages_back();
+	map_close(&map, pmap);
 }
 
 int main(void)
