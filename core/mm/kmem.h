@@ -19,4 +19,13 @@
 void *kmem_alloc_pages(size_t npages);
 void kmem_free_pages(void *p, size_t npages);
 
+/*
+ * Large blocks: wired pages in the kernel map, any number of them, not
+ * physically contiguous (kmem_map.c; host tests supply their own).  NULL
+ * before the kernel map exists or when space or pages run out.  Slabs never
+ * use these, since the map itself allocates its entries from slabs.
+ */
+void *kmem_map_alloc_pages(size_t npages);
+void kmem_map_free_pages(void *p, size_t npages);
+
 #endif

@@ -51,7 +51,7 @@ static void *mm_large_alloc(size_t size)
 	if (size > SIZE_MAX - MM_LARGE_HEADER - PAGE_SIZE)
 		return NULL;
 	uint64_t pages = (size + MM_LARGE_HEADER + PAGE_SIZE - 1) / PAGE_SIZE;
-	struct mm_large *h = kmem_alloc_pages(pages);
+	struct mm_large *h = kmem_map_alloc_pages(pages);
 	if (h == NULL)
 		return NULL;
 	h->magic = MM_LARGE_MAGIC;
@@ -90,7 +90,7 @@ static void mm_free_from(void *p, uintptr_t caller)
 		return;
 	}
 	h->magic = 0; /* a second free of this block is now an invalid free */
-	kmem_free_pages(h, h->pages);
+	kmem_map_free_pages(h, h->pages);
 }
 
 void mm_mfree(void *p)

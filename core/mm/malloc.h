@@ -4,8 +4,9 @@
  *
  * Sizes up to SLAB_MAX_SIZE come from slab caches of fixed size classes;
  * larger ones, and every NEWSINGLE object (a hint that few objects of that
- * size will exist, so a cache would only hold memory), get whole pages from
- * kmem with a small header in front.  Results are 16-byte aligned, and
+ * size will exist, so a cache would only hold memory), get whole pages
+ * straight from the kernel map (kmem_map_alloc_pages) with a small header
+ * in front.  Results are 16-byte aligned, and
  * aligned to their class size for power-of-two classes.
  *
  * Errors: NULL when memory is exhausted; never a panic for that.

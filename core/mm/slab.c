@@ -235,6 +235,15 @@ static size_t slab_cache_reclaim(struct slab_cache *c)
 	return n;
 }
 
+size_t slab_pages_total(void)
+{
+	size_t n = 0;
+
+	for (struct slab_cache *c = slab_caches; c != NULL; c = c->next_cache)
+		n += c->slabs;
+	return n;
+}
+
 size_t slab_reclaim(void)
 {
 	size_t n = 0;

@@ -72,6 +72,10 @@ void slab_free(struct slab_cache *c, void *obj, uintptr_t caller);
 /* The slab cache an object belongs to, or NULL if p is not in a slab page. */
 struct slab_cache *slab_cache_of(const void *p);
 
+/* Pages every cache holds (metadata such as map entries and buddy
+ * descriptors lives here; tests count it apart from lost pages). */
+size_t slab_pages_total(void);
+
 /* Returns every empty slab of every cache to kmem; reports pages freed. */
 size_t slab_reclaim(void);
 

@@ -78,8 +78,10 @@ struct vm_object *vm_object_shadow(struct vm_object *obj)
 {
 	struct vm_object *s = vm_object_allocate(obj->size);
 
-	if (s != NULL)
+	if (s != NULL) {
 		s->backing = obj;
+		s->flags |= OBJ_SHADOW;
+	}
 	return s;
 }
 

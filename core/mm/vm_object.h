@@ -26,8 +26,11 @@
 #include "core/mm/vm_page.h"
 #include "core/mm/vm_pager.h"
 
+#define OBJ_SHADOW 0x1 /* made by vm_object_shadow: holds copy-on-write pages */
+
 struct vm_object {
 	vm_size_t size;         /* (c) bytes, page aligned */
+	uint32_t flags;         /* (c) OBJ_* */
 	uint32_t ref_count;     /* (o) */
 	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
 	uint64_t resident;      /* (o) pages in the treap */

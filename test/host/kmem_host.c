@@ -26,3 +26,14 @@ void kmem_free_pages(void *p, size_t npages)
 	kmem_host_outstanding -= npages;
 	free(p);
 }
+
+/* The host has no kernel map: large blocks come from the same page source. */
+void *kmem_map_alloc_pages(size_t npages)
+{
+	return kmem_alloc_pages(npages);
+}
+
+void kmem_map_free_pages(void *p, size_t npages)
+{
+	kmem_free_pages(p, npages);
+}

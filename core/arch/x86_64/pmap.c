@@ -8,9 +8,9 @@
  * Leaves get NX unless the mapping is executable, G in the kernel half, U
  * for PMAP_USER, PCD|PWT for PMAP_NOCACHE.
  *
- * TLB: one invlpg per page for small ranges, a full flush (CR3 reload;
- * global kernel leaves are never removed through this path in bulk) past
- * PMAP_FLUSH_ALL pages, where reloading is cheaper than many invlpg.
+ * TLB: one invlpg per page for small ranges, a full flush past
+ * PMAP_FLUSH_ALL pages, where that is cheaper than many invlpg (a CR3
+ * reload for user ranges, a PGE toggle for the global kernel half).
  * Page-table pages count their present entries (pmap_table_ref) and are
  * freed when the count drops to zero.
  * Reverse map: every mapping of a managed page (one with a vm_page, not
@@ -158,6 +158,22 @@ int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsign
 	return 0;
 }
 
+/*
+ * Flushes the whole TLB.  Reloading CR3 keeps global translations, and
+ * every kernel-half leaf is global, so for those PGE is toggled off and on,
+ * which drops everything.
+ */
+static void pmap_flush_all(bool global)
+{
+	if (global) {
+		uint64_t cr4 = read_cr4();
+		write_cr4(cr4 & ~CR4_PGE);
+		write_cr4(cr4);
+	} else {
+		write_cr3(read_cr3());
+	}
+}
+
 /* Applies fn to every present leaf in [start, end); flushes the TLB. */
 static void pmap_range(struct pmap *pmap, vaddr_t start, vaddr_t end,
 		       void (*fn)(struct pmap *pmap, uint64_t *e, vaddr_t va, uint64_t arg),
@@ -182,7 +198,7 @@ static void pmap_range(struct pmap *pmap, vaddr_t start, vaddr_t end,
 		va += PAGE_SIZE;
 	}
 	if (n > PMAP_FLUSH_ALL)
-		write_cr3(read_cr3());
+		pmap_flush_all(start >= DIRECT_MAP_BASE);
 	spin_unlock(&pmap->lock);
 }
 
