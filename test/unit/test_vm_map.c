@@ -155,7 +155,7 @@ static void test_random_model(void **state)
 {
 	struct vm_map map;
 	struct pmap *pmap;
-	unsigned seed = 5, steps = getenv("PHOBOS_STRESS") ? 300000 : 20000;
+	unsigned seed = 5, steps = getenv("PHOBOS_STRESS") ? 1000000 : 20000;
 
 	srand(seed);
 	printf("# vm_map random model: seed %u, %u steps\n", seed, steps);
