@@ -9,10 +9,11 @@
 KBENCH(pf_zero)
 {
 	struct vm_map *map = vm_map_kernel();
-	const vm_size_t size = 64ull << 20;
+	/* 64 MiB, or half of what is free on a small machine */
+	vm_size_t size = MIN(64ull << 20, ALIGN_DOWN(vm_page_free_count() / 2 * PAGE_SIZE, 2ull << 20));
 	vaddr_t va;
 
-	if (vm_page_free_count() < 2 * size / PAGE_SIZE)
+	if (size < (4ull << 20))
 		return -ENOMEM;
 	struct vm_object *obj = vm_object_allocate(size);
 	if (obj == NULL)
