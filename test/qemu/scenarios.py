@@ -88,6 +88,18 @@ def scenario_vm_fault_panic():
     return b, checks
 
 
+def scenario_bench_default():
+    b = boot("bench-default", "app=bench exit=qemu")
+    results = re.findall(r'^RESULT \{"bench":"(\w+)","metric":"(\w+)","value":([0-9.]+)', b.log, re.M)
+    names = {r[0] for r in results}
+    checks = [("bench-default: pf_zero and clock_read report figures",
+               {"pf_zero", "clock_read"} <= names and all(float(r[2]) > 0 for r in results),
+               "results %s" % results),
+              ("bench-default: exit 0 at 128 MiB", b.exit_code == 0 and b.qemu_code() == 0,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
 def vm_page_line(log, zone):
     m = re.search(r"zone %s\s+(\d+) pages" % re.escape(zone), log)
     return int(m.group(1)) if m else None
@@ -118,4 +130,4 @@ def scenario_5g():
 
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
-             scenario_5g]
+             scenario_5g, scenario_bench_default]
