@@ -15,11 +15,17 @@
 struct storage {
 	struct blk_dev *boot_disk; /* whole disk */
 	struct blk_dev *boot_part; /* the ESP the loader came from */
-	struct blk_dev *swap;      /* the first swap partition of the boot disk */
+	struct blk_dev *swap;      /* the first swap partition of the boot disk, or swap= */
+	struct blk_dev *fs;        /* the partition files are served from (fs=, else boot_part) */
 };
 
 extern struct storage storage;
 
-void storage_init(const struct boot_info *bi);
+/*
+ * Finds the disks and partitions.  fs_guid and swap_guid are the fs= and
+ * swap= values ("" when not given): a partition named there that cannot be
+ * found is a missing device, -ENODEV (the caller exits with code 2).
+ */
+int storage_init(const struct boot_info *bi, const char *fs_guid, const char *swap_guid);
 
 #endif

@@ -16,6 +16,7 @@ KTEST(storage_boot_disk)
 	if (storage.boot_part == NULL)
 		return;
 	KTEST_ASSERT(storage.boot_part->parent == storage.boot_disk);
+	KTEST_ASSERT(storage.fs == storage.boot_part); /* no fs= given */
 	KTEST_EQ(storage.boot_part->part_first_lba, 2048); /* 1 MiB, as mkimage.sh puts it */
 	uint8_t *buf = mm_malloc(300 * 512);
 	KTEST_ASSERT(buf != NULL);

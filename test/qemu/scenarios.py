@@ -100,6 +100,64 @@ def scenario_bench_default():
     return b, checks
 
 
+BAD_GUID = "0BADF00D-0000-4000-8000-000000000BAD"
+ESP_GUID = "5048424F-5300-4000-8000-0000000000E5"   # mk/image.mk
+SWAP_GUID = "5048424F-5300-4000-8000-00000000005A"
+OTHER_PART = "5048424F-5300-4000-8000-0000000000C1"
+
+
+def exit2_checks(name, b, words):
+    return [("%s: says %s" % (name, " / ".join(words)), all(w in b.log for w in words),
+             "message missing"),
+            ("%s: no panic" % name, "PANIC" not in b.log, "panicked"),
+            ("%s: exit code 2" % name, b.exit_code == 2 and b.qemu_code() == 2,
+             "exit %s status %s" % (b.exit_code, b.status))]
+
+
+def scenario_missing_partition():
+    b = boot("missing-partition", "app=selftest selftest=printf_formats exit=qemu fs=" + BAD_GUID)
+    return b, exit2_checks("missing-partition", b, ["fs=" + BAD_GUID, "no partition with that GUID"])
+
+
+def scenario_swap_not_swap():
+    b = boot("swap-not-swap", "app=selftest selftest=printf_formats exit=qemu swap=" + ESP_GUID)
+    return b, exit2_checks("swap-not-swap", b, ["swap=" + ESP_GUID, "not a Linux swap partition"])
+
+
+def scenario_corrupt_gpt():
+    """A second disk whose primary and backup GPT headers are both damaged;
+    fs= names its partition, so the boot must stop with code 2."""
+    import os
+    import subprocess
+    from phobos_qemu import ROOT
+    disk = os.path.join(ROOT, "build", "qemu-tests", "corrupt-gpt-disk.img")
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    subprocess.run(["rm", "-f", disk], check=True)
+    subprocess.run(["truncate", "-s", "8M", disk], check=True)
+    subprocess.run(["sgdisk", "-n", "1:1M:0", "-t", "1:0700", "-u", "1:" + OTHER_PART, disk],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(disk, "r+b") as f:
+        for lba in (1, (8 << 20) // 512 - 1):
+            f.seek(lba * 512 + 16)  # the header CRC field
+            f.write(b"\xde\xad\xbe\xef")
+    b = boot("corrupt-gpt", "app=selftest selftest=printf_formats exit=qemu fs=" + OTHER_PART,
+             extra=["-drive", "if=none,format=raw,file=%s,id=d2" % disk,
+                    "-device", "virtio-blk-pci,drive=d2"])
+    checks = exit2_checks("corrupt-gpt", b, ["primary table bad (header CRC mismatch)",
+                                             "backup table bad too", "fs=" + OTHER_PART])
+    checks.append(("corrupt-gpt: the boot disk is still found",
+                   "storage: boot disk virtio" in b.log, "boot disk lost"))
+    return b, checks
+
+
+def scenario_swap_named():
+    b = boot("swap-named", "app=selftest selftest=storage_boot_disk exit=qemu swap=" + SWAP_GUID)
+    checks = [("swap-named: swap= finds the swap partition", "swap virtio0p2" in b.log, "no swap"),
+              ("swap-named: exit 0", b.exit_code == 0 and b.qemu_code() == 0,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
 def vm_page_line(log, zone):
     m = re.search(r"zone %s\s+(\d+) pages" % re.escape(zone), log)
     return int(m.group(1)) if m else None
@@ -130,4 +188,5 @@ def scenario_5g():
 
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
-             scenario_5g, scenario_bench_default]
+             scenario_5g, scenario_bench_default, scenario_missing_partition,
+             scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named]
