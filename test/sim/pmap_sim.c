@@ -1,282 +1,283 @@
-/* The software MMU: see pmap_sim.h. */
+/*
+ * The simulated MMU (see pmap_sim.h).  The kernel's page-table engine is
+ * compiled right here, against the machine hooks below: the host tests
+ * run the very code the kernel runs, as Linux's tools/testing/vma does.
+ */
 #include <stdlib.h>
 
-#include "core/mm/malloc.h"
-#include "core/mm/vm_page.h"
+#include "core/arch/x86_64/pmap.c"
+#include "core/arch/x86_64/pmap_pv.c"
 #include "test/host/phys_arena.h"
 #include "test/sim/pmap_sim.h"
 
-#define SIM_BUCKETS 4096
+#define SIM_PHYS_BASE 0x100000ull
+/* Direct mapped by page number; large, so that stale entries linger. */
+#define SIM_TLB_SLOTS 512
 
-struct sim_pte {
-	vaddr_t va;
-	paddr_t pa;
-	vm_prot_t prot;
-	unsigned flags;
-	bool referenced, modified; /* what the MMU's accessed/dirty bits would say */
-	struct sim_pte *next;
+/*
+ * A cached translation of one 4 KiB page: the rights are those of every
+ * level together.  A large page is cached piece by piece, as CPUs may do;
+ * invlpg anywhere in it drops every piece (Intel SDM vol. 3, 4.10.4.1).
+ */
+struct sim_tlb {
+	bool valid, global;
+	bool write, user, exec, dirty;
+	vaddr_t page;
+	paddr_t pa;    /* of the 4 KiB page */
+	uint64_t leaf; /* size of the page the leaf maps */
 };
 
-struct pmap {
-	struct sim_pte *bucket[SIM_BUCKETS];
-	size_t count;
-	struct pmap *next_pmap; /* every pmap, for the reverse-map scans */
+/* What a walk of the tables found for va. */
+struct sim_walk {
+	uint64_t *path[4];
+	int level; /* of the leaf */
+	bool write, user, exec;
 };
 
-static struct pmap sim_kernel;
-static struct pmap *sim_pmaps = &sim_kernel;
+static struct sim_tlb sim_tlb[SIM_TLB_SLOTS];
+static paddr_t sim_cr3;
+static pmap_sim_fault_fn sim_fault_handler;
+static struct pmap_sim_stats sim_stats;
 
-static struct sim_pte **sim_slot(struct pmap *p, vaddr_t va)
+static struct sim_tlb *sim_tlb_slot(vaddr_t va)
 {
-	struct sim_pte **s = &p->bucket[(va >> PAGE_SHIFT) % SIM_BUCKETS];
+	return &sim_tlb[(va >> PAGE_SHIFT) % SIM_TLB_SLOTS];
+}
 
-	while (*s != NULL && (*s)->va != va)
-		s = &(*s)->next;
-	return s;
+void pmap_md_invalidate_page(vaddr_t va)
+{
+	for (size_t i = 0; i < SIM_TLB_SLOTS; i++) {
+		struct sim_tlb *t = &sim_tlb[i];
+		if (ALIGN_DOWN(t->page, t->leaf) == ALIGN_DOWN(va, t->leaf))
+			t->valid = false;
+	}
+	sim_stats.invlpg++;
+}
+
+static void sim_tlb_flush(bool global)
+{
+	for (size_t i = 0; i < SIM_TLB_SLOTS; i++)
+		if (global || !sim_tlb[i].global)
+			sim_tlb[i].valid = false;
+}
+
+void pmap_md_invalidate_all(bool global)
+{
+	sim_tlb_flush(global);
+	if (global)
+		sim_stats.flush_global++;
+	else
+		sim_stats.flush_all++;
+}
+
+void pmap_md_load(paddr_t pml4)
+{
+	sim_cr3 = pml4;
+	sim_tlb_flush(false);
+	sim_stats.loads++;
 }
 
 void pmap_sim_init(size_t bytes)
 {
-	struct vm_phys_range r = {1u << 20, bytes / PAGE_SIZE};
+	struct vm_phys_range r = {SIM_PHYS_BASE, bytes / PAGE_SIZE};
 
 	phys_arena_add(r.base, bytes);
 	if (vm_page_startup(&r, 1, 0) <= 0)
 		abort();
 	mm_malloc_init();
+	struct vm_page *m = vm_page_alloc(VM_ALLOC_ZERO);
+	if (m == NULL)
+		abort();
+	m->flags |= VM_PAGE_PTABLE;
+	m->pindex = 0;
+	pmap_bootstrap(vm_page_phys(m), NULL);
+	pmap_md_load(vm_page_phys(m));
 }
 
-struct pmap *pmap_kernel(void)
+void pmap_sim_set_fault_handler(pmap_sim_fault_fn fn)
 {
-	return &sim_kernel;
+	sim_fault_handler = fn;
 }
 
-int pmap_create(struct pmap **out)
+/* Walks the tables at sim_cr3 for va without touching them; false if absent. */
+static bool sim_walk(vaddr_t va, struct sim_walk *w)
 {
-	*out = calloc(1, sizeof(struct pmap));
-	if (*out == NULL)
-		return -ENOMEM;
-	(*out)->next_pmap = sim_pmaps;
-	sim_pmaps = *out;
-	return 0;
-}
+	paddr_t table = sim_cr3;
 
-void pmap_destroy(struct pmap *pmap)
-{
-	KASSERT(pmap->count == 0);
-	for (struct pmap **p = &sim_pmaps; *p != NULL; p = &(*p)->next_pmap)
-		if (*p == pmap) {
-			*p = pmap->next_pmap;
-			break;
+	w->write = w->user = w->exec = true;
+	for (int l = 3;; l--) {
+		uint64_t *e = pmap_table(table) + PTE_INDEX(va, l);
+		if (!(*e & PTE_P))
+			return false;
+		w->path[l] = e;
+		w->write &= (*e & PTE_W) != 0;
+		w->user &= (*e & PTE_U) != 0;
+		w->exec &= !(*e & PTE_NX);
+		if (l == 0 || (*e & PTE_PS)) {
+			w->level = l;
+			return true;
 		}
-	free(pmap);
-}
-
-void pmap_activate(struct pmap *pmap)
-{
-	(void)pmap;
-}
-
-int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsigned flags)
-{
-	KASSERT(IS_ALIGNED(va | pa, PAGE_SIZE));
-	struct sim_pte **s = sim_slot(pmap, va);
-	if (*s == NULL) {
-		*s = calloc(1, sizeof(**s));
-		if (*s == NULL)
-			return -ENOMEM;
-		(*s)->va = va;
-		pmap->count++;
+		table = *e & PTE_ADDR;
 	}
-	if ((*s)->pa != pa)
-		(*s)->referenced = (*s)->modified = false;
-	(*s)->pa = pa;
-	(*s)->prot = prot;
-	(*s)->flags = flags;
-	return 0;
 }
 
-void pmap_remove(struct pmap *pmap, vaddr_t start, vaddr_t end)
+static bool sim_allowed(bool write, bool user, bool exec, vm_prot_t access, bool from_user)
 {
-	/* walk the table, not the range: ranges may span terabytes */
-	for (size_t b = 0; b < SIM_BUCKETS; b++)
-		for (struct sim_pte **s = &pmap->bucket[b]; *s != NULL;) {
-			if ((*s)->va >= start && (*s)->va < end) {
-				struct sim_pte *dead = *s;
-				*s = dead->next;
-				free(dead);
-				pmap->count--;
-			} else {
-				s = &(*s)->next;
-			}
-		}
-}
-
-void pmap_protect(struct pmap *pmap, vaddr_t start, vaddr_t end, vm_prot_t prot)
-{
-	for (size_t b = 0; b < SIM_BUCKETS; b++)
-		for (struct sim_pte *s = pmap->bucket[b]; s != NULL; s = s->next)
-			if (s->va >= start && s->va < end)
-				s->prot &= prot;
-}
-
-bool pmap_extract(struct pmap *pmap, vaddr_t va, paddr_t *pa)
-{
-	struct sim_pte *s = *sim_slot(pmap, ALIGN_DOWN(va, PAGE_SIZE));
-
-	if (s == NULL)
+	if (from_user && !user)
 		return false;
-	*pa = s->pa + (va & PAGE_MASK);
+	if ((access & VM_PROT_WRITE) && !write)
+		return false;
+	return !(access & VM_PROT_EXECUTE) || exec;
+}
+
+/* A TLB miss: walk, check, set A (and D for a write), cache. */
+static bool sim_fill(vaddr_t va, vm_prot_t access, bool user, struct sim_tlb *t)
+{
+	struct sim_walk w;
+
+	if (!sim_walk(va, &w) || !sim_allowed(w.write, w.user, w.exec, access, user))
+		return false;
+	for (int l = 3; l >= w.level; l--)
+		*w.path[l] |= PTE_A;
+	uint64_t *leaf = w.path[w.level];
+	if (access & VM_PROT_WRITE)
+		*leaf |= PTE_D;
+	uint64_t size = PTE_LEVEL_SIZE(w.level);
+	*t = (struct sim_tlb){
+	    .valid = true,
+	    .global = (*leaf & PTE_G) != 0,
+	    .write = w.write,
+	    .user = w.user,
+	    .exec = w.exec,
+	    .dirty = (*leaf & PTE_D) != 0,
+	    .page = ALIGN_DOWN(va, PAGE_SIZE),
+	    .leaf = size,
+	    .pa = (*leaf & PTE_ADDR & ~(size - 1)) | (va & (size - 1) & ~(uint64_t)PAGE_MASK),
+	};
 	return true;
 }
 
-size_t pmap_sim_count(struct pmap *pmap)
+/* One translation as the CPU makes it: the TLB first, else the tables. */
+static bool sim_translate(vaddr_t va, vm_prot_t access, bool user, paddr_t *pa)
 {
-	return pmap->count;
-}
+	struct sim_tlb *t = sim_tlb_slot(va);
+	bool hit = t->valid && t->page == ALIGN_DOWN(va, PAGE_SIZE);
 
-int pmap_sim_access(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
-{
-	for (int attempt = 0;; attempt++) {
-		struct sim_pte *s = *sim_slot(map->pmap, ALIGN_DOWN(va, PAGE_SIZE));
-		if (s != NULL && (access & ~s->prot) == 0 && (!user || (s->flags & PMAP_USER))) {
-			s->referenced = true;
-			s->modified |= (access & VM_PROT_WRITE) != 0;
-			return 0;
-		}
-		if (attempt == 1)
-			return -EFAULT;
-		int err = vm_fault(map, va, access, user);
-		if (err < 0)
-			return err;
+	/* a write through an entry cached clean walks again to set D */
+	if (hit && (access & VM_PROT_WRITE) && !t->dirty)
+		hit = false;
+	if (hit && sim_allowed(t->write, t->user, t->exec, access, user)) {
+		sim_stats.tlb_hits++;
+		*pa = t->pa | (va & PAGE_MASK);
+		return true;
 	}
+	if (!hit)
+		sim_stats.tlb_misses++;
+	if (hit || !sim_fill(va, access, user, t)) {
+		if (t->page == ALIGN_DOWN(va, PAGE_SIZE))
+			t->valid = false; /* a fault drops the entry of its address */
+		sim_stats.faults++;
+		return false;
+	}
+	*pa = t->pa | (va & PAGE_MASK);
+	return true;
 }
 
-static int pmap_sim_copy(struct vm_map *map, vaddr_t va, void *buf, size_t len, bool write)
+static int sim_access(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user, paddr_t *pa)
 {
+	KASSERT(access == VM_PROT_READ || access == VM_PROT_WRITE || access == VM_PROT_EXECUTE);
+	pmap_activate(pmap);
+	if (sim_translate(va, access, user, pa))
+		return 0;
+	if (sim_fault_handler == NULL)
+		return -EFAULT;
+	int err = sim_fault_handler(pmap, va, access, user);
+	if (err < 0)
+		return err;
+	pmap_activate(pmap);
+	return sim_translate(va, access, user, pa) ? 0 : -EFAULT;
+}
+
+int pmap_sim_access(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user)
+{
+	paddr_t pa;
+
+	return sim_access(pmap, va, access, user, &pa);
+}
+
+static int sim_copy(struct pmap *pmap, vaddr_t va, void *buf, size_t len, bool write, bool user)
+{
+	uint8_t *b = buf;
+
 	while (len > 0) {
 		size_t n = MIN(len, PAGE_SIZE - (va & PAGE_MASK));
 		paddr_t pa;
-		int err = pmap_sim_access(map, va, write ? VM_PROT_WRITE : VM_PROT_READ, false);
+		int err = sim_access(pmap, va, write ? VM_PROT_WRITE : VM_PROT_READ, user, &pa);
 		if (err < 0)
 			return err;
-		pmap_extract(map->pmap, va, &pa);
-		uint8_t *p = pmap_phys_to_virt(pa);
 		if (write)
-			memcpy(p, buf, n);
+			memcpy(pmap_phys_to_virt(pa), b, n);
 		else
-			memcpy(buf, p, n);
+			memcpy(b, pmap_phys_to_virt(pa), n);
 		va += n;
-		buf = (uint8_t *)buf + n;
+		b += n;
 		len -= n;
 	}
 	return 0;
 }
 
-int pmap_sim_read(struct vm_map *map, vaddr_t va, void *buf, size_t len)
+int pmap_sim_read(struct pmap *pmap, vaddr_t va, void *buf, size_t len, bool user)
 {
-	return pmap_sim_copy(map, va, buf, len, false);
+	return sim_copy(pmap, va, buf, len, false, user);
 }
 
-int pmap_sim_write(struct vm_map *map, vaddr_t va, const void *buf, size_t len)
+int pmap_sim_write(struct pmap *pmap, vaddr_t va, const void *buf, size_t len, bool user)
 {
-	return pmap_sim_copy(map, va, (void *)buf, len, true);
+	return sim_copy(pmap, va, (void *)buf, len, true, user);
+}
+
+size_t pmap_sim_count(struct pmap *pmap)
+{
+	return pmap->resident;
+}
+
+void pmap_sim_stats(struct pmap_sim_stats *out)
+{
+	*out = sim_stats;
 }
 
 /*
- * The reverse map, by scanning every translation of every pmap: slow, and
- * simple enough to be obviously right, which is what a test double needs.
- * fn returns true to count the translation; remove unlinks it.
+ * A cached translation must still be allowed by the tables, to the same
+ * page, and the bits the CPU will not set again while it holds the entry
+ * (accessed, and dirty if cached dirty) must still be set.
  */
-static unsigned sim_each_mapping(struct vm_page *m, bool (*fn)(struct sim_pte *s), bool remove)
+static void sim_check_tlb(const struct sim_tlb *t)
 {
-	paddr_t pa = vm_page_phys(m);
-	unsigned n = 0;
+	struct sim_walk w;
 
-	for (struct pmap *p = sim_pmaps; p != NULL; p = p->next_pmap)
-		for (size_t b = 0; b < SIM_BUCKETS; b++)
-			for (struct sim_pte **s = &p->bucket[b]; *s != NULL;) {
-				if ((*s)->pa != pa) {
-					s = &(*s)->next;
-					continue;
-				}
-				n += fn(*s);
-				if (!remove) {
-					s = &(*s)->next;
-					continue;
-				}
-				struct sim_pte *dead = *s;
-				*s = dead->next;
-				free(dead);
-				p->count--;
-			}
-	return n;
+	if (!sim_walk(t->page, &w))
+		panic("pmap_sim_check: stale TLB entry for %llx: no longer mapped",
+		      (unsigned long long)t->page);
+	uint64_t leaf = *w.path[w.level], size = PTE_LEVEL_SIZE(w.level);
+	paddr_t pa = (leaf & PTE_ADDR & ~(size - 1)) | (t->page & (size - 1));
+	if (pa != t->pa || (t->write && !w.write) || (t->user && !w.user) || (t->exec && !w.exec))
+		panic("pmap_sim_check: stale TLB entry for %llx: page or rights changed",
+		      (unsigned long long)t->page);
+	if (!(leaf & PTE_A) || (t->dirty && !(leaf & PTE_D)))
+		panic("pmap_sim_check: TLB entry for %llx outlived its accessed or dirty bit",
+		      (unsigned long long)t->page);
 }
 
-static bool sim_is_referenced(struct sim_pte *s)
+void pmap_sim_check(void)
 {
-	return s->referenced;
+	pmap_check();
+	for (size_t i = 0; i < SIM_TLB_SLOTS; i++)
+		if (sim_tlb[i].valid)
+			sim_check_tlb(&sim_tlb[i]);
 }
 
-static bool sim_is_modified(struct sim_pte *s)
+void pmap_sim_after_panic(void)
 {
-	return s->modified;
-}
-
-static bool sim_clear_referenced(struct sim_pte *s)
-{
-	s->referenced = false;
-	return true;
-}
-
-static bool sim_clear_modified(struct sim_pte *s)
-{
-	s->modified = false;
-	return true;
-}
-
-static bool sim_read_only(struct sim_pte *s)
-{
-	s->prot &= (vm_prot_t)~VM_PROT_WRITE;
-	return true;
-}
-
-bool pmap_is_referenced(struct vm_page *m)
-{
-	return sim_each_mapping(m, sim_is_referenced, false) > 0;
-}
-
-bool pmap_is_modified(struct vm_page *m)
-{
-	return sim_each_mapping(m, sim_is_modified, false) > 0;
-}
-
-void pmap_clear_reference(struct vm_page *m)
-{
-	sim_each_mapping(m, sim_clear_referenced, false);
-}
-
-void pmap_clear_modify(struct vm_page *m)
-{
-	sim_each_mapping(m, sim_clear_modified, false);
-}
-
-void pmap_page_protect_ro(struct vm_page *m)
-{
-	sim_each_mapping(m, sim_read_only, false);
-}
-
-void pmap_page_remove_all(struct vm_page *m)
-{
-	sim_each_mapping(m, sim_read_only, true);
-}
-
-static bool sim_count(struct sim_pte *s)
-{
-	(void)s;
-	return true;
-}
-
-unsigned pmap_page_mapcount(struct vm_page *m)
-{
-	return sim_each_mapping(m, sim_count, false);
+	if (spin_held(&pmap_lock))
+		spin_unlock(&pmap_lock);
 }
