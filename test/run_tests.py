@@ -62,10 +62,11 @@ def run_fuzz(t, binary, seconds):
           p.returncode == 0, p.stderr[-3000:])
 
 
-def run_qemu(t, jobs):
+def run_qemu(t, jobs, only):
     import scenarios
+    chosen = [s for s in scenarios.SCENARIOS if re.search(only, s.__name__)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        for b, checks in pool.map(lambda s: s(), scenarios.SCENARIOS):
+        for b, checks in pool.map(lambda s: s(), chosen):
             print("# %s: %.1f s, exit %s" % (b.name, b.seconds, b.exit_code))
             failed = False
             for name, ok, why in checks:
@@ -84,6 +85,7 @@ def main():
     ap.add_argument("--fuzz-seconds", type=int, default=15)
     ap.add_argument("--qemu", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", default="", help="regex on scenario function names")
     a = ap.parse_args()
     t = Tally()
     for b in a.unit:
@@ -91,7 +93,7 @@ def main():
     for b in a.fuzz:
         run_fuzz(t, b, a.fuzz_seconds)
     if a.qemu:
-        run_qemu(t, a.jobs)
+        run_qemu(t, a.jobs, a.only)
     if t.failures:
         print("# failed: " + ", ".join(t.failures[:40]))
     print("%d passed, %d failed" % (t.passed, t.failed))

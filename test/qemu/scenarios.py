@@ -186,7 +186,66 @@ def scenario_5g():
     return b, checks
 
 
+BLKT_MAGIC = b"PHOBOS BLKTEST 1"
+BLKT_READ_KEY = 0x5048424f53524421   # core/dev/blk_test.c
+BLKT_WRITE_KEY = 0x50484f424f535721
+BLKT_SECTORS = 16384                 # 8 MiB
+
+
+def blkt_words(first_byte, nbytes, key):
+    """The pattern blk_test.c expects: word at byte o is o ^ key."""
+    import struct
+    return struct.pack("<%dQ" % (nbytes // 8),
+                       *[(first_byte + i) ^ key for i in range(0, nbytes, 8)])
+
+
+def blkt_disk(path):
+    with open(path, "wb") as f:
+        f.write(BLKT_MAGIC + bytes(512 - len(BLKT_MAGIC)))
+        f.write(blkt_words(512, (BLKT_SECTORS - 1) * 512, BLKT_READ_KEY))
+
+
+# The second disk on the same kind of controller as the boot disk.
+BLKT_DEVICE = {
+    "virtio": "virtio-blk-pci,drive=t",
+    "ahci": "ide-hd,drive=t,bus=ide.1",
+    "nvme": "nvme,drive=t,serial=phobostest",
+}
+
+
+def blk_rw_scenario(bus):
+    """Boots from a disk on `bus` with a test disk beside it: the kernel
+    checks what the host wrote and rewrites the second half, which the host
+    then checks byte for byte."""
+    def scenario():
+        import os
+        from phobos_qemu import ROOT
+        name = "blk-rw-" + bus
+        disk = os.path.join(ROOT, "build", "qemu-tests", name + "-disk.img")
+        os.makedirs(os.path.dirname(disk), exist_ok=True)
+        blkt_disk(disk)
+        b = boot(name, "app=selftest selftest=blk_rw,storage_boot_disk exit=qemu", disk_bus=bus,
+                 extra=["-drive", "if=none,format=raw,file=%s,id=t" % disk,
+                        "-device", BLKT_DEVICE[bus]])
+        checks = []
+        expect_selftests_pass(b, checks)
+        with open(disk, "rb") as f:
+            data = f.read()
+        half = BLKT_SECTORS // 2 * 512
+        checks.append(("%s: the host reads back every byte the kernel wrote" % name,
+                       data[half:] == blkt_words(half, len(data) - half, BLKT_WRITE_KEY),
+                       "second half differs"))
+        checks.append(("%s: the first half is untouched" % name,
+                       data[:half] == BLKT_MAGIC + bytes(512 - len(BLKT_MAGIC)) +
+                       blkt_words(512, half - 512, BLKT_READ_KEY), "first half changed"))
+        os.unlink(disk)
+        return b, checks
+    scenario.__name__ = "scenario_blk_rw_" + bus
+    return scenario
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
-             scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named]
+             scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named,
+             blk_rw_scenario("virtio")]
