@@ -1,0 +1,116 @@
+/*
+ * fat internals shared by fat_vol.c (mount, sector cache), fat_table.c
+ * (the allocation table), fat_dir.c (directory entries and names) and
+ * fat_file.c (the calls of fat.h).  Sector numbers here are volume
+ * sectors of bytes_per_sector bytes, counted from the boot sector.
+ */
+#ifndef PHOBOS_FS_FAT_IMPL_H
+#define PHOBOS_FS_FAT_IMPL_H
+
+#include "fs/fat.h"
+
+#define FAT_CACHE_SLOTS 32
+#define FAT_FREE 0u
+#define FAT_EOC 0x0fffffffu  /* end of chain, whatever the width */
+#define FAT_DIR_MAX_ENTRIES 65536 /* the specification's limit per directory */
+#define FAT_ENTRY_SIZE 32
+#define FAT_DELETED 0xe5
+#define FAT_ATTR_LFN 0x0f
+
+struct fat_cache_slot {
+	uint64_t sector;
+	uint8_t *data;
+	uint32_t used; /* LRU stamp */
+	bool valid, dirty;
+};
+
+struct fat_vol {
+	struct blk_dev *dev;
+	enum fat_type type;
+	uint32_t bps;            /* bytes per sector */
+	uint32_t dev_per_sector; /* device sectors per volume sector */
+	uint32_t spc;            /* sectors per cluster */
+	uint32_t cluster_size;
+	uint32_t fat_start, fat_sectors, nfats;
+	uint32_t root_start, root_entries; /* FAT12/16 fixed root */
+	uint32_t root_cluster;             /* FAT32 */
+	uint32_t data_start;
+	uint32_t clusters; /* data clusters: numbers 2 .. clusters + 1 */
+	uint32_t total_sectors;
+	uint32_t fsinfo_sector; /* 0: none */
+	uint32_t free_count, next_free;
+	bool fsinfo_dirty;
+	struct fat_cache_slot cache[FAT_CACHE_SLOTS];
+	uint32_t cache_clock;
+	struct fat_file *open_files;
+};
+
+/* Where a directory entry lives: its directory and index there. */
+struct fat_loc {
+	uint32_t dir;   /* first cluster of the directory; 0 = the root */
+	uint32_t index; /* of the 8.3 entry */
+	uint32_t first; /* of the first LFN entry (== index without LFN) */
+};
+
+struct fat_file {
+	struct fat_vol *v;
+	struct fat_loc loc;
+	uint32_t cluster; /* first cluster, 0 when empty */
+	uint32_t size;
+	unsigned refs;
+	/* the last cluster reached, to walk on from there */
+	uint32_t hint_index, hint_cluster;
+	struct fat_file *next;
+};
+
+/* fat_vol.c: the sector cache and device I/O */
+int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data);
+void fat_cache_dirty(struct fat_vol *v, uint64_t sector);
+int fat_cache_flush(struct fat_vol *v);
+/* Writes back and forgets cached sectors in [first, first + n). */
+int fat_cache_evict(struct fat_vol *v, uint64_t first, uint64_t n);
+int fat_dev_io(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n, void *buf);
+int fat_sync(struct fat_vol *v);
+uint64_t fat_cluster_sector(const struct fat_vol *v, uint32_t cluster);
+bool fat_cluster_valid(const struct fat_vol *v, uint32_t cluster);
+int fat_corrupt(const char *what, uint32_t value);
+
+/* fat_table.c */
+int fat_get(struct fat_vol *v, uint32_t cluster, uint32_t *next);
+int fat_set(struct fat_vol *v, uint32_t cluster, uint32_t value);
+/* The link after cluster: a valid cluster or FAT_EOC, anything else is damage. */
+int fat_next(struct fat_vol *v, uint32_t cluster, uint32_t *next);
+/* The n-th cluster of the chain from first, checking every link. */
+int fat_chain_nth(struct fat_vol *v, uint32_t first, uint32_t n, uint32_t *out);
+/* Appends n zero-filled or uninitialised clusters after last (0: a new chain). */
+int fat_chain_extend(struct fat_vol *v, uint32_t last, uint32_t n, bool zero, uint32_t *first_new);
+/*
+ * Walks the whole chain from first: its length, -ELOOP if it loops,
+ * -EINVAL for a bad link or more than max clusters.
+ */
+int fat_chain_check(struct fat_vol *v, uint32_t first, uint32_t max, uint32_t *len);
+/* Frees the chain from cluster on. */
+int fat_chain_free(struct fat_vol *v, uint32_t cluster);
+int fat_count_free(struct fat_vol *v);
+
+/* fat_dir.c */
+int fat_dir_lookup(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
+		   struct fat_dirent *e, struct fat_loc *loc);
+/* Resolves path; *leaf points into path at the last component. */
+int fat_walk(struct fat_vol *v, const char *path, bool parent_only, uint32_t *dir,
+	     struct fat_dirent *e, struct fat_loc *loc, const char **leaf, size_t *leaf_len);
+int fat_dir_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len, uint8_t attr,
+		   uint32_t cluster, struct fat_loc *loc);
+int fat_dir_remove(struct fat_vol *v, const struct fat_loc *loc);
+/* Rewrites the first cluster and size of the 8.3 entry at loc. */
+int fat_dir_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t cluster, uint32_t size);
+/* 1 if only ".", ".." and free entries, 0 if not, or a negative code. */
+int fat_dir_is_empty(struct fat_vol *v, uint32_t dir);
+int fat_dir_iterate(struct fat_vol *v, uint32_t dir,
+		    int (*fn)(const struct fat_dirent *e, const struct fat_loc *loc, void *ctx),
+		    void *ctx);
+/* The 32-byte "." or ".." entry of a new directory. */
+void fat_dir_dot_entry(const struct fat_vol *v, uint8_t *raw, bool dotdot, uint32_t cluster);
+uint32_t fat_entry_cluster(const struct fat_vol *v, const uint8_t *raw);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * fat volumes: the boot sector checked and the type decided by cluster
+ * count (Microsoft's FAT specification, "FAT Type Determination"), the
+ * FSInfo free-cluster hint, and the write-back cache of metadata sectors
+ * that keeps every FAT copy equal.
+ */
+#include "core/mm/malloc.h"
+#include "fs/fat_impl.h"
+
+#define FSINFO_LEAD 0x41615252u
+#define FSINFO_STRUC 0x61417272u
+#define FSINFO_TRAIL 0xaa550000u
+#define FSINFO_UNKNOWN 0xffffffffu
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t x)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+
+int fat_corrupt(const char *what, uint32_t value)
+{
+	log_error("fat: damaged volume: %s (%u)", what, value);
+	return -EINVAL;
+}
+
+bool fat_cluster_valid(const struct fat_vol *v, uint32_t cluster)
+{
+	return cluster >= 2 && cluster - 2 < v->clusters;
+}
+
+uint64_t fat_cluster_sector(const struct fat_vol *v, uint32_t cluster)
+{
+	KASSERT(fat_cluster_valid(v, cluster));
+	return v->data_start + (uint64_t)(cluster - 2) * v->spc;
+}
+
+int fat_dev_io(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n, void *buf)
+{
+	KASSERT(sector + n <= v->total_sectors);
+	struct blk_req r = {op, sector * v->dev_per_sector, n * v->dev_per_sector, buf, 0};
+	int err = blk_submit(v->dev, &r, 1);
+	if (err < 0)
+		log_error("fat: %s: %s of sector %llu failed: %s", v->dev->name,
+			  op == BLK_READ ? "read" : "write", (unsigned long long)sector, err_name(err));
+	return err < 0 ? -EIO : 0;
+}
+
+/* Writes a slot back; a FAT sector goes to the same place in every copy. */
+static int fat_slot_write(struct fat_vol *v, struct fat_cache_slot *s)
+{
+	uint32_t copies = 1, stride = 0;
+
+	if (s->sector >= v->fat_start && s->sector < v->fat_start + v->fat_sectors) {
+		copies = v->nfats;
+		stride = v->fat_sectors;
+	}
+	for (uint32_t i = 0; i < copies; i++) {
+		int err = fat_dev_io(v, BLK_WRITE, s->sector + (uint64_t)i * stride, 1, s->data);
+		if (err < 0)
+			return err;
+	}
+	s->dirty = false;
+	return 0;
+}
+
+int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data)
+{
+	struct fat_cache_slot *victim = &v->cache[0];
+
+	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++) {
+		struct fat_cache_slot *s = &v->cache[i];
+		if (s->valid && s->sector == sector) {
+			s->used = ++v->cache_clock;
+			if (!fill) {
+				memset(s->data, 0, v->bps);
+				s->dirty = true;
+			}
+			*data = s->data;
+			return 0;
+		}
+		if (!s->valid || (victim->valid && s->used < victim->used))
+			victim = s;
+	}
+	if (victim->valid && victim->dirty) {
+		int err = fat_slot_write(v, victim);
+		if (err < 0)
+			return err;
+	}
+	victim->valid = false;
+	if (fill) {
+		int err = fat_dev_io(v, BLK_READ, sector, 1, victim->data);
+		if (err < 0)
+			return err;
+	} else {
+		memset(victim->data, 0, v->bps);
+	}
+	victim->sector = sector;
+	victim->valid = true;
+	victim->dirty = !fill; /* a sector made from nothing must reach the disk */
+	victim->used = ++v->cache_clock;
+	*data = victim->data;
+	return 0;
+}
+
+void fat_cache_dirty(struct fat_vol *v, uint64_t sector)
+{
+	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++)
+		if (v->cache[i].valid && v->cache[i].sector == sector) {
+			v->cache[i].dirty = true;
+			return;
+		}
+	panic("fat: sector %llu marked dirty but not cached", (unsigned long long)sector);
+}
+
+int fat_cache_flush(struct fat_vol *v)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++)
+		if (v->cache[i].valid && v->cache[i].dirty) {
+			int e = fat_slot_write(v, &v->cache[i]);
+			if (e < 0 && err == 0)
+				err = e;
+		}
+	return err;
+}
+
+int fat_cache_evict(struct fat_vol *v, uint64_t first, uint64_t n)
+{
+	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++) {
+		struct fat_cache_slot *s = &v->cache[i];
+		if (!s->valid || s->sector < first || s->sector - first >= n)
+			continue;
+		if (s->dirty) {
+			int err = fat_slot_write(v, s);
+			if (err < 0)
+				return err;
+		}
+		s->valid = false;
+	}
+	return 0;
+}
+
+static int fat_fsinfo_write(struct fat_vol *v)
+{
+	uint8_t *p;
+	int err = fat_cache_get(v, v->fsinfo_sector, true, &p);
+
+	if (err < 0)
+		return err;
+	put32(p + 488, v->free_count);
+	put32(p + 492, v->next_free);
+	fat_cache_dirty(v, v->fsinfo_sector);
+	v->fsinfo_dirty = false;
+	return 0;
+}
+
+int fat_sync(struct fat_vol *v)
+{
+	int err = 0;
+
+	if (v->fsinfo_sector != 0 && v->fsinfo_dirty)
+		err = fat_fsinfo_write(v);
+	int e = fat_cache_flush(v);
+	if (err == 0)
+		err = e;
+	e = blk_flush(v->dev);
+	return err < 0 ? err : e < 0 ? -EIO : 0;
+}
+
+/* The boot sector's geometry, checked; fills v or says what is wrong. */
+static int fat_parse_bpb(struct fat_vol *v, const uint8_t *b)
+{
+	uint32_t bps = le16(b + 11), spc = b[13], rsvd = le16(b + 14), nfats = b[16];
+	uint32_t root_entries = le16(b + 17);
+	uint32_t total = le16(b + 19) != 0 ? le16(b + 19) : le32(b + 32);
+	uint32_t fatsz = le16(b + 22) != 0 ? le16(b + 22) : le32(b + 36);
+
+	if (b[510] != 0x55 || b[511] != 0xaa || (b[0] != 0xeb && b[0] != 0xe9))
+		return fat_corrupt("no boot sector signature or jump", b[0]);
+	if (bps < 512 || bps > 4096 || (bps & (bps - 1)) != 0 || bps < v->dev->sector_size)
+		return fat_corrupt("bytes per sector", bps);
+	if (spc == 0 || (spc & (spc - 1)) != 0 || spc * bps > 64 * 1024)
+		return fat_corrupt("sectors per cluster", spc);
+	if (rsvd == 0 || nfats == 0 || nfats > 4 || fatsz == 0)
+		return fat_corrupt("reserved sectors, FAT count or FAT size", rsvd);
+	uint32_t root_sectors = (root_entries * 32 + bps - 1) / bps;
+	uint64_t meta = (uint64_t)rsvd + (uint64_t)nfats * fatsz + root_sectors;
+	uint64_t dev_sectors = v->dev->sectors / (bps / v->dev->sector_size);
+	if (total > dev_sectors || meta + spc > total)
+		return fat_corrupt("total sectors", total);
+	v->bps = bps;
+	v->dev_per_sector = bps / v->dev->sector_size;
+	v->spc = spc;
+	v->cluster_size = spc * bps;
+	v->fat_start = rsvd;
+	v->fat_sectors = fatsz;
+	v->nfats = nfats;
+	v->root_start = rsvd + nfats * fatsz;
+	v->root_entries = root_entries;
+	v->data_start = (uint32_t)meta;
+	v->total_sectors = total;
+	v->clusters = (uint32_t)((total - meta) / spc);
+	v->type = v->clusters < 4085 ? FAT12 : v->clusters < 65525 ? FAT16 : FAT32;
+	if ((v->type == FAT32) != (root_entries == 0))
+		return fat_corrupt("root entry count does not fit the FAT type", root_entries);
+	/* the FAT must describe every cluster */
+	uint64_t need = v->type == FAT12 ? ((uint64_t)v->clusters + 2) * 3 / 2 + 1
+					 : ((uint64_t)v->clusters + 2) * (v->type / 8);
+	if (need > (uint64_t)fatsz * bps)
+		return fat_corrupt("FAT too small for the clusters", fatsz);
+	if (v->type == FAT32) {
+		v->root_cluster = le32(b + 44);
+		if (!fat_cluster_valid(v, v->root_cluster))
+			return fat_corrupt("root cluster", v->root_cluster);
+		v->fsinfo_sector = le16(b + 48);
+		if (v->fsinfo_sector == 0 || v->fsinfo_sector >= rsvd)
+			v->fsinfo_sector = 0;
+	}
+	return 0;
+}
+
+/* The FSInfo hints, when present and sane; otherwise the free count is counted. */
+static int fat_load_free(struct fat_vol *v)
+{
+	v->free_count = FSINFO_UNKNOWN;
+	v->next_free = 2;
+	if (v->fsinfo_sector != 0) {
+		uint8_t *p;
+		int err = fat_cache_get(v, v->fsinfo_sector, true, &p);
+		if (err < 0)
+			return err;
+		if (le32(p) == FSINFO_LEAD && le32(p + 484) == FSINFO_STRUC &&
+		    le32(p + 508) == FSINFO_TRAIL) {
+			v->free_count = le32(p + 488);
+			if (fat_cluster_valid(v, le32(p + 492)))
+				v->next_free = le32(p + 492);
+		} else {
+			log_info("fat: %s: FSInfo sector not valid; ignored", v->dev->name);
+			v->fsinfo_sector = 0;
+		}
+	}
+	if (v->free_count > v->clusters)
+		return fat_count_free(v);
+	return 0;
+}
+
+int fat_mount(struct blk_dev *dev, struct fat_vol **out)
+{
+	struct fat_vol *v = NEW(struct fat_vol);
+	uint8_t *boot = mm_malloc(dev->sector_size);
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (v == NULL || boot == NULL)
+		goto fail;
+	v->dev = dev;
+	err = blk_read(dev, 0, 1, boot) < 0 ? -EIO : 0;
+	if (err == 0 && dev->sector_size < 512)
+		err = -EINVAL;
+	if (err == 0)
+		err = fat_parse_bpb(v, boot);
+	for (unsigned i = 0; err == 0 && i < FAT_CACHE_SLOTS; i++)
+		if ((v->cache[i].data = mm_malloc(v->bps)) == NULL)
+			err = -ENOMEM;
+	if (err == 0)
+		err = fat_load_free(v);
+	if (err < 0)
+		goto fail;
+	mm_mfree(boot);
+	log_info("fat: %s: FAT%d, %u clusters of %u bytes, %u free", dev->name, v->type,
+		 v->clusters, v->cluster_size, v->free_count);
+	*out = v;
+	return 0;
+fail:
+	log_error("fat: %s: not mounted: %s", dev->name, err_name(err));
+	mm_mfree(boot);
+	if (v != NULL) {
+		for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++)
+			mm_mfree(v->cache[i].data);
+		DELETE(v);
+	}
+	return err;
+}
+
+int fat_unmount(struct fat_vol *v)
+{
+	KASSERT(v->open_files == NULL, "fat: unmount with files open");
+	int err = fat_sync(v);
+	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++)
+		mm_mfree(v->cache[i].data);
+	DELETE(v);
+	return err;
+}
+
+void fat_info(const struct fat_vol *v, struct fat_info *info)
+{
+	*info = (struct fat_info){v->type, v->cluster_size, v->clusters, v->free_count};
+}

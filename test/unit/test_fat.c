@@ -1,0 +1,503 @@
+/*
+ * The FAT driver over image files made by mkfs.fat and mtools: every FAT
+ * type at several cluster sizes, files placed and fragmented by mtools and
+ * read back bit-exact; writes (create, write at any offset, extend,
+ * truncate, delete, directories, long names) after which fsck.fat -n is
+ * clean and mtools reads exactly the bytes a model of the volume holds;
+ * full volumes and full roots; damaged volumes and failing devices.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fs/fat_impl.h"
+#include "test/host/blk_file.h"
+
+#define WORK "build/host/fat-work"
+#define IMG WORK "/vol.img"
+
+struct geometry {
+	int type;
+	const char *size;
+	int spc;
+	bool small; /* too small for the 1 MiB files */
+};
+
+/* FAT32 needs 65525 clusters: the large ones are sparse files. */
+static const struct geometry geometries[] = {
+	{12, "1M", 1, true}, {12, "4M", 4, true}, {16, "16M", 1, false}, {16, "64M", 8, false},
+	{32, "40M", 1, false}, {32, "300M", 8, false},
+};
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+static void make_volume(const struct geometry *g)
+{
+	sh("mkdir -p " WORK " && rm -f " IMG " && truncate -s %s " IMG
+	   " && mkfs.fat -F %d -s %d -n TESTVOL " IMG " >/dev/null",
+	   g->size, g->type, g->spc);
+}
+
+/* Deterministic file contents: byte i of file seed. */
+static uint8_t pattern(unsigned seed, uint64_t i)
+{
+	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull ^ (uint64_t)seed * 0xbf58476d1ce4e5b9ull;
+	return (uint8_t)(x >> 29 ^ x >> 7);
+}
+
+static void write_host_file(const char *path, unsigned seed, size_t size)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	for (size_t i = 0; i < size; i++)
+		fputc(pattern(seed, i), f);
+	fclose(f);
+}
+
+struct mounted {
+	struct blk_host h;
+	struct fat_vol *v;
+};
+
+static void mount_img(struct mounted *m)
+{
+	assert_int_equal(blk_file_open(&m->h, IMG, 512, "img"), 0);
+	assert_int_equal(fat_mount(&m->h.dev, &m->v), 0);
+}
+
+static void unmount_img(struct mounted *m)
+{
+	assert_int_equal(fat_unmount(m->v), 0);
+	blk_file_close(&m->h);
+}
+
+static void fsck_clean(void)
+{
+	sh("fsck.fat -n " IMG " >" WORK "/fsck.log 2>&1 || { cat " WORK "/fsck.log; false; }");
+}
+
+/* Reads path whole through the driver, at an odd buffer address when odd. */
+static uint8_t *read_all(struct fat_vol *v, const char *path, uint32_t *size, bool odd)
+{
+	struct fat_file *f;
+
+	assert_int_equal(fat_open(v, path, 0, &f), 0);
+	*size = fat_size(f);
+	uint8_t *mem = aligned_alloc(4096, ALIGN_UP((size_t)*size + 4097, 4096));
+	uint8_t *buf = mem + (odd ? 1 : 0);
+	assert_int_equal(fat_read(f, 0, buf, *size + 100), (long)*size);
+	fat_close(f);
+	uint8_t *out = malloc(*size + 1);
+	memcpy(out, buf, *size);
+	free(mem);
+	return out;
+}
+
+static void expect_pattern(struct fat_vol *v, const char *path, unsigned seed, size_t size)
+{
+	for (int odd = 0; odd < 2; odd++) {
+		uint32_t got;
+		uint8_t *data = read_all(v, path, &got, odd);
+		assert_int_equal(got, size);
+		for (size_t i = 0; i < size; i++)
+			if (data[i] != pattern(seed, i))
+				fail_msg("%s: byte %zu differs", path, i);
+		free(data);
+	}
+}
+
+static const size_t sizes[] = {0, 1, 511, 512, 4095, 4096, (1 << 20) + 3};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+#define LONGDIR "/Long Directory Name/Nested Ünïcode dir/deeper.still"
+
+/*
+ * mtools writes files of every size in nested long-name dirs, then
+ * fragments free space (fill, punch holes) and copies a file through the
+ * holes.  A small volume gets the sizes up to 4096 only.
+ */
+static unsigned populate(bool small, size_t *frag_size)
+{
+	unsigned n = small ? NSIZES - 1 : NSIZES;
+
+	sh("mmd -i " IMG " '::/Long Directory Name' '::/Long Directory Name/Nested Ünïcode dir'"
+	   " '::" LONGDIR "' ::/SHORT");
+	for (unsigned i = 0; i < n; i++) {
+		char host[256];
+		snprintf(host, sizeof(host), WORK "/f%u", i);
+		write_host_file(host, i, sizes[i]);
+		sh("mcopy -i " IMG " %s '::" LONGDIR "/file number %u.bin'", host, i);
+		sh("mcopy -i " IMG " %s ::/SHORT/F%u.BIN", host, i);
+	}
+	for (unsigned i = 0; i < 6; i++)
+		sh("mcopy -i " IMG " " WORK "/f%u ::/SHORT/PAD%u", n - 1, i);
+	sh("mdel -i " IMG " ::/SHORT/PAD1 ::/SHORT/PAD3");
+	/* FAT32: forget FSInfo's next-free hint so mtools allocates from the holes */
+	sh("if [ $(dd if=" IMG " bs=1 skip=82 count=5 2>/dev/null) = FAT32 ]; then "
+	   "printf '\\377\\377\\377\\377' | dd of=" IMG " bs=1 seek=1004 conv=notrunc "
+	   "2>/dev/null; fi");
+	*frag_size = small ? 3 * 4096 + 17 : (3 << 20) + 17;
+	write_host_file(WORK "/frag", 99, *frag_size);
+	sh("mcopy -i " IMG " " WORK "/frag '::/fragmented file.dat'");
+	return n;
+}
+
+/* How many places the chain of path jumps: proof the file is fragmented. */
+static unsigned fragments(struct fat_vol *v, const char *path)
+{
+	struct fat_dirent e;
+	unsigned jumps = 0;
+
+	assert_int_equal(fat_stat(v, path, &e), 0);
+	for (uint32_t c = e.cluster, next;; c = next) {
+		assert_int_equal(fat_next(v, c, &next), 0);
+		if (next == FAT_EOC)
+			return jumps;
+		jumps += next != c + 1;
+	}
+}
+
+static void test_read_mtools_volumes(void **state)
+{
+	(void)state;
+	for (unsigned gi = 0; gi < sizeof(geometries) / sizeof(geometries[0]); gi++) {
+		const struct geometry *g = &geometries[gi];
+		struct mounted m;
+		struct fat_info info;
+		char path[512];
+		size_t frag_size;
+		make_volume(g);
+		unsigned n = populate(g->small, &frag_size);
+		mount_img(&m);
+		fat_info(m.v, &info);
+		assert_int_equal(info.type, g->type);
+		assert_int_equal(info.cluster_size, 512 * g->spc);
+		for (unsigned i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), LONGDIR "/file number %u.bin", i);
+			expect_pattern(m.v, path, i, sizes[i]);
+			/* case-insensitive, either separator, the 8.3 name too */
+			snprintf(path, sizeof(path), "\\short\\f%u.bin", i);
+			expect_pattern(m.v, path, i, sizes[i]);
+		}
+		expect_pattern(m.v, "fragmented FILE.dat", 99, frag_size);
+		assert_true(fragments(m.v, "/fragmented file.dat") >= 1);
+		unmount_img(&m);
+	}
+}
+
+/* The bytes a file should hold, as the writes so far made it. */
+struct model_file {
+	const char *path;
+	uint8_t *data;
+	size_t size;
+	bool exists;
+};
+
+static struct model_file model[] = {
+	{.path = "/a.txt"}, {.path = "/README.TXT"},
+	{.path = "/dir one/A rather long file name with spaces.data"},
+	{.path = "/dir one/sub/x"}, {.path = "/Ωmega ünicode.bin"},
+	{.path = "/dir one/sub/0123456789abcdef.ext4"},
+};
+#define NMODEL (sizeof(model) / sizeof(model[0]))
+
+static void model_reset(void)
+{
+	for (unsigned i = 0; i < NMODEL; i++) {
+		free(model[i].data);
+		model[i].data = NULL;
+		model[i].size = 0;
+		model[i].exists = false;
+	}
+}
+
+/* mtools, not the driver, reads every file back; fsck.fat must be clean. */
+static void model_verify_with_mtools(void)
+{
+	fsck_clean();
+	for (unsigned i = 0; i < NMODEL; i++) {
+		struct model_file *mf = &model[i];
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "mcopy -n -o -i " IMG " '::%s' " WORK "/out 2>/dev/null",
+			 mf->path);
+		unlink(WORK "/out");
+		int rc = system(cmd);
+		if (!mf->exists) {
+			assert_int_not_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		FILE *f = fopen(WORK "/out", "rb");
+		assert_non_null(f);
+		uint8_t *got = malloc(mf->size + 1);
+		size_t n = fread(got, 1, mf->size + 1, f);
+		fclose(f);
+		if (n != mf->size || memcmp(got, mf->data, mf->size) != 0)
+			fail_msg("%s: mtools reads %zu bytes, model has %zu (or contents differ)",
+				 mf->path, n, mf->size);
+		free(got);
+	}
+}
+
+static void model_write(struct fat_vol *v, struct model_file *mf, size_t off, size_t len)
+{
+	struct fat_file *f;
+	uint8_t *buf = aligned_alloc(512, ALIGN_UP(len + 1, 512));
+	bool odd = rand() & 1;
+
+	for (size_t i = 0; i < len; i++)
+		buf[odd + i] = (uint8_t)rand();
+	assert_int_equal(fat_open(v, mf->path, FAT_O_CREATE, &f), 0);
+	assert_int_equal(fat_write(f, off, buf + odd, len), (long)len);
+	if (off + len > mf->size) {
+		mf->data = realloc(mf->data, off + len);
+		memset(mf->data + mf->size, 0, off + len - mf->size);
+		mf->size = off + len;
+	}
+	memcpy(mf->data + off, buf + odd, len);
+	mf->exists = true;
+	assert_int_equal(fat_size(f), mf->size);
+	fat_close(f);
+	free(buf);
+}
+
+static void model_truncate(struct fat_vol *v, struct model_file *mf, size_t size)
+{
+	struct fat_file *f;
+
+	assert_int_equal(fat_open(v, mf->path, FAT_O_CREATE, &f), 0);
+	assert_int_equal(fat_truncate(f, size), 0);
+	if (size > mf->size) {
+		mf->data = realloc(mf->data, size);
+		memset(mf->data + mf->size, 0, size - mf->size);
+	}
+	mf->size = size;
+	mf->exists = true;
+	fat_close(f);
+}
+
+/* Random writes, extensions, truncations and deletions against the model. */
+static void model_run(struct fat_vol **v, struct blk_host *h, unsigned steps, uint32_t cs)
+{
+	for (unsigned step = 0; step < steps; step++) {
+		struct model_file *mf = &model[(unsigned)rand() % NMODEL];
+		unsigned op = (unsigned)rand() % 10;
+		size_t span = 3 * cs + (size_t)rand() % 3000;
+		if (op < 5) {
+			size_t off = (size_t)rand() % (mf->size + cs + 700);
+			model_write(*v, mf, off, (size_t)rand() % span);
+		} else if (op < 8) {
+			model_truncate(*v, mf, (size_t)rand() % (mf->size + span));
+		} else if (mf->exists) {
+			assert_int_equal(fat_unlink(*v, mf->path), 0);
+			free(mf->data);
+			mf->data = NULL;
+			mf->size = 0;
+			mf->exists = false;
+		} else {
+			assert_int_equal(fat_unlink(*v, mf->path), -ENOENT);
+		}
+		if (step % 40 == 39) {
+			assert_int_equal(fat_unmount(*v), 0);
+			model_verify_with_mtools();
+			assert_int_equal(fat_mount(&h->dev, v), 0);
+		}
+	}
+}
+
+static void test_write_model(void **state)
+{
+	(void)state;
+	srand(1234);
+	for (unsigned gi = 0; gi < sizeof(geometries) / sizeof(geometries[0]); gi++) {
+		struct mounted m;
+		struct fat_info before, after;
+		make_volume(&geometries[gi]);
+		mount_img(&m);
+		fat_info(m.v, &before);
+		assert_int_equal(fat_mkdir(m.v, "/dir one"), 0);
+		assert_int_equal(fat_mkdir(m.v, "/dir one/sub"), 0);
+		assert_int_equal(fat_mkdir(m.v, "/dir one"), -EEXIST);
+		model_reset();
+		model_run(&m.v, &m.h, 120, before.cluster_size);
+		for (unsigned i = 0; i < NMODEL; i++)
+			if (model[i].exists)
+				assert_int_equal(fat_unlink(m.v, model[i].path), 0);
+		model_reset();
+		assert_int_equal(fat_rmdir(m.v, "/dir one"), -ENOTEMPTY);
+		assert_int_equal(fat_rmdir(m.v, "/dir one/sub"), 0);
+		assert_int_equal(fat_rmdir(m.v, "/dir one"), 0);
+		fat_info(m.v, &after);
+		assert_int_equal(after.free_clusters, before.free_clusters); /* nothing leaked */
+		unmount_img(&m);
+		model_verify_with_mtools();
+	}
+}
+
+struct names {
+	char seen[16][FAT_NAME_BYTES];
+	unsigned n;
+};
+
+static int collect(const struct fat_dirent *e, void *ctx)
+{
+	struct names *l = ctx;
+
+	if (l->n < 16)
+		strcpy(l->seen[l->n++], e->name);
+	return 0;
+}
+
+static bool listed(const struct names *l, const char *name)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (strcmp(l->seen[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void touch(struct fat_vol *v, const char *path, int expect)
+{
+	struct fat_file *f;
+	int err = fat_open(v, path, FAT_O_CREATE | FAT_O_EXCL, &f);
+
+	assert_int_equal(err, expect);
+	if (err == 0)
+		fat_close(f);
+}
+
+/* Names: what is created is what mtools lists; aliases are unique; bad names refused. */
+static void test_names_and_errors(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false};
+	struct mounted m;
+	struct names l = {.n = 0};
+	struct fat_dirent e;
+	struct fat_file *f, *f2;
+	char longest[300];
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	touch(m.v, "/UPPER.TXT", 0);
+	touch(m.v, "/lower.txt", 0);
+	touch(m.v, "/Same Prefix One.txt", 0);
+	touch(m.v, "/Same Prefix Two.txt", 0);
+	touch(m.v, "/same prefix one.TXT", -EEXIST); /* case-insensitive */
+	touch(m.v, "/日本語.txt", 0);
+	touch(m.v, "/bad?name", -EINVAL);
+	touch(m.v, "/trailing.", -EINVAL);
+	touch(m.v, "/missing/dir/file", -ENOENT);
+	touch(m.v, "/UPPER.TXT/file", -ENOTDIR);
+	memset(longest, 'n', 256);
+	longest[0] = '/';
+	longest[256] = '\0';
+	touch(m.v, longest, 0); /* 255 characters */
+	longest[256] = 'n';
+	longest[257] = '\0';
+	touch(m.v, longest, -ENAMETOOLONG);
+	assert_int_equal(fat_stat(m.v, "/Same Prefix Two.txt", &e), 0);
+	assert_string_equal(e.short_name, "SAMEPR~2.TXT");
+	assert_int_equal(fat_list(m.v, "/", collect, &l), 0);
+	assert_true(listed(&l, "UPPER.TXT") && listed(&l, "lower.txt") && listed(&l, "日本語.txt"));
+	assert_true(listed(&l, "Same Prefix One.txt") && listed(&l, "Same Prefix Two.txt"));
+	assert_int_equal(l.n, 6);
+	assert_int_equal(fat_open(m.v, "/lower.txt", 0, &f), 0);
+	assert_int_equal(fat_open(m.v, "/LOWER.TXT", 0, &f2), 0);
+	assert_ptr_equal(f, f2); /* one handle per file, shared */
+	assert_int_equal(fat_write(f, 10, "x", 1), 1);
+	assert_int_equal(fat_size(f2), 11);
+	assert_int_equal(fat_unlink(m.v, "/lower.txt"), -EBUSY);
+	fat_close(f);
+	fat_close(f2);
+	assert_int_equal(fat_unlink(m.v, "/"), -EBUSY);
+	assert_int_equal(fat_rmdir(m.v, "/UPPER.TXT"), -ENOTDIR);
+	assert_int_equal(fat_open(m.v, "/", 0, &f), -EISDIR);
+	assert_int_equal(fat_mkdir(m.v, "/d"), 0);
+	assert_int_equal(fat_unlink(m.v, "/d"), -EISDIR);
+	assert_int_equal(fat_rmdir(m.v, "/d/."), -EINVAL);
+	assert_int_equal(fat_stat(m.v, "/d/../d/./..", &e), 0);
+	assert_true(e.attr & FAT_ATTR_DIR);
+	unmount_img(&m);
+	fsck_clean();
+	sh("mdir -i " IMG " ::/ > " WORK "/mdir.log && grep -q 'Same Prefix Two.txt' " WORK
+	   "/mdir.log && grep -q 'lower.txt' " WORK "/mdir.log && grep -q 日本語.txt " WORK "/mdir.log");
+}
+
+/* A full volume says -ENOSPC and stays consistent; a full fixed root too. */
+static void test_full(void **state)
+{
+	static const struct geometry g = {12, "1M", 1, true};
+	struct mounted m;
+	struct fat_file *f;
+	struct fat_info info;
+	char name[32];
+	uint8_t *buf = calloc(1, 64 << 10);
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	assert_int_equal(fat_open(m.v, "/big", FAT_O_CREATE, &f), 0);
+	uint64_t off = 0;
+	for (size_t chunk = 64 << 10; chunk > 0;) {
+		long n = fat_write(f, off, buf, chunk);
+		if (n > 0) {
+			off += (uint64_t)n;
+		} else {
+			assert_int_equal(n, -ENOSPC);
+			chunk /= 2;
+		}
+	}
+	fat_info(m.v, &info);
+	assert_int_equal(info.free_clusters, 0);
+	assert_int_equal(fat_size(f), off); /* the failed write left the file as it was */
+	assert_int_equal(fat_mkdir(m.v, "/nospace"), -ENOSPC);
+	assert_int_equal(fat_truncate(f, 0), 0);
+	fat_close(f);
+	fat_info(m.v, &info);
+	assert_int_equal(info.free_clusters, info.clusters);
+	/* the fixed root fills up long before the clusters run out */
+	int err = 0;
+	unsigned made = 0;
+	for (; err == 0; made++) {
+		snprintf(name, sizeof(name), "/F%u", made);
+		err = fat_mkdir(m.v, name);
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_true(made > 100);
+	fat_info(m.v, &info);
+	assert_true(info.free_clusters > 0);
+	unmount_img(&m);
+	fsck_clean();
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_mtools_volumes),
+		cmocka_unit_test(test_write_model),
+		cmocka_unit_test(test_names_and_errors),
+		cmocka_unit_test(test_full),
+	};
+	setenv("MTOOLS_SKIP_CHECK", "1", 1);
+	setenv("LC_ALL", "C.UTF-8", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
