@@ -489,6 +489,263 @@ static void test_full(void **state)
 	free(buf);
 }
 
+/* A FAT16 volume with a file of 10 clusters and a directory of 3 files. */
+static void make_damage_volume(void)
+{
+	static const struct geometry g = {16, "16M", 1, false};
+
+	make_volume(&g);
+	write_host_file(WORK "/ten", 7, 10 * 512);
+	sh("mcopy -i " IMG " " WORK "/ten ::/TEN.BIN && mmd -i " IMG " ::/DIR && "
+	   "mcopy -i " IMG " " WORK "/ten ::/DIR/A && mcopy -i " IMG " " WORK "/ten ::/DIR/B");
+}
+
+static void poke(uint64_t byte, const void *data, size_t len)
+{
+	FILE *f = fopen(IMG, "r+b");
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)byte, SEEK_SET), 0);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* Byte offset of the FAT16 entry of cluster c in the first FAT copy. */
+static uint64_t fat16_entry(const struct fat_vol *v, uint32_t c)
+{
+	return (uint64_t)v->fat_start * v->bps + c * 2;
+}
+
+/* Byte offset of the 8.3 entry an open handle's location names. */
+static uint64_t root_entry_byte(const struct fat_vol *v, const char *name)
+{
+	struct fat_dirent e;
+	struct fat_loc loc;
+	const char *leaf;
+	size_t leaf_len;
+	uint32_t dir;
+
+	assert_int_equal(fat_walk((struct fat_vol *)v, name, false, &dir, &e, &loc, &leaf, &leaf_len), 0);
+	assert_int_equal(loc.dir, 0);
+	return (uint64_t)v->root_start * v->bps + loc.index * 32;
+}
+
+struct damage_case {
+	const char *what;
+	void (*damage)(const struct fat_vol *v, uint32_t file, uint32_t dir);
+	const char *path; /* opened (a file) or listed (a directory) after the damage */
+	int expect;
+};
+
+static void d_loop(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t back = (uint16_t)(file + 2); /* cluster 6 of 10 links back to cluster 3 */
+	(void)dir;
+	poke(fat16_entry(v, file + 5), &back, 2);
+}
+
+static void d_out_of_range(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t far = (uint16_t)(v->clusters + 2);
+	(void)dir;
+	poke(fat16_entry(v, file + 4), &far, 2);
+}
+
+static void d_free_link(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t zero = 0;
+	(void)dir;
+	poke(fat16_entry(v, file + 4), &zero, 2);
+}
+
+static void d_short_chain(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t eoc = 0xffff;
+	(void)dir;
+	poke(fat16_entry(v, file + 4), &eoc, 2);
+}
+
+static void d_entry_nowhere(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t far = (uint16_t)(v->clusters + 100);
+	(void)file;
+	(void)dir;
+	poke(root_entry_byte(v, "/TEN.BIN") + 26, &far, 2);
+}
+
+static void d_dir_no_cluster(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t zero = 0;
+	(void)file;
+	(void)dir;
+	poke(root_entry_byte(v, "/DIR") + 26, &zero, 2);
+}
+
+static void d_dir_loop(const struct fat_vol *v, uint32_t file, uint32_t dir)
+{
+	uint16_t self = (uint16_t)dir;
+	(void)file;
+	poke(fat16_entry(v, dir), &self, 2);
+}
+
+static const struct damage_case damage_cases[] = {
+	{"file chain loops", d_loop, "/TEN.BIN", -ELOOP},
+	{"file chain leaves the volume", d_out_of_range, "/TEN.BIN", -EINVAL},
+	{"file chain runs into a free cluster", d_free_link, "/TEN.BIN", -EINVAL},
+	{"file chain shorter than its size", d_short_chain, "/TEN.BIN", -EINVAL},
+	{"entry points outside the volume", d_entry_nowhere, "/TEN.BIN", -EINVAL},
+	{"directory entry without a cluster", d_dir_no_cluster, "/DIR/A", -EINVAL},
+	{"directory chain loops", d_dir_loop, "/DIR", -ELOOP},
+};
+
+static int count_entries(const struct fat_dirent *e, void *ctx)
+{
+	(void)e;
+	++*(unsigned *)ctx;
+	return 0;
+}
+
+/* Each damage is reported with its code; nothing hangs or crashes. */
+static void test_damaged_volumes(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < sizeof(damage_cases) / sizeof(damage_cases[0]); i++) {
+		const struct damage_case *d = &damage_cases[i];
+		struct mounted m;
+		struct fat_dirent file, dir;
+		struct fat_file *f;
+		unsigned n = 0;
+		make_damage_volume();
+		mount_img(&m);
+		assert_int_equal(fat_stat(m.v, "/TEN.BIN", &file), 0);
+		assert_int_equal(fat_stat(m.v, "/DIR", &dir), 0);
+		d->damage(m.v, file.cluster, dir.cluster);
+		unmount_img(&m);
+		mount_img(&m);
+		int err = d->expect == -ELOOP && strcmp(d->path, "/DIR") == 0
+				  ? fat_list(m.v, d->path, count_entries, &n)
+				  : fat_open(m.v, d->path, 0, &f);
+		if (err != d->expect)
+			fail_msg("%s: got %d, expected %d", d->what, err, d->expect);
+		/* looking up, creating and removing in a looping directory end too */
+		if (strcmp(d->path, "/DIR") == 0) {
+			assert_int_equal(fat_open(m.v, "/DIR/NEW", FAT_O_CREATE, &f), -ELOOP);
+			assert_int_equal(fat_rmdir(m.v, "/DIR"), -ELOOP);
+		}
+		unmount_img(&m);
+	}
+}
+
+static void test_bad_boot_sectors(void **state)
+{
+	static const struct {
+		unsigned offset;
+		uint8_t bytes[4];
+		unsigned len;
+	} pokes[] = {
+		{510, {0, 0}, 2},          /* no 55 AA */
+		{11, {0x00, 0x03}, 2},     /* 768 bytes per sector */
+		{13, {3}, 1},              /* 3 sectors per cluster */
+		{16, {0}, 1},              /* no FAT */
+		{19, {0xff, 0xff}, 2},     /* more sectors than the device */
+		{22, {1, 0}, 2},           /* a FAT of one sector for thousands of clusters */
+		{0, {0}, 1},               /* no jump instruction */
+	};
+	static const struct geometry g = {16, "16M", 4, false};
+	struct blk_host h;
+	struct fat_vol *v;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(pokes) / sizeof(pokes[0]); i++) {
+		make_volume(&g);
+		poke(pokes[i].offset, pokes[i].bytes, pokes[i].len);
+		assert_int_equal(blk_file_open(&h, IMG, 512, "img"), 0);
+		assert_int_equal(fat_mount(&h.dev, &v), -EINVAL);
+		blk_file_close(&h);
+	}
+	/* a disk of zeros, and a disk too short for its volume */
+	sh("rm -f " IMG " && truncate -s 1M " IMG);
+	assert_int_equal(blk_file_open(&h, IMG, 512, "img"), 0);
+	assert_int_equal(fat_mount(&h.dev, &v), -EINVAL);
+	blk_file_close(&h);
+	make_volume(&g);
+	sh("truncate -s 8M " IMG);
+	assert_int_equal(blk_file_open(&h, IMG, 512, "img"), 0);
+	assert_int_equal(fat_mount(&h.dev, &v), -EINVAL);
+	blk_file_close(&h);
+}
+
+/* A device that fails mid-way gives -EIO to every call, never a crash. */
+static void test_device_failure(void **state)
+{
+	struct mounted m;
+	struct fat_file *f;
+	uint8_t buf[4096];
+
+	(void)state;
+	for (int64_t after = 0; after < 40; after += 3) {
+		make_damage_volume();
+		mount_img(&m);
+		m.h.fail_after = after;
+		int r1 = fat_open(m.v, "/DIR/B", 0, &f);
+		long r2 = r1 == 0 ? fat_read(f, 0, buf, sizeof(buf)) : r1;
+		if (r1 == 0) {
+			long w = fat_write(f, 100, buf, 3000);
+			assert_true(w == 3000 || w == -EIO);
+			fat_close(f);
+		}
+		int r3 = fat_mkdir(m.v, "/NEWDIR");
+		assert_true(r1 == 0 || r1 == -EIO);
+		assert_true(r2 == 4096 || r2 == -EIO);
+		assert_true(r3 == 0 || r3 == -EIO);
+		int r4 = fat_unmount(m.v);
+		assert_true(r4 == 0 || r4 == -EIO);
+		blk_file_close(&m.h);
+	}
+}
+
+/* fat_bmap's runs hold exactly the file's bytes, and never cross a fragment. */
+static void test_bmap(void **state)
+{
+	static const struct geometry g = {32, "40M", 1, false};
+	struct mounted m;
+	struct fat_file *f;
+	size_t frag_size;
+	uint8_t *sector = malloc(512);
+
+	(void)state;
+	make_volume(&g);
+	populate(false, &frag_size);
+	mount_img(&m);
+	assert_int_equal(fat_open(m.v, "/fragmented file.dat", 0, &f), 0);
+	FILE *img = fopen(IMG, "rb");
+	assert_non_null(img);
+	unsigned runs = 0;
+	for (uint64_t off = 0; off < frag_size;) {
+		uint64_t lba;
+		uint32_t count;
+		assert_int_equal(fat_bmap(f, off + 5, &lba, &count), 0); /* inside a sector too */
+		assert_true(count > 0);
+		for (uint32_t s = 0; s < count && off < frag_size; s++, off += 512) {
+			assert_int_equal(fseek(img, (long)((lba + s) * 512), SEEK_SET), 0);
+			assert_int_equal(fread(sector, 1, 512, img), 512);
+			for (unsigned i = 0; i < 512 && off + i < frag_size; i++)
+				if (sector[i] != pattern(99, off + i))
+					fail_msg("bmap run at %llu: byte %llu wrong", (unsigned long long)lba,
+						 (unsigned long long)(off + i));
+		}
+		runs++;
+	}
+	assert_true(runs >= 2);
+	uint64_t lba;
+	uint32_t count;
+	assert_int_equal(fat_bmap(f, ALIGN_UP(frag_size, 512), &lba, &count), -EINVAL);
+	fclose(img);
+	fat_close(f);
+	unmount_img(&m);
+	free(sector);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +753,10 @@ int main(void)
 		cmocka_unit_test(test_write_model),
 		cmocka_unit_test(test_names_and_errors),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_damaged_volumes),
+		cmocka_unit_test(test_bad_boot_sectors),
+		cmocka_unit_test(test_device_failure),
+		cmocka_unit_test(test_bmap),
 	};
 	setenv("MTOOLS_SKIP_CHECK", "1", 1);
 	setenv("LC_ALL", "C.UTF-8", 1);
