@@ -1,5 +1,6 @@
 /* storage: see storage.h. */
 #include "core/dev/gpt.h"
+#include "core/dev/nvme.h"
 #include "core/dev/pci.h"
 #include "core/dev/storage.h"
 #include "core/dev/virtio_blk.h"
@@ -27,6 +28,7 @@ int storage_init(const struct boot_info *bi, const char *fs_guid, const char *sw
 
 	pci_init();
 	virtio_blk_probe();
+	nvme_probe();
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
 		if (d->parent == NULL)
 			gpt_scan(d);

@@ -1,6 +1,6 @@
 /*
  * The boot disk as the image builder made it (image/mkimage.sh): found
- * through the loader's GUIDs over virtio-blk, its ESP holding a FAT32 boot
+ * through the loader's GUIDs on any controller, its ESP holding a FAT32 boot
  * sector, its swap partition carrying mkswap's signature, and reads of
  * every size the block layer splits.
  */
