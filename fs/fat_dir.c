@@ -8,6 +8,7 @@
  * every FAT type, as ".." entries name it.  Entries are addressed by index;
  * a cursor remembers the last cluster reached so a scan is linear.
  */
+#include "core/mm/malloc.h"
 #include "fs/fat_impl.h"
 
 /* 2026-01-01 00:00: Phobos has no wall clock yet, so every stamp is this. */
@@ -401,31 +402,60 @@ static bool fat_exact_short(const char *name, size_t len, uint8_t out[11])
 	return true;
 }
 
+/* A directory holds at most 65536 entries, so one of ~1 .. ~65537 is free. */
+#define FAT_ALIAS_TRIES (FAT_DIR_MAX_ENTRIES + 1)
+
 struct fat_alias {
-	const uint8_t *name11;
-	bool taken;
+	uint8_t basis[8], ext[3];
+	size_t nb, ne;
+	uint8_t *taken; /* bit n: ~n is in use */
 };
 
-static int fat_alias_taken(const struct fat_dirent *e, const struct fat_loc *loc, void *ctx)
+/* The 8.3 text of alias number n ("BASIS~N.EXT"); name11 gets its bytes. */
+static void fat_alias_name(const struct fat_alias *a, uint32_t n, uint8_t name11[13], char *text)
 {
-	struct fat_alias *a = ctx;
-	char text[13];
-	uint8_t raw[13] = {0};
+	char tail[9];
+	size_t nt = (size_t)ksnprintf(tail, sizeof(tail), "~%u", n);
+	size_t keep = MIN(a->nb, 8 - nt);
 
-	(void)loc;
-	memcpy(raw, a->name11, 11);
-	fat_short_text(raw, text);
-	a->taken = fat_name_eq(text, strlen(text), e->short_name);
-	return a->taken;
+	memset(name11, ' ', 11);
+	name11[11] = name11[12] = 0;
+	memcpy(name11, a->basis, keep);
+	memcpy(name11 + keep, tail, nt);
+	memcpy(name11 + 8, a->ext, a->ne);
+	fat_short_text(name11, text);
 }
 
-/* A free "BASIS~N.EXT" alias for a long name. */
+/* Marks the alias number an existing entry uses, if it is one of ours. */
+static int fat_alias_seen(const struct fat_dirent *e, const struct fat_loc *loc, void *ctx)
+{
+	struct fat_alias *a = ctx;
+	const char *tilde = strchr(e->short_name, '~');
+	uint8_t name11[13];
+	char text[13];
+	uint32_t n = 0;
+
+	(void)loc;
+	if (tilde == NULL)
+		return 0;
+	for (const char *p = tilde + 1; *p >= '0' && *p <= '9' && n <= FAT_ALIAS_TRIES; p++)
+		n = n * 10 + (uint32_t)(*p - '0');
+	if (n == 0 || n > FAT_ALIAS_TRIES)
+		return 0;
+	fat_alias_name(a, n, name11, text);
+	if (fat_name_eq(text, strlen(text), e->short_name))
+		a->taken[n / 8] |= (uint8_t)(1 << (n % 8));
+	return 0;
+}
+
+/* A free "BASIS~N.EXT" alias for a long name, found in one scan of dir. */
 static int fat_make_alias(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
 			  uint8_t out[11])
 {
-	uint8_t basis[8], ext[3];
-	size_t nb = 0, ne = 0;
+	struct fat_alias a = {.nb = 0, .ne = 0};
 	const char *dot = NULL;
+	uint8_t name11[13];
+	char text[13];
 
 	for (size_t i = 0; i < len; i++)
 		if (name[i] == '.')
@@ -438,29 +468,27 @@ static int fat_make_alias(struct fat_vol *v, uint32_t dir, const char *name, siz
 		ch = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
 		if (!fat_short_char(ch))
 			ch = '_';
-		if (in_ext && ne < 3)
-			ext[ne++] = (uint8_t)ch;
-		else if (!in_ext && nb < 8)
-			basis[nb++] = (uint8_t)ch;
+		if (in_ext && a.ne < 3)
+			a.ext[a.ne++] = (uint8_t)ch;
+		else if (!in_ext && a.nb < 8)
+			a.basis[a.nb++] = (uint8_t)ch;
 	}
-	if (nb == 0)
-		basis[nb++] = '_';
-	for (uint32_t n = 1; n < 1000000; n++) {
-		char tail[9];
-		size_t nt = (size_t)ksnprintf(tail, sizeof(tail), "~%u", n);
-		size_t keep = MIN(nb, 8 - nt);
-		memset(out, ' ', 11);
-		memcpy(out, basis, keep);
-		memcpy(out + keep, tail, nt);
-		memcpy(out + 8, ext, ne);
-		struct fat_alias a = {out, false};
-		int err = fat_dir_iterate(v, dir, fat_alias_taken, &a);
-		if (err < 0)
-			return err;
-		if (!a.taken)
-			return 0;
-	}
-	return -EEXIST;
+	if (a.nb == 0)
+		a.basis[a.nb++] = '_';
+	a.taken = mm_malloc(FAT_ALIAS_TRIES / 8 + 1);
+	if (a.taken == NULL)
+		return -ENOMEM;
+	memset(a.taken, 0, FAT_ALIAS_TRIES / 8 + 1);
+	int err = fat_dir_iterate(v, dir, fat_alias_seen, &a);
+	uint32_t n = 1;
+	while (err == 0 && (a.taken[n / 8] & (1 << (n % 8))))
+		n++;
+	mm_mfree(a.taken);
+	if (err < 0)
+		return err;
+	fat_alias_name(&a, n, name11, text);
+	memcpy(out, name11, 11);
+	return 0;
 }
 
 /* Checks a new name: no reserved characters, no trailing dot or blank. */
