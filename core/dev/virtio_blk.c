@@ -3,10 +3,15 @@
  *
  * The device's structures are found through vendor capabilities (common,
  * notify, device config).  One virtqueue: each request is a chain of a
- * header (read by the device), the data split at page boundaries, and a
- * status byte (written by the device).  Completion is polled on the used
- * ring with a timeout; a request the device does not finish in time is an
- * -ETIMEDOUT, and the device is not used again.
+ * header (read by the device), the data split where it is not physically
+ * contiguous, and a status byte (written by the device).  A batch goes out
+ * in rounds: as many chains as the descriptors hold are queued together,
+ * the device is notified once, and the used ring is polled until every
+ * chain of the round is back.  A round lays its chains out from descriptor
+ * 0 of the idle queue, so no free list is needed and a chain's head index
+ * also picks its header and status byte.  A device that makes no progress for
+ * VBLK_TIMEOUT_US fails the outstanding requests with -ETIMEDOUT and is
+ * not used again.
  */
 #include "core/dev/blk.h"
 #include "core/dev/pci.h"
@@ -26,9 +31,26 @@
 #define VIRTIO_F_VERSION_1_HI 1u /* feature bit 32: bit 0 of the upper word */
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
-#define VBLK_QSIZE 64
+#define VBLK_T_IN 0
+#define VBLK_T_OUT 1
+#define VBLK_T_FLUSH 4
 #define VBLK_TIMEOUT_US 5000000
 #define VBLK_MAX_SECTORS 256 /* 128 KiB per request keeps chains short */
+/* The longest chain: header, a maximal piece starting mid-page (one page more), status. */
+#define VBLK_MAX_CHAIN (VBLK_MAX_SECTORS * 512 / PAGE_SIZE + 3)
+/* Ring sizes are powers of two so that the free-running 16-bit indices wrap
+ * cleanly; 256 lets a round carry 7 maximal chains or 85 of one page. */
+#define VBLK_QSIZE_MAX 256
+#define VBLK_QSIZE_MIN 64
+/* Layout of the ring page; the descriptor table has a page of its own. */
+#define VBLK_USED_OFF 1024
+#define VBLK_STATUS_OFF 3584
+
+_Static_assert(VBLK_MAX_CHAIN <= VBLK_QSIZE_MIN, "a maximal chain must fit the smallest queue");
+_Static_assert(VBLK_USED_OFF >= 6 + 2 * VBLK_QSIZE_MAX &&
+		       VBLK_STATUS_OFF >= VBLK_USED_OFF + 6 + 8 * VBLK_QSIZE_MAX &&
+		       VBLK_STATUS_OFF + VBLK_QSIZE_MAX <= PAGE_SIZE,
+	       "avail ring, used ring and status bytes overlap");
 
 struct virtq_desc {
 	uint64_t addr;
@@ -37,10 +59,12 @@ struct virtq_desc {
 };
 
 struct vblk_header {
-	uint32_t type; /* 0 read, 1 write, 4 flush */
+	uint32_t type;
 	uint32_t reserved;
 	uint64_t sector;
 };
+
+_Static_assert(sizeof(struct vblk_header) * VBLK_QSIZE_MAX <= PAGE_SIZE, "headers exceed a page");
 
 /* Offsets in the common configuration structure (virtio 1.x, 4.1.4.3). */
 enum {
@@ -53,72 +77,127 @@ struct vblk {
 	struct blk_dev dev;
 	volatile uint8_t *common, *device;
 	volatile uint16_t *notify;
+	uint16_t qsize;
 	struct virtq_desc *desc;
 	volatile uint16_t *avail; /* flags, idx, ring[] */
 	volatile uint8_t *used;   /* flags, idx, ring[] of {id u32, len u32} */
+	volatile uint8_t *status; /* [head]: status byte of the chain at head */
+	struct vblk_header *hdr;  /* [head]: header of the chain at head */
+	paddr_t ring_pa, hdr_pa;
 	uint16_t avail_idx, used_seen;
-	struct vblk_header *hdr;  /* one page: header at 0, status byte at 64 */
-	paddr_t hdr_pa;
+	uint16_t ndesc, nchains;  /* of the round being built */
+	struct blk_req *owner[VBLK_QSIZE_MAX]; /* [head]: request of an outstanding chain */
 	bool broken;
 };
 
 static unsigned vblk_count;
 
-static int vblk_chain_data(struct vblk *v, unsigned *n, void *buf, size_t len, bool device_writes)
+/*
+ * Appends the chain of one piece to the round.  -ENOSPC when the round
+ * lacks the descriptors (run it and retry), -EINVAL when the buffer is not
+ * mapped.
+ */
+static int vblk_add(struct vblk *v, uint32_t type, uint64_t sector, void *buf, size_t len,
+		    struct blk_req *owner)
 {
+	uint16_t head = v->ndesc, n = head + 1;
+	uint16_t flags = VIRTQ_DESC_F_NEXT | (type == VBLK_T_IN ? VIRTQ_DESC_F_WRITE : 0);
 	uint8_t *p = buf;
 
+	if (n >= v->qsize)
+		return -ENOSPC;
 	while (len > 0) {
 		size_t chunk = MIN(len, PAGE_SIZE - ((uintptr_t)p & PAGE_MASK));
 		paddr_t pa;
-		if (!pmap_extract(pmap_kernel(), (vaddr_t)p, &pa) || *n >= VBLK_QSIZE - 1)
+		if (!pmap_extract(pmap_kernel(), (vaddr_t)p, &pa))
 			return -EINVAL;
-		v->desc[*n] = (struct virtq_desc){pa, (uint32_t)chunk,
-						  (uint16_t)(VIRTQ_DESC_F_NEXT |
-							     (device_writes ? VIRTQ_DESC_F_WRITE : 0)),
-						  (uint16_t)(*n + 1)};
-		(*n)++;
+		struct virtq_desc *last = &v->desc[n - 1];
+		if (n > head + 1 && last->addr + last->len == pa) {
+			last->len += (uint32_t)chunk;
+		} else {
+			if (n + 1 >= v->qsize)
+				return -ENOSPC; /* no room for this and the status byte */
+			v->desc[n] = (struct virtq_desc){pa, (uint32_t)chunk, flags, (uint16_t)(n + 1)};
+			n++;
+		}
 		p += chunk;
 		len -= chunk;
 	}
+	v->hdr[head] = (struct vblk_header){type, 0, sector};
+	v->status[head] = 0xff;
+	v->desc[head] = (struct virtq_desc){v->hdr_pa + head * sizeof(struct vblk_header),
+					    sizeof(struct vblk_header), VIRTQ_DESC_F_NEXT,
+					    (uint16_t)(head + 1)};
+	v->desc[n] = (struct virtq_desc){v->ring_pa + VBLK_STATUS_OFF + head, 1, VIRTQ_DESC_F_WRITE, 0};
+	v->owner[head] = owner;
+	v->avail[2 + (uint16_t)(v->avail_idx + v->nchains) % v->qsize] = head;
+	v->ndesc = n + 1;
+	v->nchains++;
 	return 0;
 }
 
-/* One request, start to finish. */
-static int vblk_do(struct vblk *v, uint32_t type, uint64_t sector, void *buf, size_t len)
+static void vblk_set_status(struct blk_req *r, int err)
 {
-	volatile uint8_t *status = (volatile uint8_t *)v->hdr + 64;
-	unsigned n = 1;
+	if (r->status == 0)
+		r->status = err;
+}
 
-	if (v->broken)
-		return -EIO;
-	*v->hdr = (struct vblk_header){type, 0, sector};
-	*status = 0xff;
-	v->desc[0] = (struct virtq_desc){v->hdr_pa, sizeof(struct vblk_header), VIRTQ_DESC_F_NEXT, 1};
-	if (len > 0 && vblk_chain_data(v, &n, buf, len, type == 0) < 0)
-		return -EINVAL;
-	v->desc[n] = (struct virtq_desc){v->hdr_pa + 64, 1, VIRTQ_DESC_F_WRITE, 0};
-	v->avail[2 + v->avail_idx % VBLK_QSIZE] = 0;
+/* The device misbehaved: every outstanding request fails and it is not used again. */
+static void vblk_fail(struct vblk *v, int err, const char *why)
+{
+	v->broken = true;
+	log_error("virtio-blk: %s: %s; device disabled", v->dev.name, why);
+	for (unsigned i = 0; i < v->qsize; i++) {
+		if (v->owner[i] != NULL)
+			vblk_set_status(v->owner[i], err);
+		v->owner[i] = NULL;
+	}
+}
+
+static void vblk_complete(struct vblk *v, uint32_t head)
+{
+	static const char *const names[] = {[VBLK_T_IN] = "read", [VBLK_T_OUT] = "write",
+					    [VBLK_T_FLUSH] = "flush"};
+	struct vblk_header *h = &v->hdr[head];
+
+	if (v->status[head] != 0) {
+		log_error("virtio-blk: %s: %s of sector %llu failed (status %u)", v->dev.name,
+			  names[h->type], (unsigned long long)h->sector, v->status[head]);
+		vblk_set_status(v->owner[head], -EIO);
+	}
+	v->owner[head] = NULL;
+}
+
+/* Hands the round to the device and polls until all of it is back. */
+static void vblk_run(struct vblk *v)
+{
+	if (v->nchains == 0)
+		return;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	v->avail[1] = ++v->avail_idx;
+	v->avail_idx += v->nchains;
+	v->avail[1] = v->avail_idx;
+	v->ndesc = v->nchains = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	*v->notify = 0;
-	uint64_t start = clock_us();
-	while (*(volatile uint16_t *)(v->used + 2) == v->used_seen) {
-		if (clock_us() - start > VBLK_TIMEOUT_US) {
-			v->broken = true;
-			log_error("virtio-blk: %s: request timed out; device disabled", v->dev.name);
-			return -ETIMEDOUT;
+	uint64_t progress = clock_us();
+	while (v->used_seen != v->avail_idx) {
+		if (*(volatile uint16_t *)(v->used + 2) == v->used_seen) {
+			if (clock_us() - progress > VBLK_TIMEOUT_US) {
+				vblk_fail(v, -ETIMEDOUT, "request timed out");
+				return;
+			}
+			continue;
 		}
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		uint32_t head = *(volatile uint32_t *)(v->used + 4 + 8 * (v->used_seen % v->qsize));
+		v->used_seen++;
+		if (head >= v->qsize || v->owner[head] == NULL) {
+			vblk_fail(v, -EIO, "completion for a chain not in flight");
+			return;
+		}
+		vblk_complete(v, head);
+		progress = clock_us();
 	}
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	v->used_seen++;
-	if (*status != 0) {
-		log_error("virtio-blk: %s: %s of sector %llu failed (status %u)", v->dev.name,
-			  type == 0 ? "read" : "write", (unsigned long long)sector, *status);
-		return -EIO;
-	}
-	return 0;
 }
 
 static int vblk_submit(struct blk_dev *dev, struct blk_req *reqs, size_t nreq)
@@ -126,24 +205,40 @@ static int vblk_submit(struct blk_dev *dev, struct blk_req *reqs, size_t nreq)
 	struct vblk *v = container_of(dev, struct vblk, dev);
 	int err = 0;
 
+	for (size_t i = 0; i < nreq; i++)
+		reqs[i].status = 0;
 	for (size_t i = 0; i < nreq; i++) {
 		struct blk_req *r = &reqs[i];
-		r->status = 0;
 		for (uint32_t done = 0; done < r->count && r->status == 0;) {
 			uint32_t n = MIN(r->count - done, (uint32_t)VBLK_MAX_SECTORS);
-			r->status = vblk_do(v, r->op == BLK_READ ? 0 : 1, r->lba + done,
-					    (uint8_t *)r->buf + (size_t)done * 512, (size_t)n * 512);
-			done += n;
+			int e = v->broken ? -EIO
+					  : vblk_add(v, r->op == BLK_READ ? VBLK_T_IN : VBLK_T_OUT,
+						     r->lba + done, (uint8_t *)r->buf + (size_t)done * 512,
+						     (size_t)n * 512, r);
+			if (e == -ENOSPC)
+				vblk_run(v); /* an idle queue holds any chain: the retry fits */
+			else if (e < 0)
+				r->status = e;
+			else
+				done += n;
 		}
-		if (r->status < 0 && err == 0)
-			err = r->status;
 	}
+	vblk_run(v);
+	for (size_t i = 0; i < nreq && err == 0; i++)
+		err = reqs[i].status;
 	return err;
 }
 
 static int vblk_flush(struct blk_dev *dev)
 {
-	return vblk_do(container_of(dev, struct vblk, dev), 4, 0, NULL, 0);
+	struct vblk *v = container_of(dev, struct vblk, dev);
+	struct blk_req r = {.status = 0};
+
+	if (v->broken)
+		return -EIO;
+	vblk_add(v, VBLK_T_FLUSH, 0, NULL, 0, &r); /* the queue is idle: it fits */
+	vblk_run(v);
+	return r.status;
 }
 
 static const struct blk_ops vblk_ops = {vblk_submit, vblk_flush};
@@ -168,32 +263,38 @@ static volatile uint8_t *vblk_cap(const struct pci_dev *d, uint8_t type, uint32_
 static int vblk_queue_setup(struct vblk *v)
 {
 	volatile uint8_t *c = v->common;
-	/* desc 16*64 = 1 KiB, avail 4+2*64, used 4+8*64: one page holds all three */
-	struct vm_page *m = vm_page_alloc(VM_ALLOC_ZERO);
-	struct vm_page *h = vm_page_alloc(VM_ALLOC_ZERO);
+	struct vm_page *pages[3]; /* descriptor table, rings and status bytes, headers */
+	paddr_t pa[3];
 
-	if (m == NULL || h == NULL) {
-		if (m != NULL)
-			vm_page_free(m);
-		if (h != NULL)
-			vm_page_free(h);
-		return -ENOMEM;
-	}
-	paddr_t pa = vm_page_phys(m);
-	uint8_t *q = pmap_phys_to_virt(pa);
-	v->desc = (struct virtq_desc *)q;
-	v->avail = (volatile uint16_t *)(q + 1024);
-	v->used = q + 2048;
-	v->hdr_pa = vm_page_phys(h);
-	v->hdr = pmap_phys_to_virt(v->hdr_pa);
 	*(volatile uint16_t *)(c + VC_QSELECT) = 0;
 	uint16_t max = *(volatile uint16_t *)(c + VC_QSIZE);
-	if (max < VBLK_QSIZE)
+	for (v->qsize = VBLK_QSIZE_MAX; v->qsize > max; v->qsize /= 2)
+		;
+	if (v->qsize < VBLK_QSIZE_MIN) {
+		log_error("virtio-blk: queue of %u entries is too small", max);
 		return -EIO;
-	*(volatile uint16_t *)(c + VC_QSIZE) = VBLK_QSIZE;
-	*(volatile uint64_t *)(c + VC_QDESC) = pa;
-	*(volatile uint64_t *)(c + VC_QDRIVER) = pa + 1024;
-	*(volatile uint64_t *)(c + VC_QDEVICE) = pa + 2048;
+	}
+	for (int i = 0; i < 3; i++) {
+		pages[i] = vm_page_alloc(VM_ALLOC_ZERO);
+		if (pages[i] == NULL) {
+			while (i-- > 0)
+				vm_page_free(pages[i]);
+			return -ENOMEM;
+		}
+		pa[i] = vm_page_phys(pages[i]);
+	}
+	v->desc = pmap_phys_to_virt(pa[0]);
+	v->ring_pa = pa[1];
+	uint8_t *ring = pmap_phys_to_virt(pa[1]);
+	v->avail = (volatile uint16_t *)ring;
+	v->used = ring + VBLK_USED_OFF;
+	v->status = ring + VBLK_STATUS_OFF;
+	v->hdr_pa = pa[2];
+	v->hdr = pmap_phys_to_virt(pa[2]);
+	*(volatile uint16_t *)(c + VC_QSIZE) = v->qsize;
+	*(volatile uint64_t *)(c + VC_QDESC) = pa[0];
+	*(volatile uint64_t *)(c + VC_QDRIVER) = pa[1];
+	*(volatile uint64_t *)(c + VC_QDEVICE) = pa[1] + VBLK_USED_OFF;
 	*(volatile uint16_t *)(c + VC_QENABLE) = 1;
 	return 0;
 }
@@ -237,8 +338,8 @@ static int vblk_attach_to(struct vblk *v, const struct pci_dev *d)
 	v->dev.ops = &vblk_ops;
 	v->dev.priv = v;
 	blk_register(&v->dev);
-	log_info("virtio-blk: %s at %02x:%02x.%u, %llu MiB", v->dev.name, d->bus, d->dev, d->fn,
-		 (unsigned long long)(v->dev.sectors >> 11));
+	log_info("virtio-blk: %s at %02x:%02x.%u, %llu MiB, queue of %u", v->dev.name, d->bus,
+		 d->dev, d->fn, (unsigned long long)(v->dev.sectors >> 11), v->qsize);
 	return 0;
 }
 

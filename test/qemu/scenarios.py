@@ -246,8 +246,45 @@ def blk_rw_scenario(bus):
     return scenario
 
 
+def blk_bench_disk(path, size):
+    """A test disk for blk_read: the magic in sector 0, zeros (sparse) after."""
+    with open(path, "wb") as f:
+        f.write(BLKT_MAGIC)
+        f.truncate(size)
+
+
+BLK_BENCH_METRICS = ("seq_4k_read_qd1", "seq_4k_read_qd32", "rand_4k_read_qd1", "rand_4k_read_qd32")
+
+
+def scenario_blk_bench_virtio():
+    """blk_read on a small virtio test disk: every figure is there and
+    positive, and the disk is left as it was."""
+    import os
+    from phobos_qemu import ROOT
+    disk = os.path.join(ROOT, "build", "qemu-tests", "blk-bench-virtio-disk.img")
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    blk_bench_disk(disk, 4 << 20)
+    b = boot("blk-bench-virtio", "app=bench bench=blk_read exit=qemu",
+             extra=["-drive", "if=none,format=raw,file=%s,id=t" % disk,
+                    "-device", BLKT_DEVICE["virtio"]])
+    figures = {m: float(v) for m, v in re.findall(
+        r'^RESULT \{"bench":"blk_virtio","metric":"(\w+)","value":([0-9.]+)', b.log, re.M)}
+    with open(disk, "rb") as f:
+        untouched = f.read() == BLKT_MAGIC + bytes((4 << 20) - len(BLKT_MAGIC))
+    os.unlink(disk)
+    checks = [("blk-bench-virtio: measures the test disk", "bench: blk_read: virtio1," in b.log,
+               "virtio1 not measured"),
+              ("blk-bench-virtio: every figure present and positive",
+               sorted(figures) == sorted(BLK_BENCH_METRICS) and all(v > 0 for v in figures.values()),
+               "figures %s" % figures),
+              ("blk-bench-virtio: the test disk is untouched", untouched, "disk changed"),
+              ("blk-bench-virtio: exit 0", b.exit_code == 0 and b.qemu_code() == 0,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    return b, checks
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
              scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named,
-             blk_rw_scenario("virtio"), blk_rw_scenario("nvme")]
+             blk_rw_scenario("virtio"), blk_rw_scenario("nvme"), scenario_blk_bench_virtio]
