@@ -385,7 +385,11 @@ static bool fat_short_char(char ch)
 /* The 11 bytes if name already is a valid upper-case 8.3 name. */
 static bool fat_exact_short(const char *name, size_t len, uint8_t out[11])
 {
-	const char *dot = memchr(name, '.', len);
+	const char *dot = NULL;
+
+	for (size_t i = 0; i < len && dot == NULL; i++)
+		if (name[i] == '.')
+			dot = name + i;
 	size_t base = dot != NULL ? (size_t)(dot - name) : len;
 	size_t ext = dot != NULL ? len - base - 1 : 0;
 
