@@ -1,8 +1,8 @@
 /*
  * The boot disk as the image builder made it (image/mkimage.sh): found
- * through the loader's GUIDs over virtio-blk, its ESP holding a FAT32 boot
- * sector, its swap partition carrying mkswap's signature, and reads of
- * every size the block layer splits.
+ * through the loader's GUIDs on whatever controller it hangs on, its ESP
+ * holding a FAT32 boot sector, its swap partition carrying mkswap's
+ * signature, and reads of every size the block layer splits.
  */
 #include "core/dev/storage.h"
 #include "core/ktest.h"

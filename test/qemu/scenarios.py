@@ -248,4 +248,4 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
              scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named,
-             blk_rw_scenario("virtio")]
+             blk_rw_scenario("virtio"), blk_rw_scenario("ahci")]
