@@ -18,6 +18,7 @@
 #define BLKT_READ_KEY 0x5048424f53524421ull
 #define BLKT_WRITE_KEY 0x50484f424f535721ull
 #define BLKT_BUF_SECTORS 520 /* more than one device request on every driver */
+#define BLKT_BAD_LBA 6075    /* blk_ioerr: the host fails every access to it */
 
 static void blkt_fill(uint8_t *buf, uint64_t byte, size_t len, uint64_t key)
 {
@@ -122,6 +123,44 @@ KTEST_DEFINE(blk_rw, KTEST_ON_REQUEST)
 			continue;
 		disks++;
 		blkt_disk(d, buf);
+	}
+	KTEST_ASSERT(disks > 0);
+	mm_mfree(buf);
+}
+
+/*
+ * blk_ioerr (selftest=blk_ioerr): the host makes every read and write of
+ * sector BLKT_BAD_LBA of the test disk fail.  In a batch, only the request
+ * over it fails; the others arrive intact, and the disk still works after.
+ */
+KTEST_DEFINE(blk_ioerr, KTEST_ON_REQUEST)
+{
+	uint8_t *buf = mm_malloc(16 * 4096);
+	unsigned disks = 0;
+
+	KTEST_ASSERT(buf != NULL);
+	if (buf == NULL)
+		return;
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next) {
+		if (!blkt_is_test_disk(d, buf))
+			continue;
+		disks++;
+		struct blk_req reqs[16];
+		for (unsigned i = 0; i < 16; i++) {
+			uint64_t lba = i == 5 ? BLKT_BAD_LBA - 3 : 1 + i * 512;
+			reqs[i] = (struct blk_req){BLK_READ, lba, 8, buf + (size_t)i * 4096, 1};
+		}
+		KTEST_EQ(blk_submit(d, reqs, 16), -EIO);
+		for (unsigned i = 0; i < 16; i++) {
+			KTEST_EQ(reqs[i].status, i == 5 ? -EIO : 0);
+			if (i != 5 &&
+			    blkt_verify(reqs[i].buf, reqs[i].lba * 512, 4096, BLKT_READ_KEY) >= 0)
+				ktest_fail(__FILE__, __LINE__, "%s: read %u at %llu wrong", d->name,
+					   i, (unsigned long long)reqs[i].lba);
+		}
+		blkt_fill(buf, BLKT_BAD_LBA * 512, 512, BLKT_READ_KEY); /* what is there already */
+		KTEST_EQ(blk_write(d, BLKT_BAD_LBA, 1, buf), -EIO);
+		blkt_read_check(d, BLKT_BAD_LBA + 1, 64, buf, BLKT_READ_KEY);
 	}
 	KTEST_ASSERT(disks > 0);
 	mm_mfree(buf);

@@ -1,4 +1,5 @@
 /* storage: see storage.h. */
+#include "core/dev/ahci.h"
 #include "core/dev/gpt.h"
 #include "core/dev/nvme.h"
 #include "core/dev/pci.h"
@@ -29,6 +30,7 @@ int storage_init(const struct boot_info *bi, const char *fs_guid, const char *sw
 	pci_init();
 	virtio_blk_probe();
 	nvme_probe();
+	ahci_probe();
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
 		if (d->parent == NULL)
 			gpt_scan(d);

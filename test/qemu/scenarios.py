@@ -283,8 +283,50 @@ def scenario_blk_bench_virtio():
     return b, checks
 
 
+BLKT_BAD_LBA = 6075                  # core/dev/blk_test.c
+
+
+def blk_ioerr_scenario(bus):
+    """A test disk on `bus` whose sector BLKT_BAD_LBA fails every read and
+    write (QEMU's blkdebug): the kernel must fail only the requests over it,
+    say so, and go on using the disk."""
+    def scenario():
+        import os
+        from phobos_qemu import ROOT
+        name = "blk-ioerr-" + bus
+        work = os.path.join(ROOT, "build", "qemu-tests")
+        disk = os.path.join(work, name + "-disk.img")
+        cfg = os.path.join(work, name + ".blkdebug")
+        os.makedirs(work, exist_ok=True)
+        blkt_disk(disk)
+        with open(cfg, "w") as f:
+            for event in ("read_aio", "write_aio"):
+                f.write('[inject-error]\nevent = "%s"\nerrno = "5"\nsector = "%d"\n'
+                        'once = "off"\n' % (event, BLKT_BAD_LBA))
+        b = boot(name, "app=selftest selftest=blk_ioerr exit=qemu", disk_bus=bus,
+                 extra=["-drive", "if=none,format=raw,file=blkdebug:%s:%s,id=t" % (cfg, disk),
+                        "-device", BLKT_DEVICE[bus]])
+        checks = []
+        expect_selftests_pass(b, checks)
+        failed = [l for l in b.log.splitlines() if "failed" in l]
+        checks.append(("%s: the log names the failed read and write" % name,
+                       any(str(BLKT_BAD_LBA - 3) in l for l in failed) and
+                       any(str(BLKT_BAD_LBA) in l for l in failed), "no such lines"))
+        with open(disk, "rb") as f:
+            data = f.read()
+        checks.append(("%s: the disk is unchanged" % name,
+                       data == BLKT_MAGIC + bytes(512 - len(BLKT_MAGIC)) +
+                       blkt_words(512, len(data) - 512, BLKT_READ_KEY), "disk changed"))
+        os.unlink(disk)
+        os.unlink(cfg)
+        return b, checks
+    scenario.__name__ = "scenario_blk_ioerr_" + bus
+    return scenario
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
              scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named,
-             blk_rw_scenario("virtio"), blk_rw_scenario("nvme"), scenario_blk_bench_virtio]
+             blk_rw_scenario("virtio"), blk_rw_scenario("ahci"), blk_rw_scenario("nvme"),
+             blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio]
