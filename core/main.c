@@ -7,6 +7,7 @@
 #include "core/arch/x86_64/pmap_boot.h"
 #include "core/arch/x86_64/trap.h"
 #include "core/console.h"
+#include "core/check.h"
 #include "core/dev/storage.h"
 #include "core/kbench.h"
 #include "core/kernel.h"
@@ -199,6 +200,9 @@ void kmain(struct boot_info *loader_bi)
 		failed = kbench_run(kernel_config.bench);
 		break;
 	case CONFIG_APP_CHECK:
+		failed = check_run(kernel_config.check);
+		if (failed == -ENODEV)
+			kernel_exit(EXIT_CONFIG);
 		break;
 	}
 	kernel_exit(failed ? EXIT_FAILED : EXIT_OK);

@@ -31,6 +31,8 @@ int storage_init(const struct boot_info *bi, const char *fs_guid, const char *sw
 	virtio_blk_probe();
 	nvme_probe();
 	ahci_probe();
+	if (blk_first() == NULL)
+		log_error("storage: no disks found (drivers: virtio-blk, AHCI, NVMe)");
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
 		if (d->parent == NULL)
 			gpt_scan(d);
@@ -57,6 +59,14 @@ int storage_init(const struct boot_info *bi, const char *fs_guid, const char *sw
 				  swap_guid);
 			storage.swap = NULL;
 			err = -ENODEV;
+		}
+	}
+	if (storage.fs != NULL) {
+		int e = fat_mount(storage.fs, &storage.vol);
+		if (e < 0) {
+			log_error("storage: %s: no usable FAT volume to serve files from (%s)",
+				  storage.fs->name, err_name(e));
+			err = err < 0 ? err : e;
 		}
 	}
 	log_info("storage: boot disk %s; files from %s; swap %s",

@@ -40,8 +40,11 @@ class Boot:
 
 
 def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
-         image=None, workdir=None, disk_bus="virtio"):
-    """disk_bus: the controller the boot disk hangs on: virtio, ahci or nvme."""
+         image=None, workdir=None, disk_bus="virtio", prepare=None, inspect=None):
+    """disk_bus: the controller the boot disk hangs on: virtio, ahci, nvme,
+    or ide (the legacy IDE of -machine pc, which Phobos has no driver for).
+    prepare(img) runs on the image copy before QEMU starts, inspect(img)
+    after QEMU has exited, before the copy is deleted."""
     image = image or os.path.join(ROOT, "build", "phobos.img")
     workdir = workdir or os.path.join(ROOT, "build", "qemu-tests")
     os.makedirs(workdir, exist_ok=True)
@@ -58,10 +61,13 @@ def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
                        check=True)
     finally:
         os.unlink(cfg)
+    if prepare is not None:
+        prepare(img)
     disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img, "-device", {
         "virtio": "virtio-blk-pci,drive=boot",
         "ahci": "ide-hd,drive=boot,bus=ide.0",  # q35's ICH9 AHCI
         "nvme": "nvme,drive=boot,serial=phobosboot",
+        "ide": "ide-hd,drive=boot,bus=ide.0",
     }[disk_bus]]
     cmd = ["qemu-system-x86_64", "-machine", machine, "-cpu", "max", "-m", mem,
            "-no-reboot", "-display", "none",
@@ -82,5 +88,9 @@ def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
     seconds = time.time() - start
     with open(log_path, "rb") as f:
         log = f.read().decode("utf-8", "replace").replace("\r", "")
-    os.unlink(img)
+    try:
+        if inspect is not None:
+            inspect(img)
+    finally:
+        os.unlink(img)
     return Boot(name, log, status, seconds, timed_out)

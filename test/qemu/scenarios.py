@@ -186,6 +186,52 @@ def scenario_5g():
     return b, checks
 
 
+def esp_extract(img, out):
+    """Copies the first partition (the ESP) of a GPT image to out."""
+    import struct
+    with open(img, "rb") as f:
+        f.seek(2 * 512 + 32)
+        first, last = struct.unpack("<QQ", f.read(16))
+        f.seek(first * 512)
+        data = f.read((last - first + 1) * 512)
+    with open(out, "wb") as f:
+        f.write(data)
+
+
+FAT_WRITE_FILE = "/Phobos Write Test/Extended and truncated file.bin"  # core/fat_write_test.c
+
+
+def fat_write_expected():
+    data = bytearray(160000)
+    for i in range(10000):
+        data[i] = (i * 131 + (i >> 8)) & 0xff
+    data[159997:] = b"END"
+    return bytes(data)
+
+
+def fat_write_checks(name, img):
+    """After the kernel's fat_write self-test: fsck.fat -n finds the ESP
+    clean and mtools reads exactly the bytes the test meant to leave."""
+    import os
+    import subprocess
+    esp = img + ".esp"
+    esp_extract(img, esp)
+    fsck = subprocess.run(["fsck.fat", "-n", esp], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    out = img + ".out"
+    got = subprocess.run(["mcopy", "-n", "-o", "-i", esp, "::" + FAT_WRITE_FILE, out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    data = open(out, "rb").read() if got == 0 else None
+    for p in (esp, out):
+        if os.path.exists(p):
+            os.unlink(p)
+    return [("%s: fsck.fat -n finds the ESP clean after the kernel's writes" % name,
+             fsck.returncode == 0, fsck.stdout[-600:]),
+            ("%s: mtools reads back the file the kernel wrote" % name,
+             data == fat_write_expected(),
+             "missing" if data is None else "%d bytes, differs" % len(data))]
+
+
 BLKT_MAGIC = b"PHOBOS BLKTEST 1"
 BLKT_READ_KEY = 0x5048424f53524421   # core/dev/blk_test.c
 BLKT_WRITE_KEY = 0x50484f424f535721
@@ -226,11 +272,14 @@ def blk_rw_scenario(bus):
         disk = os.path.join(ROOT, "build", "qemu-tests", name + "-disk.img")
         os.makedirs(os.path.dirname(disk), exist_ok=True)
         blkt_disk(disk)
-        b = boot(name, "app=selftest selftest=blk_rw,storage_boot_disk exit=qemu", disk_bus=bus,
-                 extra=["-drive", "if=none,format=raw,file=%s,id=t" % disk,
-                        "-device", BLKT_DEVICE[bus]])
+        esp_checks = []
+        b = boot(name, "app=selftest selftest=blk_rw,storage_boot_disk,fat_write exit=qemu",
+                 disk_bus=bus, extra=["-drive", "if=none,format=raw,file=%s,id=t" % disk,
+                                      "-device", BLKT_DEVICE[bus]],
+                 inspect=lambda img: esp_checks.extend(fat_write_checks(name, img)))
         checks = []
         expect_selftests_pass(b, checks)
+        checks.extend(esp_checks)
         with open(disk, "rb") as f:
             data = f.read()
         half = BLKT_SECTORS // 2 * 512
@@ -324,9 +373,102 @@ def blk_ioerr_scenario(bus):
     return scenario
 
 
+CHECK_DIR = "/Deeply.Nested-Directory/Another_Long_Directory_Name.d"
+CHECK_FILES = [(CHECK_DIR + "/one_byte_file.bin", 1),
+               (CHECK_DIR + "/a_file_of_4095_bytes.dat", 4095),
+               (CHECK_DIR + "/A_File_Of_4096_Bytes.dat", 4096),
+               ("/Deeply.Nested-Directory/one_mebibyte_and_three.bin", (1 << 20) + 3)]
+
+
+def check_scenario(bus):
+    """app=check over `bus`: the host puts files in nested long-name
+    directories on the ESP and the kernel must print their SHA-256 and
+    size exactly as the host computes them.  On virtio one path does not
+    exist: that is reported and the exit code is 1."""
+    def scenario():
+        import hashlib
+        import os
+        import random
+        import subprocess
+        from phobos_qemu import ESP_OFFSET
+        name = "check-" + bus
+        rng = random.Random(bus)
+        contents = {p: bytes(rng.getrandbits(8) for _ in range(n)) for p, n in CHECK_FILES}
+
+        def prepare(img):
+            spec = "%s@@%d" % (img, ESP_OFFSET)
+            subprocess.run(["mmd", "-i", spec, "::/Deeply.Nested-Directory", "::" + CHECK_DIR],
+                           check=True)
+            for path, data in contents.items():
+                host = img + ".file"
+                with open(host, "wb") as f:
+                    f.write(data)
+                subprocess.run(["mcopy", "-i", spec, host, "::" + path], check=True)
+                os.unlink(host)
+        paths = [p for p, _ in CHECK_FILES] + (["/no/such/file.bin"] if bus == "virtio" else [])
+        b = boot(name, "app=check exit=qemu check=" + ",".join(paths), disk_bus=bus,
+                 prepare=prepare)
+        lines = dict((m.group(1), (m.group(2), int(m.group(3)))) for m in
+                     re.finditer(r"^CHECK (\S+) ([0-9a-f]{64}) (\d+)$", b.log, re.M))
+        checks = []
+        for path, data in contents.items():
+            want = (hashlib.sha256(data).hexdigest(), len(data))
+            checks.append(("%s: CHECK of %d bytes matches sha256sum" % (name, len(data)),
+                           lines.get(path) == want, "got %s" % (lines.get(path),)))
+        if bus == "virtio":
+            checks.append(("%s: a missing file is reported" % name,
+                           "check: /no/such/file.bin: -ENOENT" in b.log, "no message"))
+        code = 1 if bus == "virtio" else 0
+        checks.append(("%s: exit code %d" % (name, code),
+                       b.exit_code == code and b.qemu_code() == code,
+                       "exit %s status %s" % (b.exit_code, b.status)))
+        return b, checks
+    scenario.__name__ = "scenario_check_" + bus
+    return scenario
+
+
+def scenario_corrupt_fat():
+    """fs= names a partition whose FAT boot sector is damaged: code 2."""
+    import os
+    import subprocess
+    from phobos_qemu import ROOT
+    work = os.path.join(ROOT, "build", "qemu-tests")
+    disk = os.path.join(work, "corrupt-fat-disk.img")
+    fat = os.path.join(work, "corrupt-fat-vol.img")
+    os.makedirs(work, exist_ok=True)
+    for p in (disk, fat):
+        subprocess.run(["rm", "-f", p], check=True)
+    subprocess.run(["truncate", "-s", "8M", disk], check=True)
+    subprocess.run(["sgdisk", "-n", "1:1M:0", "-t", "1:0700", "-u", "1:" + OTHER_PART, disk],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["mkfs.fat", "-C", fat, "4096"], check=True, stdout=subprocess.DEVNULL)
+    with open(fat, "r+b") as f:
+        f.seek(11)
+        f.write(b"\x00\x03")  # 768 bytes per sector
+    subprocess.run(["dd", "if=" + fat, "of=" + disk, "bs=1M", "seek=1", "conv=notrunc"],
+                   check=True, stderr=subprocess.DEVNULL)
+    b = boot("corrupt-fat", "app=check check=/x exit=qemu fs=" + OTHER_PART,
+             extra=["-drive", "if=none,format=raw,file=%s,id=d2" % disk,
+                    "-device", "virtio-blk-pci,drive=d2"])
+    for p in (disk, fat):
+        os.unlink(p)
+    return b, exit2_checks("corrupt-fat", b, ["damaged volume: bytes per sector",
+                                              "no usable FAT volume"])
+
+
+def scenario_missing_disk():
+    """Booted from legacy IDE, which Phobos does not drive: no disk, no
+    files, so app=check stops with code 2."""
+    b = boot("missing-disk", "app=check check=/x exit=qemu", machine="pc", disk_bus="ide")
+    return b, exit2_checks("missing-disk", b, ["no disks found", "boot disk", "not found",
+                                               "no FAT volume to read files from"])
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
              scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named,
              blk_rw_scenario("virtio"), blk_rw_scenario("ahci"), blk_rw_scenario("nvme"),
-             blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio]
+             blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,
+             check_scenario("virtio"), check_scenario("ahci"), check_scenario("nvme"),
+             scenario_corrupt_fat, scenario_missing_disk]
