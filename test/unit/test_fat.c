@@ -26,12 +26,14 @@ struct geometry {
 	const char *size;
 	int spc;
 	bool small; /* too small for the 1 MiB files */
+	uint32_t sector; /* bytes per sector, of the volume and the device; 0: 512 */
 };
 
 /* FAT32 needs 65525 clusters: the large ones are sparse files. */
 static const struct geometry geometries[] = {
-	{12, "1M", 1, true}, {12, "4M", 4, true}, {16, "16M", 1, false}, {16, "64M", 8, false},
-	{32, "40M", 1, false}, {32, "300M", 8, false},
+	{12, "1M", 1, true, 512}, {12, "4M", 4, true, 512}, {16, "16M", 1, false, 512}, {16, "64M", 8, false, 512},
+	{32, "40M", 1, false, 512}, {32, "300M", 8, false, 512},
+	{16, "64M", 1, false, 4096}, {32, "300M", 1, false, 4096},
 };
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -47,11 +49,14 @@ static void sh(const char *fmt, ...)
 		fail_msg("command failed: %s", cmd);
 }
 
+static uint32_t img_sector = 512;
+
 static void make_volume(const struct geometry *g)
 {
+	img_sector = g->sector != 0 ? g->sector : 512;
 	sh("mkdir -p " WORK " && rm -f " IMG " && truncate -s %s " IMG
-	   " && mkfs.fat -F %d -s %d -n TESTVOL " IMG " >/dev/null",
-	   g->size, g->type, g->spc);
+	   " && mkfs.fat -F %d -s %d -S %u -n TESTVOL " IMG " >/dev/null",
+	   g->size, g->type, g->spc, img_sector);
 }
 
 /* Deterministic file contents: byte i of file seed. */
@@ -78,7 +83,7 @@ struct mounted {
 
 static void mount_img(struct mounted *m)
 {
-	assert_int_equal(blk_file_open(&m->h, IMG, 512, "img"), 0);
+	assert_int_equal(blk_file_open(&m->h, IMG, img_sector, "img"), 0);
 	assert_int_equal(fat_mount(&m->h.dev, &m->v), 0);
 }
 
@@ -128,6 +133,22 @@ static const size_t sizes[] = {0, 1, 511, 512, 4095, 4096, (1 << 20) + 3};
 
 #define LONGDIR "/Long Directory Name/Nested Ünïcode dir/deeper.still"
 
+/* FAT32: forgets FSInfo's next-free hint, so mtools allocates from the holes. */
+static void forget_next_free_hint(void)
+{
+	uint8_t boot[512];
+	FILE *f = fopen(IMG, "r+b");
+
+	assert_non_null(f);
+	assert_int_equal(fread(boot, 1, sizeof(boot), f), sizeof(boot));
+	if (memcmp(boot + 82, "FAT32", 5) == 0) {
+		long at = (long)(boot[11] | boot[12] << 8) * (boot[48] | boot[49] << 8) + 492;
+		assert_int_equal(fseek(f, at, SEEK_SET), 0);
+		assert_int_equal(fwrite("\xff\xff\xff\xff", 1, 4, f), 4);
+	}
+	fclose(f);
+}
+
 /*
  * mtools writes files of every size in nested long-name dirs, then
  * fragments free space (fill, punch holes) and copies a file through the
@@ -149,10 +170,7 @@ static unsigned populate(bool small, size_t *frag_size)
 	for (unsigned i = 0; i < 6; i++)
 		sh("mcopy -i " IMG " " WORK "/f%u ::/SHORT/PAD%u", n - 1, i);
 	sh("mdel -i " IMG " ::/SHORT/PAD1 ::/SHORT/PAD3");
-	/* FAT32: forget FSInfo's next-free hint so mtools allocates from the holes */
-	sh("if [ $(dd if=" IMG " bs=1 skip=82 count=5 2>/dev/null) = FAT32 ]; then "
-	   "printf '\\377\\377\\377\\377' | dd of=" IMG " bs=1 seek=1004 conv=notrunc "
-	   "2>/dev/null; fi");
+	forget_next_free_hint();
 	*frag_size = small ? 3 * 4096 + 17 : (3 << 20) + 17;
 	write_host_file(WORK "/frag", 99, *frag_size);
 	sh("mcopy -i " IMG " " WORK "/frag '::/fragmented file.dat'");
@@ -188,7 +206,7 @@ static void test_read_mtools_volumes(void **state)
 		mount_img(&m);
 		fat_info(m.v, &info);
 		assert_int_equal(info.type, g->type);
-		assert_int_equal(info.cluster_size, 512 * g->spc);
+		assert_int_equal(info.cluster_size, img_sector * g->spc);
 		for (unsigned i = 0; i < n; i++) {
 			snprintf(path, sizeof(path), LONGDIR "/file number %u.bin", i);
 			expect_pattern(m.v, path, i, sizes[i]);
@@ -386,7 +404,7 @@ static void touch(struct fat_vol *v, const char *path, int expect)
 /* Names: what is created is what mtools lists; aliases are unique; bad names refused. */
 static void test_names_and_errors(void **state)
 {
-	static const struct geometry g = {16, "16M", 4, false};
+	static const struct geometry g = {16, "16M", 4, false, 512};
 	struct mounted m;
 	struct names l = {.n = 0};
 	struct fat_dirent e;
@@ -444,7 +462,7 @@ static void test_names_and_errors(void **state)
 /* A full volume says -ENOSPC and stays consistent; a full fixed root too. */
 static void test_full(void **state)
 {
-	static const struct geometry g = {12, "1M", 1, true};
+	static const struct geometry g = {12, "1M", 1, true, 512};
 	struct mounted m;
 	struct fat_file *f;
 	struct fat_info info;
@@ -492,7 +510,7 @@ static void test_full(void **state)
 /* A FAT16 volume with a file of 10 clusters and a directory of 3 files. */
 static void make_damage_volume(void)
 {
-	static const struct geometry g = {16, "16M", 1, false};
+	static const struct geometry g = {16, "16M", 1, false, 512};
 
 	make_volume(&g);
 	write_host_file(WORK "/ten", 7, 10 * 512);
@@ -651,7 +669,7 @@ static void test_bad_boot_sectors(void **state)
 		{22, {1, 0}, 2},           /* a FAT of one sector for thousands of clusters */
 		{0, {0}, 1},               /* no jump instruction */
 	};
-	static const struct geometry g = {16, "16M", 4, false};
+	static const struct geometry g = {16, "16M", 4, false, 512};
 	struct blk_host h;
 	struct fat_vol *v;
 
@@ -707,7 +725,7 @@ static void test_device_failure(void **state)
 /* fat_bmap's runs hold exactly the file's bytes, and never cross a fragment. */
 static void test_bmap(void **state)
 {
-	static const struct geometry g = {32, "40M", 1, false};
+	static const struct geometry g = {32, "40M", 1, false, 512};
 	struct mounted m;
 	struct fat_file *f;
 	size_t frag_size;
