@@ -23,7 +23,7 @@ struct fat_cursor {
 
 static const uint8_t lfn_offsets[LFN_CHARS] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
 
-uint32_t fat_entry_cluster(const struct fat_vol *v, const uint8_t *raw)
+static uint32_t fat_entry_cluster(const struct fat_vol *v, const uint8_t *raw)
 {
 	uint32_t lo = (uint32_t)(raw[26] | raw[27] << 8);
 	uint32_t hi = (uint32_t)(raw[20] | raw[21] << 8);
@@ -336,16 +336,15 @@ int fat_dir_lookup(struct fat_vol *v, uint32_t dir, const char *name, size_t len
 	return err == 0 ? -ENOENT : fat_entry_check(v, e);
 }
 
-int fat_walk(struct fat_vol *v, const char *path, bool parent_only, uint32_t *dir,
-	     struct fat_dirent *e, struct fat_loc *loc, const char **leaf, size_t *leaf_len)
+int fat_walk(struct fat_vol *v, const char *path, bool parent_only, struct fat_where *w)
 {
 	const char *p = path;
-	uint32_t d = 0;
 
-	*e = (struct fat_dirent){.name = "/", .short_name = "/", .attr = FAT_ATTR_DIR};
-	*loc = (struct fat_loc){0, 0, 0};
-	*leaf = NULL;
-	*leaf_len = 0;
+	w->dir = 0;
+	w->e = (struct fat_dirent){.name = "/", .short_name = "/", .attr = FAT_ATTR_DIR};
+	w->loc = (struct fat_loc){0, 0, 0};
+	w->leaf = NULL;
+	w->leaf_len = 0;
 	for (;;) {
 		while (*p == '/' || *p == '\\')
 			p++;
@@ -354,25 +353,21 @@ int fat_walk(struct fat_vol *v, const char *path, bool parent_only, uint32_t *di
 		const char *name = p;
 		while (*p != '\0' && *p != '/' && *p != '\\')
 			p++;
-		size_t len = (size_t)(p - name);
 		const char *rest = p;
 		while (*rest == '/' || *rest == '\\')
 			rest++;
-		if (!(e->attr & FAT_ATTR_DIR))
+		if (!(w->e.attr & FAT_ATTR_DIR))
 			return -ENOTDIR;
-		d = e->cluster;
-		*leaf = name;
-		*leaf_len = len;
+		w->dir = w->e.cluster;
+		w->leaf = name;
+		w->leaf_len = (size_t)(p - name);
 		if (parent_only && *rest == '\0')
 			break;
-		int err = fat_dir_lookup(v, d, name, len, e, loc);
+		int err = fat_dir_lookup(v, w->dir, name, w->leaf_len, &w->e, &w->loc);
 		if (err < 0)
 			return err;
 	}
-	if (parent_only && *leaf == NULL)
-		return -EINVAL; /* the root has no parent */
-	*dir = d;
-	return 0;
+	return parent_only && w->leaf == NULL ? -EINVAL : 0; /* the root has no parent */
 }
 
 /* Characters an 8.3 name may hold besides A-Z and 0-9. */

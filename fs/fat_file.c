@@ -227,44 +227,40 @@ int fat_bmap(struct fat_file *f, uint64_t off, uint64_t *lba, uint32_t *count)
 
 int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_file **out)
 {
-	struct fat_dirent e;
-	struct fat_loc loc;
-	const char *leaf;
-	size_t leaf_len;
-	uint32_t dir;
-	int err = fat_walk(v, path, false, &dir, &e, &loc, &leaf, &leaf_len);
+	struct fat_where w;
+	int err = fat_walk(v, path, false, &w);
 
 	*out = NULL;
 	if (err == 0 && (flags & FAT_O_CREATE) && (flags & FAT_O_EXCL))
 		return -EEXIST;
 	if (err == -ENOENT && (flags & FAT_O_CREATE)) {
-		err = fat_walk(v, path, true, &dir, &e, &loc, &leaf, &leaf_len);
+		err = fat_walk(v, path, true, &w);
 		if (err == 0)
-			err = fat_dir_create(v, dir, leaf, leaf_len, FAT_ATTR_ARCHIVE, 0, &loc);
+			err = fat_dir_create(v, w.dir, w.leaf, w.leaf_len, FAT_ATTR_ARCHIVE, 0, &w.loc);
 		int e2 = fat_sync(v);
 		if (err < 0 || e2 < 0)
 			return err < 0 ? err : e2;
-		e = (struct fat_dirent){.attr = FAT_ATTR_ARCHIVE};
+		w.e = (struct fat_dirent){.attr = FAT_ATTR_ARCHIVE};
 	}
 	if (err < 0)
 		return err;
-	if (e.attr & FAT_ATTR_DIR)
+	if (w.e.attr & FAT_ATTR_DIR)
 		return -EISDIR;
 	for (struct fat_file *f = v->open_files; f != NULL; f = f->next)
-		if (f->loc.dir == loc.dir && f->loc.index == loc.index) {
+		if (f->loc.dir == w.loc.dir && f->loc.index == w.loc.index) {
 			f->refs++;
 			*out = f;
 			return 0;
 		}
 	uint32_t len = 0;
-	if (e.cluster != 0 && (err = fat_chain_check(v, e.cluster, v->clusters, &len)) < 0)
+	if (w.e.cluster != 0 && (err = fat_chain_check(v, w.e.cluster, v->clusters, &len)) < 0)
 		return err;
-	if (len < fat_clusters_for(v, e.size))
-		return fat_corrupt("cluster chain shorter than the file", e.cluster);
+	if (len < fat_clusters_for(v, w.e.size))
+		return fat_corrupt("cluster chain shorter than the file", w.e.cluster);
 	struct fat_file *f = NEW(struct fat_file);
 	if (f == NULL)
 		return -ENOMEM;
-	*f = (struct fat_file){v, loc, e.cluster, e.size, 1, 0, 0, v->open_files};
+	*f = (struct fat_file){v, w.loc, w.e.cluster, w.e.size, 1, 0, 0, v->open_files};
 	v->open_files = f;
 	*out = f;
 	return 0;
@@ -292,12 +288,12 @@ static bool fat_is_open(const struct fat_vol *v, const struct fat_loc *loc)
 
 int fat_stat(struct fat_vol *v, const char *path, struct fat_dirent *out)
 {
-	struct fat_loc loc;
-	const char *leaf;
-	size_t leaf_len;
-	uint32_t dir;
+	struct fat_where w;
+	int err = fat_walk(v, path, false, &w);
 
-	return fat_walk(v, path, false, &dir, out, &loc, &leaf, &leaf_len);
+	if (err == 0)
+		*out = w.e;
+	return err;
 }
 
 struct fat_list_ctx {
@@ -332,16 +328,15 @@ int fat_list(struct fat_vol *v, const char *path,
 
 int fat_mkdir(struct fat_vol *v, const char *path)
 {
+	struct fat_where w;
 	struct fat_dirent e;
 	struct fat_loc loc;
-	const char *leaf;
-	size_t leaf_len;
-	uint32_t dir, c;
+	uint32_t c;
 	uint8_t *data;
-	int err = fat_walk(v, path, true, &dir, &e, &loc, &leaf, &leaf_len);
+	int err = fat_walk(v, path, true, &w);
 
 	if (err == 0) {
-		int found = fat_dir_lookup(v, dir, leaf, leaf_len, &e, &loc);
+		int found = fat_dir_lookup(v, w.dir, w.leaf, w.leaf_len, &e, &loc);
 		err = found == 0 ? -EEXIST : found == -ENOENT ? 0 : found;
 	}
 	if (err == 0)
@@ -351,9 +346,9 @@ int fat_mkdir(struct fat_vol *v, const char *path)
 	err = fat_cache_get(v, fat_cluster_sector(v, c), true, &data);
 	if (err == 0) {
 		fat_dir_dot_entry(v, data, false, c);
-		fat_dir_dot_entry(v, data + FAT_ENTRY_SIZE, true, dir);
+		fat_dir_dot_entry(v, data + FAT_ENTRY_SIZE, true, w.dir);
 		fat_cache_dirty(v, fat_cluster_sector(v, c));
-		err = fat_dir_create(v, dir, leaf, leaf_len, FAT_ATTR_DIR, c, &loc);
+		err = fat_dir_create(v, w.dir, w.leaf, w.leaf_len, FAT_ATTR_DIR, c, &loc);
 	}
 	if (err < 0)
 		fat_chain_free(v, c);
@@ -364,31 +359,27 @@ int fat_mkdir(struct fat_vol *v, const char *path)
 /* Removes the entry at path, which must be of the kind is_dir says, and its clusters. */
 static int fat_remove(struct fat_vol *v, const char *path, bool is_dir)
 {
-	struct fat_dirent e;
-	struct fat_loc loc;
-	const char *leaf;
-	size_t leaf_len;
-	uint32_t dir;
-	int err = fat_walk(v, path, false, &dir, &e, &loc, &leaf, &leaf_len);
+	struct fat_where w;
+	int err = fat_walk(v, path, false, &w);
 
 	if (err < 0)
 		return err;
-	if (leaf == NULL)
+	if (w.leaf == NULL)
 		return -EBUSY; /* the root */
-	if (e.short_name[0] == '.' && (leaf_len == 1 || (leaf_len == 2 && leaf[1] == '.')))
+	if (w.leaf[0] == '.' && (w.leaf_len == 1 || (w.leaf_len == 2 && w.leaf[1] == '.')))
 		return -EINVAL; /* "." and ".." go with their directory */
-	if (is_dir && !(e.attr & FAT_ATTR_DIR))
+	if (is_dir && !(w.e.attr & FAT_ATTR_DIR))
 		return -ENOTDIR;
-	if (!is_dir && (e.attr & FAT_ATTR_DIR))
+	if (!is_dir && (w.e.attr & FAT_ATTR_DIR))
 		return -EISDIR;
-	if (!is_dir && fat_is_open(v, &loc))
+	if (!is_dir && fat_is_open(v, &w.loc))
 		return -EBUSY;
-	if (is_dir && (err = fat_dir_is_empty(v, e.cluster)) <= 0)
+	if (is_dir && (err = fat_dir_is_empty(v, w.e.cluster)) <= 0)
 		return err < 0 ? err : -ENOTEMPTY;
 	/* the entry goes first: a failure after it leaks clusters, never shares them */
-	err = fat_dir_remove(v, &loc);
-	if (err == 0 && e.cluster != 0)
-		err = fat_chain_free(v, e.cluster);
+	err = fat_dir_remove(v, &w.loc);
+	if (err == 0 && w.e.cluster != 0)
+		err = fat_chain_free(v, w.e.cluster);
 	int e2 = fat_sync(v);
 	return err < 0 ? err : e2;
 }

@@ -96,9 +96,17 @@ int fat_count_free(struct fat_vol *v);
 /* fat_dir.c */
 int fat_dir_lookup(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
 		   struct fat_dirent *e, struct fat_loc *loc);
-/* Resolves path; *leaf points into path at the last component. */
-int fat_walk(struct fat_vol *v, const char *path, bool parent_only, uint32_t *dir,
-	     struct fat_dirent *e, struct fat_loc *loc, const char **leaf, size_t *leaf_len);
+/* Where a path leads. */
+struct fat_where {
+	uint32_t dir;        /* the directory holding the last component (0: the root) */
+	struct fat_dirent e; /* the entry found; the root itself for "/" */
+	struct fat_loc loc;
+	const char *leaf;    /* the last component inside path; NULL for the root */
+	size_t leaf_len;
+};
+
+/* Resolves path; with parent_only, only up to the directory of the last component. */
+int fat_walk(struct fat_vol *v, const char *path, bool parent_only, struct fat_where *w);
 int fat_dir_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len, uint8_t attr,
 		   uint32_t cluster, struct fat_loc *loc);
 int fat_dir_remove(struct fat_vol *v, const struct fat_loc *loc);
@@ -111,6 +119,5 @@ int fat_dir_iterate(struct fat_vol *v, uint32_t dir,
 		    void *ctx);
 /* The 32-byte "." or ".." entry of a new directory. */
 void fat_dir_dot_entry(const struct fat_vol *v, uint8_t *raw, bool dotdot, uint32_t cluster);
-uint32_t fat_entry_cluster(const struct fat_vol *v, const uint8_t *raw);
 
 #endif

@@ -110,22 +110,27 @@ static void blkt_disk(struct blk_dev *d, uint8_t *buf)
 		(unsigned long long)d->sectors, (unsigned long long)span);
 }
 
-KTEST_DEFINE(blk_rw, KTEST_ON_REQUEST)
+/* Runs fn on every test disk with a buffer of bytes; fails when there is none. */
+static void blkt_each_test_disk(void (*fn)(struct blk_dev *d, uint8_t *buf), size_t bytes)
 {
-	uint8_t *buf = mm_malloc((BLKT_BUF_SECTORS + 1) * 512);
+	uint8_t *buf = mm_malloc(bytes);
 	unsigned disks = 0;
 
 	KTEST_ASSERT(buf != NULL);
 	if (buf == NULL)
 		return;
-	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next) {
-		if (!blkt_is_test_disk(d, buf))
-			continue;
-		disks++;
-		blkt_disk(d, buf);
-	}
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
+		if (blkt_is_test_disk(d, buf)) {
+			disks++;
+			fn(d, buf);
+		}
 	KTEST_ASSERT(disks > 0);
 	mm_mfree(buf);
+}
+
+KTEST_DEFINE(blk_rw, KTEST_ON_REQUEST)
+{
+	blkt_each_test_disk(blkt_disk, (BLKT_BUF_SECTORS + 1) * 512);
 }
 
 /*
@@ -133,35 +138,27 @@ KTEST_DEFINE(blk_rw, KTEST_ON_REQUEST)
  * sector BLKT_BAD_LBA of the test disk fail.  In a batch, only the request
  * over it fails; the others arrive intact, and the disk still works after.
  */
+static void blkt_ioerr_disk(struct blk_dev *d, uint8_t *buf)
+{
+	struct blk_req reqs[16];
+
+	for (unsigned i = 0; i < 16; i++) {
+		uint64_t lba = i == 5 ? BLKT_BAD_LBA - 3 : 1 + i * 512;
+		reqs[i] = (struct blk_req){BLK_READ, lba, 8, buf + (size_t)i * 4096, 1};
+	}
+	KTEST_EQ(blk_submit(d, reqs, 16), -EIO);
+	for (unsigned i = 0; i < 16; i++) {
+		KTEST_EQ(reqs[i].status, i == 5 ? -EIO : 0);
+		if (i != 5 && blkt_verify(reqs[i].buf, reqs[i].lba * 512, 4096, BLKT_READ_KEY) >= 0)
+			ktest_fail(__FILE__, __LINE__, "%s: read %u at %llu wrong", d->name, i,
+				   (unsigned long long)reqs[i].lba);
+	}
+	blkt_fill(buf, BLKT_BAD_LBA * 512, 512, BLKT_READ_KEY); /* what is there already */
+	KTEST_EQ(blk_write(d, BLKT_BAD_LBA, 1, buf), -EIO);
+	blkt_read_check(d, BLKT_BAD_LBA + 1, 64, buf, BLKT_READ_KEY);
+}
+
 KTEST_DEFINE(blk_ioerr, KTEST_ON_REQUEST)
 {
-	uint8_t *buf = mm_malloc(16 * 4096);
-	unsigned disks = 0;
-
-	KTEST_ASSERT(buf != NULL);
-	if (buf == NULL)
-		return;
-	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next) {
-		if (!blkt_is_test_disk(d, buf))
-			continue;
-		disks++;
-		struct blk_req reqs[16];
-		for (unsigned i = 0; i < 16; i++) {
-			uint64_t lba = i == 5 ? BLKT_BAD_LBA - 3 : 1 + i * 512;
-			reqs[i] = (struct blk_req){BLK_READ, lba, 8, buf + (size_t)i * 4096, 1};
-		}
-		KTEST_EQ(blk_submit(d, reqs, 16), -EIO);
-		for (unsigned i = 0; i < 16; i++) {
-			KTEST_EQ(reqs[i].status, i == 5 ? -EIO : 0);
-			if (i != 5 &&
-			    blkt_verify(reqs[i].buf, reqs[i].lba * 512, 4096, BLKT_READ_KEY) >= 0)
-				ktest_fail(__FILE__, __LINE__, "%s: read %u at %llu wrong", d->name,
-					   i, (unsigned long long)reqs[i].lba);
-		}
-		blkt_fill(buf, BLKT_BAD_LBA * 512, 512, BLKT_READ_KEY); /* what is there already */
-		KTEST_EQ(blk_write(d, BLKT_BAD_LBA, 1, buf), -EIO);
-		blkt_read_check(d, BLKT_BAD_LBA + 1, 64, buf, BLKT_READ_KEY);
-	}
-	KTEST_ASSERT(disks > 0);
-	mm_mfree(buf);
+	blkt_each_test_disk(blkt_ioerr_disk, 16 * 4096);
 }

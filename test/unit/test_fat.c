@@ -534,18 +534,14 @@ static uint64_t fat16_entry(const struct fat_vol *v, uint32_t c)
 	return (uint64_t)v->fat_start * v->bps + c * 2;
 }
 
-/* Byte offset of the 8.3 entry an open handle's location names. */
+/* Byte offset of the 8.3 entry of a name in the fixed root. */
 static uint64_t root_entry_byte(const struct fat_vol *v, const char *name)
 {
-	struct fat_dirent e;
-	struct fat_loc loc;
-	const char *leaf;
-	size_t leaf_len;
-	uint32_t dir;
+	struct fat_where w;
 
-	assert_int_equal(fat_walk((struct fat_vol *)v, name, false, &dir, &e, &loc, &leaf, &leaf_len), 0);
-	assert_int_equal(loc.dir, 0);
-	return (uint64_t)v->root_start * v->bps + loc.index * 32;
+	assert_int_equal(fat_walk((struct fat_vol *)v, name, false, &w), 0);
+	assert_int_equal(w.loc.dir, 0);
+	return (uint64_t)v->root_start * v->bps + w.loc.index * 32;
 }
 
 struct damage_case {
