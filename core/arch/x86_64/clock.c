@@ -14,7 +14,8 @@
 #include "core/boot_info.h"
 
 #define PM_TIMER_HZ 3579545ull
-#define CLOCK_CALIBRATE_US 100000ull
+#define CLOCK_CALIBRATE_US 25000ull
+#define CLOCK_CALIBRATE_RUNS 5
 
 static uint64_t clock_tsc0;
 static uint64_t clock_mult;
@@ -58,7 +59,8 @@ static uint64_t clock_read_hpet(const struct clock_ref *ref)
 }
 
 /* Counts TSC ticks over CLOCK_CALIBRATE_US of the reference, across wraps. */
-static void clock_calibrate(const struct clock_ref *ref)
+/* TSC ticks per second over one window of CLOCK_CALIBRATE_US. */
+static uint64_t clock_calibrate_once(const struct clock_ref *ref)
 {
 	uint64_t want = ref->hz * CLOCK_CALIBRATE_US / 1000000;
 	uint64_t elapsed = 0, last = ref->read(ref) & ref->mask;
@@ -69,8 +71,26 @@ static void clock_calibrate(const struct clock_ref *ref)
 		elapsed += (now - last) & ref->mask;
 		last = now;
 	}
-	uint64_t ticks = rdtsc() - t0;
-	clock_tsc_hz = ticks * ref->hz / elapsed;
+	return (rdtsc() - t0) * ref->hz / elapsed;
+}
+
+/*
+ * The median of several windows: a virtual CPU descheduled by its host
+ * between a reference read and the TSC read spoils one window, not the
+ * median.
+ */
+static void clock_calibrate(const struct clock_ref *ref)
+{
+	uint64_t hz[CLOCK_CALIBRATE_RUNS];
+
+	for (int i = 0; i < CLOCK_CALIBRATE_RUNS; i++) {
+		uint64_t x = clock_calibrate_once(ref);
+		int j = i;
+		for (; j > 0 && hz[j - 1] > x; j--)
+			hz[j] = hz[j - 1];
+		hz[j] = x;
+	}
+	clock_tsc_hz = hz[CLOCK_CALIBRATE_RUNS / 2];
 	clock_mult = (1000000ull << 32) / clock_tsc_hz;
 }
 
