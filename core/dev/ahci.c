@@ -442,17 +442,19 @@ static bool ahci_probe_one(const struct pci_dev *d, void *ctx)
 	(void)ctx;
 	if (d->class_code != 0x01 || d->subclass != 0x06 || d->prog_if != 0x01)
 		return false;
-	uint64_t bar = pci_bar(d, 5);
-	if (bar == 0) {
+	uint64_t size, bar = pci_bar(d, 5, &size);
+	if (bar == 0 || size < 0x100 + 0x80) {
 		log_error("ahci: %02x:%02x.%u has no memory BAR5; skipped", d->bus, d->dev, d->fn);
 		return false;
 	}
 	pci_enable(d);
-	volatile uint8_t *abar = pci_map(bar, 0x100 + 0x80 * 32); /* room for 32 ports */
+	/* the ports' registers follow the global ones; a small ABAR holds fewer ports */
+	unsigned ports = (unsigned)MIN((size - 0x100) / 0x80, 32ull);
+	volatile uint8_t *abar = pci_map(bar, 0x100 + 0x80 * ports);
 	volatile uint32_t *ghc = (volatile uint32_t *)(abar + AHCI_GHC);
 	*ghc = (*ghc | AHCI_GHC_AE) & ~AHCI_GHC_IE; /* AHCI mode, no interrupts: we poll */
 	uint32_t pi = *(volatile uint32_t *)(abar + AHCI_PI);
-	for (unsigned port = 0; port < 32; port++) {
+	for (unsigned port = 0; port < ports; port++) {
 		if (!(pi & (1u << port)))
 			continue;
 		volatile uint8_t *r = abar + 0x100 + 0x80 * port;

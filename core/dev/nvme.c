@@ -77,7 +77,7 @@ struct nvme_queue {
 struct nvme_ctrl {
 	volatile uint8_t *regs;
 	uint8_t bus, dev, fn;
-	uint64_t bar;
+	uint64_t bar, bar_size;
 	uint32_t stride;   /* doorbell stride, bytes */
 	uint64_t ready_us; /* CAP.TO: how long CSTS.RDY may take */
 	uint32_t max_xfer; /* bytes per command */
@@ -463,6 +463,11 @@ static int nvme_enable(struct nvme_ctrl *c)
 
 	c->stride = 4u << (cap >> 32 & 0xf);
 	c->ready_us = MAX(cap >> 24 & 0xff, 1ull) * 500000; /* CAP.TO counts 500 ms */
+	if (c->bar_size < NVME_DOORBELLS + 4ull * c->stride) {
+		log_error("nvme: %02x:%02x.%u: BAR0 too small for two queue pairs' doorbells",
+			  c->bus, c->dev, c->fn);
+		return -ENODEV;
+	}
 	if ((cap >> 48 & 0xf) != 0 || (cap & 0xffff) + 1 < NVME_QDEPTH) {
 		log_error("nvme: %02x:%02x.%u: needs 4 KiB memory pages and %u-entry queues",
 			  c->bus, c->dev, c->fn, NVME_QDEPTH);
@@ -530,11 +535,12 @@ static int nvme_attach(const struct pci_dev *d)
 
 	if (c == NULL)
 		return -ENOMEM;
-	*c = (struct nvme_ctrl){.bus = d->bus, .dev = d->dev, .fn = d->fn, .bar = pci_bar(d, 0)};
+	*c = (struct nvme_ctrl){.bus = d->bus, .dev = d->dev, .fn = d->fn};
+	c->bar = pci_bar(d, 0, &c->bar_size);
 	c->mem = vm_page_alloc_contig(3, VM_ALLOC_ZERO);
 	c->prp = vm_page_alloc_contig(5, 0);
 	int err = -ENOMEM;
-	if (c->bar == 0)
+	if (c->bar == 0 || c->bar_size < NVME_DOORBELLS)
 		err = -ENODEV;
 	else if (c->mem != NULL && c->prp != NULL)
 		err = nvme_attach_to(c, d);

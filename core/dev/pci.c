@@ -113,14 +113,30 @@ void pci_enable(const struct pci_dev *d)
 	pci_write32(d, 4, (cmd & 0xffff) | 0x6); /* memory space, bus master */
 }
 
-uint64_t pci_bar(const struct pci_dev *d, unsigned n)
+uint64_t pci_bar(const struct pci_dev *d, unsigned n, uint64_t *size)
 {
-	uint32_t lo = pci_read32(d, 0x10 + 4 * n);
+	unsigned off = 0x10 + 4 * n;
+	uint32_t lo = pci_read32(d, off);
+	bool wide = ((lo >> 1) & 3) == 2;
 
-	if (lo & 1)
-		return 0; /* I/O BAR */
-	uint64_t base = lo & ~0xfull;
-	if (((lo >> 1) & 3) == 2)
-		base |= (uint64_t)pci_read32(d, 0x14 + 4 * n) << 32;
-	return base;
+	*size = 0;
+	if ((lo & 1) || n > 5 || (wide && n == 5))
+		return 0; /* an I/O BAR, or no BAR */
+	uint32_t hi = wide ? pci_read32(d, off + 4) : 0;
+	/* sizing: the BAR reads back its size mask after all-ones; decoding off meanwhile */
+	uint32_t cmd = pci_read32(d, 4) & 0xffff;
+	pci_write32(d, 4, cmd & ~0x2u);
+	pci_write32(d, off, 0xffffffff);
+	uint64_t mask = pci_read32(d, off) & ~0xfull;
+	if (wide) {
+		pci_write32(d, off + 4, 0xffffffff);
+		mask |= (uint64_t)pci_read32(d, off + 4) << 32;
+		pci_write32(d, off + 4, hi);
+	} else {
+		mask |= 0xffffffff00000000ull;
+	}
+	pci_write32(d, off, lo);
+	pci_write32(d, 4, cmd);
+	*size = mask == 0 ? 0 : ~mask + 1;
+	return (lo & ~0xfull) | (uint64_t)hi << 32;
 }

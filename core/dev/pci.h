@@ -23,8 +23,11 @@ uint16_t pci_read16(const struct pci_dev *d, unsigned off);
 void pci_for_each(bool (*fn)(const struct pci_dev *d, void *ctx), void *ctx);
 /* Enables memory decoding and bus mastering. */
 void pci_enable(const struct pci_dev *d);
-/* The physical base of BAR n (64-bit BARs joined); 0 if not a memory BAR. */
-uint64_t pci_bar(const struct pci_dev *d, unsigned n);
+/*
+ * The physical base of BAR n (64-bit BARs joined) and, in *size, how many
+ * bytes it decodes (found by sizing); 0 if it is not a memory BAR.
+ */
+uint64_t pci_bar(const struct pci_dev *d, unsigned n, uint64_t *size);
 /* Maps [pa, pa + size) uncached; returns the kernel address. */
 void *pci_map(uint64_t pa, size_t size);
 

@@ -248,14 +248,17 @@ static volatile uint8_t *vblk_cap(const struct pci_dev *d, uint8_t type, uint32_
 {
 	if (!(pci_read16(d, 6) & 0x10))
 		return NULL; /* no capability list */
-	for (uint8_t off = pci_read8(d, 0x34) & 0xfc; off != 0; off = pci_read8(d, off + 1) & 0xfc) {
+	/* 48 capabilities fill the 192 bytes they may live in: a longer list loops */
+	unsigned seen = 0;
+	for (uint8_t off = pci_read8(d, 0x34) & 0xfc; off != 0 && seen++ < 48;
+	     off = pci_read8(d, off + 1) & 0xfc) {
 		if (pci_read8(d, off) != 0x09 || pci_read8(d, off + 3) != type)
 			continue;
-		uint64_t bar = pci_bar(d, pci_read8(d, off + 4));
+		uint64_t size, bar = pci_bar(d, pci_read8(d, off + 4), &size);
 		uint32_t offset = pci_read32(d, off + 8), length = pci_read32(d, off + 12);
 		if (notify_mult != NULL)
 			*notify_mult = pci_read32(d, off + 16);
-		return bar == 0 ? NULL : pci_map(bar + offset, length);
+		return bar == 0 || (uint64_t)offset + length > size ? NULL : pci_map(bar + offset, length);
 	}
 	return NULL;
 }
