@@ -42,6 +42,7 @@ struct fat_vol {
 	bool fsinfo_dirty;
 	struct fat_cache_slot cache[FAT_CACHE_SLOTS];
 	uint32_t cache_clock;
+	unsigned cache_last; /* the slot most recently returned */
 	struct fat_file *open_files;
 };
 

@@ -77,11 +77,19 @@ static int fat_slot_write(struct fat_vol *v, struct fat_cache_slot *s)
 int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data)
 {
 	struct fat_cache_slot *victim = &v->cache[0];
+	struct fat_cache_slot *last = &v->cache[v->cache_last];
 
+	/* chain walks and directory scans stay in one sector for many calls */
+	if (last->valid && last->sector == sector && fill) {
+		last->used = ++v->cache_clock;
+		*data = last->data;
+		return 0;
+	}
 	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++) {
 		struct fat_cache_slot *s = &v->cache[i];
 		if (s->valid && s->sector == sector) {
 			s->used = ++v->cache_clock;
+			v->cache_last = i;
 			if (!fill) {
 				memset(s->data, 0, v->bps);
 				s->dirty = true;
@@ -109,6 +117,7 @@ int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data)
 	victim->valid = true;
 	victim->dirty = !fill; /* a sector made from nothing must reach the disk */
 	victim->used = ++v->cache_clock;
+	v->cache_last = (unsigned)(victim - v->cache);
 	*data = victim->data;
 	return 0;
 }
