@@ -507,6 +507,44 @@ static void test_full(void **state)
 	free(buf);
 }
 
+/*
+ * FAT12 with 1022 clusters: entries 0 .. 1023 take exactly the 1536 bytes
+ * of a 3-sector FAT.  It mounts, and its last cluster (an odd one, in the
+ * last byte and a half) is used and freed cleanly.
+ */
+static void test_fat12_exact_fat(void **state)
+{
+	struct mounted m;
+	struct fat_file *f;
+	struct fat_info info;
+	uint8_t *buf = calloc(1, 1024 * 512);
+
+	(void)state;
+	img_sector = 512;
+	sh("mkdir -p " WORK " && rm -f " IMG " && truncate -s %u " IMG
+	   " && mkfs.fat -F 12 -s 1 -R 1 -f 2 -r 512 -g 1/1 " IMG " >/dev/null", 1061 * 512);
+	mount_img(&m);
+	fat_info(m.v, &info);
+	assert_int_equal(info.clusters, 1022);
+	assert_int_equal(m.v->fat_sectors, 3);
+	assert_int_equal(fat_open(m.v, "/ALL", FAT_O_CREATE, &f), 0);
+	assert_int_equal(fat_write(f, 0, buf, 1022 * 512), 1022 * 512);
+	assert_int_equal(fat_write(f, 1022 * 512, buf, 1), -ENOSPC);
+	uint32_t last;
+	assert_int_equal(fat_chain_nth(m.v, f->cluster, 1021, &last), 0);
+	assert_int_equal(last, 1023);
+	fat_close(f);
+	unmount_img(&m);
+	fsck_clean();
+	mount_img(&m);
+	assert_int_equal(fat_unlink(m.v, "/ALL"), 0);
+	fat_info(m.v, &info);
+	assert_int_equal(info.free_clusters, 1022);
+	unmount_img(&m);
+	fsck_clean();
+	free(buf);
+}
+
 /* A FAT16 volume with a file of 10 clusters and a directory of 3 files. */
 static void make_damage_volume(void)
 {
@@ -767,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_write_model),
 		cmocka_unit_test(test_names_and_errors),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
 		cmocka_unit_test(test_bad_boot_sectors),
 		cmocka_unit_test(test_device_failure),
