@@ -242,8 +242,17 @@ static void fat_lfn_take(struct fat_lfn *l, const uint8_t *raw, uint32_t index)
 		l->units[(ord - 1) * LFN_CHARS + i] = (uint16_t)(p[0] | p[1] << 8);
 	}
 	l->next_ord = (uint8_t)(ord - 1);
-	if (l->next_ord == 0)
-		l->next_ord = 0xff; /* complete: waits for its 8.3 entry */
+	if (l->next_ord == 0) {
+		/*
+		 * Complete: waits for its 8.3 entry, unless it holds more than
+		 * FAT_NAME_MAX units (20 entries hold 260), which is no valid
+		 * name and may not fit FAT_NAME_BYTES once in UTF-8.
+		 */
+		size_t n = 0;
+		while (n < FAT_NAME_MAX + 1 && l->units[n] != 0)
+			n++;
+		l->next_ord = n <= FAT_NAME_MAX ? 0xff : 0;
+	}
 }
 
 int fat_dir_iterate(struct fat_vol *v, uint32_t dir,

@@ -582,6 +582,71 @@ static uint64_t root_entry_byte(const struct fat_vol *v, const char *name)
 	return (uint64_t)v->root_start * v->bps + w.loc.index * 32;
 }
 
+/* One LFN entry: part ord (0x40 added on the last) of 13 units, for the 8.3 name's checksum. */
+static void lfn_slot(uint8_t *raw, unsigned ord, bool last, uint8_t checksum, uint16_t unit)
+{
+	static const uint8_t offsets[13] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
+
+	memset(raw, 0, 32);
+	raw[0] = (uint8_t)(ord | (last ? 0x40 : 0));
+	raw[11] = 0x0f;
+	raw[13] = checksum;
+	for (unsigned i = 0; i < 13; i++) {
+		raw[offsets[i]] = (uint8_t)unit;
+		raw[offsets[i] + 1] = (uint8_t)(unit >> 8);
+	}
+}
+
+static int check_names_fit(const struct fat_dirent *e, void *ctx)
+{
+	(void)ctx;
+	assert_true(strlen(e->name) < FAT_NAME_BYTES);
+	assert_true(strlen(e->short_name) <= 12);
+	return 0;
+}
+
+/*
+ * A name has at most 255 UCS-2 units, but 20 LFN entries hold 260: such a
+ * set is no valid long name (and 260 three-byte characters would not fit
+ * FAT_NAME_BYTES), so the entry reads with its 8.3 name.  A name of 255
+ * three-byte characters still reads back whole.
+ */
+static void test_lfn_too_long(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false, 512};
+	static const uint8_t name11[11] = "VICTIM  TXT";
+	struct mounted m;
+	struct fat_dirent e;
+	char longest[1 + 255 * 3 + 1] = "/";
+	uint8_t raw[21 * 32];
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	for (unsigned i = 0; i < 255; i++)
+		strcat(longest, "日");
+	touch(m.v, longest, 0);
+	assert_int_equal(fat_stat(m.v, longest, &e), 0);
+	assert_string_equal(e.name, longest + 1);
+	uint64_t at = root_entry_byte(m.v, longest) + 32; /* the first free entry */
+	unmount_img(&m);
+	uint8_t sum = 0;
+	for (int i = 0; i < 11; i++)
+		sum = (uint8_t)(((sum & 1) << 7) + (sum >> 1) + name11[i]);
+	for (unsigned k = 0; k < 20; k++)
+		lfn_slot(raw + k * 32, 20 - k, k == 0, sum, 0x65e5);
+	memset(raw + 20 * 32, 0, 32);
+	memcpy(raw + 20 * 32, name11, 11);
+	raw[20 * 32 + 11] = FAT_ATTR_ARCHIVE;
+	poke(at, raw, sizeof(raw));
+	mount_img(&m);
+	assert_int_equal(fat_stat(m.v, "/VICTIM.TXT", &e), 0);
+	assert_string_equal(e.short_name, "VICTIM.TXT");
+	assert_string_equal(e.name, "VICTIM.TXT");
+	assert_int_equal(fat_list(m.v, "/", check_names_fit, NULL), 0);
+	unmount_img(&m);
+}
+
 struct damage_case {
 	const char *what;
 	void (*damage)(const struct fat_vol *v, uint32_t file, uint32_t dir);
@@ -804,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_read_mtools_volumes),
 		cmocka_unit_test(test_write_model),
 		cmocka_unit_test(test_names_and_errors),
+		cmocka_unit_test(test_lfn_too_long),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
