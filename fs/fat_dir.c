@@ -438,21 +438,24 @@ static void fat_alias_name(const struct fat_alias *a, uint32_t n, uint8_t name11
 static int fat_alias_seen(const struct fat_dirent *e, const struct fat_loc *loc, void *ctx)
 {
 	struct fat_alias *a = ctx;
-	const char *tilde = strchr(e->short_name, '~');
 	uint8_t name11[13];
 	char text[13];
-	uint32_t n = 0;
 
 	(void)loc;
-	if (tilde == NULL)
-		return 0;
-	for (const char *p = tilde + 1; *p >= '0' && *p <= '9' && n <= FAT_ALIAS_TRIES; p++)
-		n = n * 10 + (uint32_t)(*p - '0');
-	if (n == 0 || n > FAT_ALIAS_TRIES)
-		return 0;
-	fat_alias_name(a, n, name11, text);
-	if (fat_name_eq(text, strlen(text), e->short_name))
-		a->taken[n / 8] |= (uint8_t)(1 << (n % 8));
+	/* the basis or the extension may hold a '~' too: try the number after each */
+	for (const char *tilde = strchr(e->short_name, '~'); tilde != NULL;
+	     tilde = strchr(tilde + 1, '~')) {
+		uint32_t n = 0;
+		for (const char *p = tilde + 1; *p >= '0' && *p <= '9' && n <= FAT_ALIAS_TRIES; p++)
+			n = n * 10 + (uint32_t)(*p - '0');
+		if (n == 0 || n > FAT_ALIAS_TRIES)
+			continue;
+		fat_alias_name(a, n, name11, text);
+		if (fat_name_eq(text, strlen(text), e->short_name)) {
+			a->taken[n / 8] |= (uint8_t)(1 << (n % 8));
+			return 0;
+		}
+	}
 	return 0;
 }
 

@@ -459,6 +459,41 @@ static void test_names_and_errors(void **state)
 	   "/mdir.log && grep -q 'lower.txt' " WORK "/mdir.log && grep -q 日本語.txt " WORK "/mdir.log");
 }
 
+/*
+ * Aliases stay unique when the basis or the extension holds a '~' of its
+ * own ("A~BLON~1.TXT", "LONGNA~1.T~X"): the tail is not the first '~'.
+ */
+static void test_alias_tilde(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false, 512};
+	static const char *const pairs[][2] = {
+		{"/a~b long name one.txt", "/a~b long name two.txt"},
+		{"/long name one.t~x", "/long name two.t~x"},
+		{"/~~~~~~~~~~ one", "/~~~~~~~~~~ two"},
+	};
+	struct mounted m;
+	struct fat_dirent a, b;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	for (unsigned i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		touch(m.v, pairs[i][0], 0);
+		touch(m.v, pairs[i][1], 0);
+		assert_int_equal(fat_stat(m.v, pairs[i][0], &a), 0);
+		assert_int_equal(fat_stat(m.v, pairs[i][1], &b), 0);
+		if (strcmp(a.short_name, b.short_name) == 0)
+			fail_msg("%s and %s share the alias %s", pairs[i][0], pairs[i][1], a.short_name);
+		/* each alias leads to its own entry */
+		char path[16];
+		snprintf(path, sizeof(path), "/%s", b.short_name);
+		assert_int_equal(fat_stat(m.v, path, &a), 0);
+		assert_string_equal(a.name, pairs[i][1] + 1);
+	}
+	unmount_img(&m);
+	fsck_clean();
+}
+
 /* A full volume says -ENOSPC and stays consistent; a full fixed root too. */
 static void test_full(void **state)
 {
@@ -870,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_write_model),
 		cmocka_unit_test(test_names_and_errors),
 		cmocka_unit_test(test_lfn_too_long),
+		cmocka_unit_test(test_alias_tilde),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
