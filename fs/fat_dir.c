@@ -467,8 +467,12 @@ static int fat_make_alias(struct fat_vol *v, uint32_t dir, const char *name, siz
 	const char *dot = NULL;
 	uint8_t name11[13];
 	char text[13];
+	size_t lead = 0;
 
-	for (size_t i = 0; i < len; i++)
+	/* leading blanks and periods are stripped: no extension starts among them */
+	while (lead < len && (name[lead] == ' ' || name[lead] == '.'))
+		lead++;
+	for (size_t i = lead; i < len; i++)
 		if (name[i] == '.')
 			dot = name + i;
 	for (size_t i = 0; i < len; i++) {

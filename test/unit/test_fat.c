@@ -494,6 +494,32 @@ static void test_alias_tilde(void **state)
 	fsck_clean();
 }
 
+/*
+ * Leading periods are stripped before the basis and the extension are
+ * taken (the specification's basis-name steps 4 and 7): ".bashrc" is
+ * BASHRC~1, not an alias whose extension comes from the leading period.
+ */
+static void test_alias_leading_periods(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false, 512};
+	static const char *const cases[][2] = {
+		{"/.bashrc", "BASHRC~1"}, {"/..profile.bak", "PROFIL~1.BAK"}, {"/ . x", "X~1"},
+	};
+	struct mounted m;
+	struct fat_dirent e;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		touch(m.v, cases[i][0], 0);
+		assert_int_equal(fat_stat(m.v, cases[i][0], &e), 0);
+		assert_string_equal(e.short_name, cases[i][1]);
+	}
+	unmount_img(&m);
+	fsck_clean();
+}
+
 /* A full volume says -ENOSPC and stays consistent; a full fixed root too. */
 static void test_full(void **state)
 {
@@ -906,6 +932,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_errors),
 		cmocka_unit_test(test_lfn_too_long),
 		cmocka_unit_test(test_alias_tilde),
+		cmocka_unit_test(test_alias_leading_periods),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
