@@ -882,6 +882,123 @@ static void test_device_failure(void **state)
 	}
 }
 
+/* A device over another that fails one request, then works again. */
+struct flaky_dev {
+	struct blk_dev dev;
+	struct blk_dev *inner;
+	int64_t fail_at; /* requests to pass before the one that fails; -1: none */
+};
+
+static int flaky_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
+{
+	struct flaky_dev *fd = dev->priv;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fd->fail_at >= 0 && fd->fail_at-- == 0) {
+			reqs[i].status = -EIO;
+			return -EIO;
+		}
+		int err = blk_submit(fd->inner, &reqs[i], 1);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int flaky_flush(struct blk_dev *dev)
+{
+	return blk_flush(((struct flaky_dev *)dev->priv)->inner);
+}
+
+static const struct blk_ops flaky_ops = {flaky_submit, flaky_flush};
+
+/*
+ * Calls op(v, k) on a fresh mount with its k-th request failing, for k =
+ * 0, 1, ... until op makes no k-th request.  Each call succeeds or says
+ * -EIO; the free count agrees with the FAT; and once the device works
+ * again and the volume is unmounted, fsck.fat finds it clean.
+ */
+static void each_request_failing(int (*op)(struct fat_vol *v, unsigned k))
+{
+	for (int64_t k = 0;; k++) {
+		struct blk_host h;
+		struct flaky_dev fd;
+		struct fat_vol *v;
+		assert_int_equal(blk_file_open(&h, IMG, img_sector, "img"), 0);
+		fd.dev = h.dev;
+		fd.dev.ops = &flaky_ops;
+		fd.dev.priv = &fd;
+		fd.inner = &h.dev;
+		fd.fail_at = -1;
+		assert_int_equal(fat_mount(&fd.dev, &v), 0);
+		fd.fail_at = k;
+		int r = op(v, (unsigned)k);
+		bool failed = fd.fail_at < 0;
+		fd.fail_at = -1;
+		if (r != 0 && r != -EIO)
+			fail_msg("request %lld failing: got %d", (long long)k, r);
+		uint32_t counted = v->free_count;
+		assert_int_equal(fat_count_free(v), 0);
+		if (v->free_count != counted)
+			fail_msg("request %lld failing: free count %u, the FAT has %u free", (long long)k,
+				 counted, v->free_count);
+		assert_int_equal(fat_unmount(v), 0);
+		blk_file_close(&h);
+		if (system("fsck.fat -n " IMG " >" WORK "/fsck.log 2>&1") != 0) {
+			sh("cat " WORK "/fsck.log");
+			fail_msg("request %lld failing: fsck.fat finds the volume damaged", (long long)k);
+		}
+		if (!failed)
+			return;
+	}
+}
+
+static int op_mkdir(struct fat_vol *v, unsigned k)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/directory %u", k);
+	return fat_mkdir(v, path);
+}
+
+/* A long name in /sub, which must grow to hold it. */
+static int op_create_growing(struct fat_vol *v, unsigned k)
+{
+	char path[300];
+	struct fat_file *f;
+
+	memset(path, 'n', sizeof(path));
+	snprintf(path, 11, "/sub/%05u", k);
+	path[10] = 'n';
+	path[5 + 255] = '\0';
+	int err = fat_open(v, path, FAT_O_CREATE, &f);
+	if (err == 0)
+		fat_close(f);
+	return err;
+}
+
+/*
+ * A request failing once (clusters of 64 sectors, so zeroing a new one
+ * writes through the 32-sector cache) while a directory is made or
+ * grows: what the call took is given back, or kept whole.
+ */
+static void test_one_failed_request_allocating(void **state)
+{
+	static const struct geometry g = {16, "256M", 64, false, 512};
+	struct mounted m;
+
+	(void)state;
+	make_volume(&g);
+	each_request_failing(op_mkdir);
+	mount_img(&m);
+	assert_int_equal(fat_mkdir(m.v, "/sub"), 0);
+	/* 48 names of 21 entries leave 14 of the 1024 in the first cluster */
+	for (unsigned i = 0; i < 48; i++)
+		assert_int_equal(op_create_growing(m.v, 90000 + i), 0);
+	unmount_img(&m);
+	each_request_failing(op_create_growing);
+}
+
 /* fat_bmap's runs hold exactly the file's bytes, and never cross a fragment. */
 static void test_bmap(void **state)
 {
@@ -938,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_volumes),
 		cmocka_unit_test(test_bad_boot_sectors),
 		cmocka_unit_test(test_device_failure),
+		cmocka_unit_test(test_one_failed_request_allocating),
 		cmocka_unit_test(test_bmap),
 	};
 	setenv("MTOOLS_SKIP_CHECK", "1", 1);
