@@ -160,13 +160,29 @@ static int fat_file_set_size(struct fat_file *f, uint64_t size)
 
 	if (size > FAT_MAX_SIZE)
 		return -EFBIG;
+	if (size < old) {
+		/* the entry goes first: a failure after it leaks clusters, never shares them */
+		err = fat_dir_update(f->v, &f->loc, size == 0 ? 0 : f->cluster, (uint32_t)size);
+		if (err < 0)
+			return err;
+		err = fat_file_resize_chain(f, size);
+		f->size = (uint32_t)size;
+		return err;
+	}
 	err = fat_file_resize_chain(f, size);
 	if (err < 0)
 		return err;
 	f->size = (uint32_t)size;
-	if (size > old && (err = fat_file_io(f, BLK_WRITE, old, NULL, NULL, size - old)) < 0)
-		return err;
-	return fat_dir_update(f->v, &f->loc, f->cluster, f->size);
+	if (size > old)
+		err = fat_file_io(f, BLK_WRITE, old, NULL, NULL, size - old);
+	if (err == 0)
+		err = fat_dir_update(f->v, &f->loc, f->cluster, f->size);
+	if (err < 0 && size > old) {
+		/* the entry still holds the old size: the clusters added go back */
+		fat_file_resize_chain(f, old);
+		f->size = old;
+	}
+	return err;
 }
 
 long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len)

@@ -999,6 +999,49 @@ static void test_one_failed_request_allocating(void **state)
 	each_request_failing(op_create_growing);
 }
 
+/* Writes 70000 bytes at off from an odd address (through the cache), then truncates to size. */
+static int write_truncate(struct fat_vol *v, const char *path, uint64_t off, uint64_t size)
+{
+	static uint8_t buf[70001];
+	struct fat_file *f;
+	int err = fat_open(v, path, FAT_O_CREATE, &f);
+
+	if (err < 0)
+		return err;
+	long n = fat_write(f, off, buf + 1, sizeof(buf) - 1);
+	err = n < 0 ? (int)n : fat_truncate(f, size);
+	fat_close(f);
+	return err;
+}
+
+static int op_grow(struct fat_vol *v, unsigned k)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/grown %u", k);
+	return write_truncate(v, path, 5, 70005);
+}
+
+static int op_shrink(struct fat_vol *v, unsigned k)
+{
+	(void)k;
+	return write_truncate(v, "/shrunk", 0, 1000);
+}
+
+/*
+ * A request failing once while a file grows or shrinks: its directory
+ * entry and its chain still agree, and no cluster is lost or shared.
+ */
+static void test_one_failed_request_resizing(void **state)
+{
+	static const struct geometry g = {16, "256M", 64, false, 512};
+
+	(void)state;
+	make_volume(&g);
+	each_request_failing(op_grow);
+	each_request_failing(op_shrink);
+}
+
 /* fat_bmap's runs hold exactly the file's bytes, and never cross a fragment. */
 static void test_bmap(void **state)
 {
@@ -1056,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(test_bad_boot_sectors),
 		cmocka_unit_test(test_device_failure),
 		cmocka_unit_test(test_one_failed_request_allocating),
+		cmocka_unit_test(test_one_failed_request_resizing),
 		cmocka_unit_test(test_bmap),
 	};
 	setenv("MTOOLS_SKIP_CHECK", "1", 1);
