@@ -853,6 +853,70 @@ static void test_bad_boot_sectors(void **state)
 	blk_file_close(&h);
 }
 
+static void put_le(uint8_t *p, uint64_t x, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+
+/*
+ * FAT32 numbers clusters in 28 bits, and 0x0FFFFFF7 and up mean a bad
+ * cluster or the end of a chain: a volume of more than 0x0FFFFFF5 clusters
+ * (numbers 2 .. 0x0FFFFFF6) would hand out cluster numbers that read back
+ * as those marks, so it is refused as damaged.  Sparse images with a FAT
+ * big enough and a valid FSInfo, at the limit and one past it.
+ */
+static void test_fat32_too_many_clusters(void **state)
+{
+	static const struct {
+		uint32_t clusters;
+		int expect;
+	} cases[] = {{0x0ffffff5, 0}, {0x0ffffff6, -EINVAL}};
+	const uint32_t rsvd = 32;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t clusters = cases[i].clusters;
+		uint32_t fatsz = (uint32_t)(((uint64_t)clusters + 2) * 4 / 512 + 1);
+		uint64_t total = rsvd + fatsz + (uint64_t)clusters;
+		uint8_t boot[512] = {0xeb, 0x58, 0x90}, fsinfo[512] = {0};
+		uint8_t fat[12];
+		struct blk_host h;
+		struct fat_vol *v;
+		put_le(boot + 11, 512, 2);
+		boot[13] = 1;
+		put_le(boot + 14, rsvd, 2);
+		boot[16] = 1;
+		boot[21] = 0xf8;
+		put_le(boot + 32, total, 4);
+		put_le(boot + 36, fatsz, 4);
+		put_le(boot + 44, 2, 4); /* root cluster */
+		put_le(boot + 48, 1, 2); /* FSInfo sector */
+		put_le(boot + 510, 0xaa55, 2);
+		put_le(fsinfo, 0x41615252, 4);
+		put_le(fsinfo + 484, 0x61417272, 4);
+		put_le(fsinfo + 488, clusters - 1, 4);
+		put_le(fsinfo + 492, 2, 4);
+		put_le(fsinfo + 508, 0xaa550000, 4);
+		put_le(fat, 0x0ffffff8, 4);
+		put_le(fat + 4, 0x0fffffff, 4);
+		put_le(fat + 8, 0x0fffffff, 4);
+		sh("mkdir -p " WORK " && rm -f " IMG " && truncate -s %llu " IMG,
+		   (unsigned long long)total * 512);
+		poke(0, boot, sizeof(boot));
+		poke(512, fsinfo, sizeof(fsinfo));
+		poke((uint64_t)rsvd * 512, fat, sizeof(fat));
+		assert_int_equal(blk_file_open(&h, IMG, 512, "img"), 0);
+		assert_int_equal(fat_mount(&h.dev, &v), cases[i].expect);
+		if (cases[i].expect == 0) {
+			assert_int_equal(v->type, FAT32);
+			assert_int_equal(fat_unmount(v), 0);
+		}
+		blk_file_close(&h);
+	}
+	sh("rm -f " IMG);
+}
+
 /* A device that fails mid-way gives -EIO to every call, never a crash. */
 static void test_device_failure(void **state)
 {
@@ -1097,6 +1161,7 @@ int main(void)
 		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
 		cmocka_unit_test(test_bad_boot_sectors),
+		cmocka_unit_test(test_fat32_too_many_clusters),
 		cmocka_unit_test(test_device_failure),
 		cmocka_unit_test(test_one_failed_request_allocating),
 		cmocka_unit_test(test_one_failed_request_resizing),
