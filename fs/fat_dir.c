@@ -367,7 +367,8 @@ int fat_walk(struct fat_vol *v, const char *path, bool parent_only, struct fat_w
 			rest++;
 		if (!(w->e.attr & FAT_ATTR_DIR))
 			return -ENOTDIR;
-		w->dir = w->e.cluster;
+		/* the root is 0 however it is reached: a damaged ".." may name its cluster */
+		w->dir = v->type == FAT32 && w->e.cluster == v->root_cluster ? 0 : w->e.cluster;
 		w->leaf = name;
 		w->leaf_len = (size_t)(p - name);
 		if (parent_only && *rest == '\0')

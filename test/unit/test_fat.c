@@ -783,6 +783,40 @@ static int count_entries(const struct fat_dirent *e, void *ctx)
 	return 0;
 }
 
+/*
+ * FAT32: a ".." naming the root by its cluster number instead of 0 (which
+ * fsck.fat reports as invalid) still leads to the one root directory, so
+ * a file reached through it is the same open file, and is not removed
+ * while open.
+ */
+static void test_dotdot_root_cluster(void **state)
+{
+	static const struct geometry g = {32, "40M", 1, false, 512};
+	struct mounted m;
+	struct fat_dirent sub;
+	struct fat_file *f, *f2;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	assert_int_equal(fat_mkdir(m.v, "/sub"), 0);
+	touch(m.v, "/file", 0);
+	assert_int_equal(fat_stat(m.v, "/sub", &sub), 0);
+	uint64_t dotdot = fat_cluster_sector(m.v, sub.cluster) * m.v->bps + 32;
+	uint16_t lo = (uint16_t)m.v->root_cluster, hi = (uint16_t)(m.v->root_cluster >> 16);
+	unmount_img(&m);
+	poke(dotdot + 26, &lo, 2);
+	poke(dotdot + 20, &hi, 2);
+	mount_img(&m);
+	assert_int_equal(fat_open(m.v, "/file", 0, &f), 0);
+	assert_int_equal(fat_open(m.v, "/sub/../file", 0, &f2), 0);
+	assert_ptr_equal(f, f2);
+	assert_int_equal(fat_unlink(m.v, "/sub/../file"), -EBUSY);
+	fat_close(f2);
+	fat_close(f);
+	unmount_img(&m);
+}
+
 /* Each damage is reported with its code; nothing hangs or crashes. */
 static void test_damaged_volumes(void **state)
 {
@@ -1199,6 +1233,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
+		cmocka_unit_test(test_dotdot_root_cluster),
 		cmocka_unit_test(test_bad_boot_sectors),
 		cmocka_unit_test(test_fat32_too_many_clusters),
 		cmocka_unit_test(test_device_failure),
