@@ -242,8 +242,17 @@ static void fat_lfn_take(struct fat_lfn *l, const uint8_t *raw, uint32_t index)
 		l->units[(ord - 1) * LFN_CHARS + i] = (uint16_t)(p[0] | p[1] << 8);
 	}
 	l->next_ord = (uint8_t)(ord - 1);
-	if (l->next_ord == 0)
-		l->next_ord = 0xff; /* complete: waits for its 8.3 entry */
+	if (l->next_ord == 0) {
+		/*
+		 * Complete: waits for its 8.3 entry, unless it holds more than
+		 * FAT_NAME_MAX units (20 entries hold 260), which is no valid
+		 * name and may not fit FAT_NAME_BYTES once in UTF-8.
+		 */
+		size_t n = 0;
+		while (n < FAT_NAME_MAX + 1 && l->units[n] != 0)
+			n++;
+		l->next_ord = n <= FAT_NAME_MAX ? 0xff : 0;
+	}
 }
 
 int fat_dir_iterate(struct fat_vol *v, uint32_t dir,
@@ -358,7 +367,8 @@ int fat_walk(struct fat_vol *v, const char *path, bool parent_only, struct fat_w
 			rest++;
 		if (!(w->e.attr & FAT_ATTR_DIR))
 			return -ENOTDIR;
-		w->dir = w->e.cluster;
+		/* the root is 0 however it is reached: a damaged ".." may name its cluster */
+		w->dir = v->type == FAT32 && w->e.cluster == v->root_cluster ? 0 : w->e.cluster;
 		w->leaf = name;
 		w->leaf_len = (size_t)(p - name);
 		if (parent_only && *rest == '\0')
@@ -429,21 +439,24 @@ static void fat_alias_name(const struct fat_alias *a, uint32_t n, uint8_t name11
 static int fat_alias_seen(const struct fat_dirent *e, const struct fat_loc *loc, void *ctx)
 {
 	struct fat_alias *a = ctx;
-	const char *tilde = strchr(e->short_name, '~');
 	uint8_t name11[13];
 	char text[13];
-	uint32_t n = 0;
 
 	(void)loc;
-	if (tilde == NULL)
-		return 0;
-	for (const char *p = tilde + 1; *p >= '0' && *p <= '9' && n <= FAT_ALIAS_TRIES; p++)
-		n = n * 10 + (uint32_t)(*p - '0');
-	if (n == 0 || n > FAT_ALIAS_TRIES)
-		return 0;
-	fat_alias_name(a, n, name11, text);
-	if (fat_name_eq(text, strlen(text), e->short_name))
-		a->taken[n / 8] |= (uint8_t)(1 << (n % 8));
+	/* the basis or the extension may hold a '~' too: try the number after each */
+	for (const char *tilde = strchr(e->short_name, '~'); tilde != NULL;
+	     tilde = strchr(tilde + 1, '~')) {
+		uint32_t n = 0;
+		for (const char *p = tilde + 1; *p >= '0' && *p <= '9' && n <= FAT_ALIAS_TRIES; p++)
+			n = n * 10 + (uint32_t)(*p - '0');
+		if (n == 0 || n > FAT_ALIAS_TRIES)
+			continue;
+		fat_alias_name(a, n, name11, text);
+		if (fat_name_eq(text, strlen(text), e->short_name)) {
+			a->taken[n / 8] |= (uint8_t)(1 << (n % 8));
+			return 0;
+		}
+	}
 	return 0;
 }
 
@@ -455,8 +468,12 @@ static int fat_make_alias(struct fat_vol *v, uint32_t dir, const char *name, siz
 	const char *dot = NULL;
 	uint8_t name11[13];
 	char text[13];
+	size_t lead = 0;
 
-	for (size_t i = 0; i < len; i++)
+	/* leading blanks and periods are stripped: no extension starts among them */
+	while (lead < len && (name[lead] == ' ' || name[lead] == '.'))
+		lead++;
+	for (size_t i = lead; i < len; i++)
 		if (name[i] == '.')
 			dot = name + i;
 	for (size_t i = 0; i < len; i++) {

@@ -74,14 +74,18 @@ static int fat_file_io(struct fat_file *f, enum blk_op op, uint64_t off, uint8_t
 
 	while (len > 0) {
 		uint64_t sector, run;
-		int err = fat_file_run(f, off, MIN((uint64_t)len, (uint64_t)FAT_RUN_MAX_BYTES), &sector, &run);
-		if (err < 0)
-			return err;
 		uint32_t in = (uint32_t)(off % v->bps);
 		const uint8_t *from = op == BLK_WRITE ? src : NULL;
-		size_t n = (size_t)MIN(run, (uint64_t)len);
 		bool aligned = ((uintptr_t)(op == BLK_READ ? (const uint8_t *)buf : src) & 511) == 0;
-		if (in == 0 && n >= v->bps && aligned && (op == BLK_READ || src != NULL)) {
+		bool direct = in == 0 && len >= v->bps && aligned && (op == BLK_READ || src != NULL);
+		/* a piece through the cache needs the run only as far as its sector's end */
+		uint64_t want = direct ? MIN((uint64_t)len, (uint64_t)FAT_RUN_MAX_BYTES)
+				       : MIN((uint64_t)len, (uint64_t)(v->bps - in));
+		int err = fat_file_run(f, off, want, &sector, &run);
+		if (err < 0)
+			return err;
+		size_t n = (size_t)MIN(run, (uint64_t)len);
+		if (direct) {
 			uint32_t sectors = (uint32_t)(n / v->bps);
 			n = (size_t)sectors * v->bps;
 			err = fat_cache_evict(v, sector, sectors);
@@ -160,13 +164,29 @@ static int fat_file_set_size(struct fat_file *f, uint64_t size)
 
 	if (size > FAT_MAX_SIZE)
 		return -EFBIG;
+	if (size < old) {
+		/* the entry goes first: a failure after it leaks clusters, never shares them */
+		err = fat_dir_update(f->v, &f->loc, size == 0 ? 0 : f->cluster, (uint32_t)size);
+		if (err < 0)
+			return err;
+		err = fat_file_resize_chain(f, size);
+		f->size = (uint32_t)size;
+		return err;
+	}
 	err = fat_file_resize_chain(f, size);
 	if (err < 0)
 		return err;
 	f->size = (uint32_t)size;
-	if (size > old && (err = fat_file_io(f, BLK_WRITE, old, NULL, NULL, size - old)) < 0)
-		return err;
-	return fat_dir_update(f->v, &f->loc, f->cluster, f->size);
+	if (size > old)
+		err = fat_file_io(f, BLK_WRITE, old, NULL, NULL, size - old);
+	if (err == 0)
+		err = fat_dir_update(f->v, &f->loc, f->cluster, f->size);
+	if (err < 0 && size > old) {
+		/* the entry still holds the old size: the clusters added go back */
+		fat_file_resize_chain(f, old);
+		f->size = old;
+	}
+	return err;
 }
 
 long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len)

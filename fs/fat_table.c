@@ -169,24 +169,30 @@ int fat_chain_extend(struct fat_vol *v, uint32_t last, uint32_t n, bool zero, ui
 		err = fat_find_free(v, &c);
 		if (err == 0)
 			err = fat_set(v, c, FAT_EOC);
-		if (err == 0 && prev != 0)
-			err = fat_set(v, prev, c);
-		if (err == 0 && zero)
-			err = fat_zero_cluster(v, c);
 		if (err < 0)
 			break;
+		/* c is taken from here on; it is zeroed before it is linked */
 		v->free_count--;
 		v->next_free = c + 1;
 		v->fsinfo_dirty = true;
+		if (zero)
+			err = fat_zero_cluster(v, c);
+		if (err == 0 && prev != 0)
+			err = fat_set(v, prev, c);
+		if (err < 0) {
+			fat_chain_free(v, c); /* not in the chain from first: it goes back alone */
+			break;
+		}
 		if (first == 0)
 			first = c;
 		prev = c;
 	}
-	if (err < 0 && first != 0) {
+	if (err < 0) {
 		/* give back what this call took: the chain ends where it ended */
 		if (last != 0)
 			fat_set(v, last, FAT_EOC);
-		fat_chain_free(v, first);
+		if (first != 0)
+			fat_chain_free(v, first);
 		return err;
 	}
 	*first_new = first;

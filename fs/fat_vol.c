@@ -224,8 +224,11 @@ static int fat_parse_bpb(struct fat_vol *v, const uint8_t *b)
 	v->type = v->clusters < 4085 ? FAT12 : v->clusters < 65525 ? FAT16 : FAT32;
 	if ((v->type == FAT32) != (root_entries == 0))
 		return fat_corrupt("root entry count does not fit the FAT type", root_entries);
-	/* the FAT must describe every cluster */
-	uint64_t need = v->type == FAT12 ? ((uint64_t)v->clusters + 2) * 3 / 2 + 1
+	/* cluster numbers from 0x0FFFFFF7 on would read back as bad or end-of-chain marks */
+	if (v->clusters > 0x0ffffff5)
+		return fat_corrupt("more clusters than FAT32 can number", v->clusters);
+	/* the FAT must describe every cluster: entries 0 .. clusters + 1, 1.5 bytes each on FAT12 */
+	uint64_t need = v->type == FAT12 ? (((uint64_t)v->clusters + 2) * 3 + 1) / 2
 					 : ((uint64_t)v->clusters + 2) * (v->type / 8);
 	if (need > (uint64_t)fatsz * bps)
 		return fat_corrupt("FAT too small for the clusters", fatsz);

@@ -459,6 +459,67 @@ static void test_names_and_errors(void **state)
 	   "/mdir.log && grep -q 'lower.txt' " WORK "/mdir.log && grep -q 日本語.txt " WORK "/mdir.log");
 }
 
+/*
+ * Aliases stay unique when the basis or the extension holds a '~' of its
+ * own ("A~BLON~1.TXT", "LONGNA~1.T~X"): the tail is not the first '~'.
+ */
+static void test_alias_tilde(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false, 512};
+	static const char *const pairs[][2] = {
+		{"/a~b long name one.txt", "/a~b long name two.txt"},
+		{"/long name one.t~x", "/long name two.t~x"},
+		{"/~~~~~~~~~~ one", "/~~~~~~~~~~ two"},
+	};
+	struct mounted m;
+	struct fat_dirent a, b;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	for (unsigned i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		touch(m.v, pairs[i][0], 0);
+		touch(m.v, pairs[i][1], 0);
+		assert_int_equal(fat_stat(m.v, pairs[i][0], &a), 0);
+		assert_int_equal(fat_stat(m.v, pairs[i][1], &b), 0);
+		if (strcmp(a.short_name, b.short_name) == 0)
+			fail_msg("%s and %s share the alias %s", pairs[i][0], pairs[i][1], a.short_name);
+		/* each alias leads to its own entry */
+		char path[16];
+		snprintf(path, sizeof(path), "/%s", b.short_name);
+		assert_int_equal(fat_stat(m.v, path, &a), 0);
+		assert_string_equal(a.name, pairs[i][1] + 1);
+	}
+	unmount_img(&m);
+	fsck_clean();
+}
+
+/*
+ * Leading periods are stripped before the basis and the extension are
+ * taken (the specification's basis-name steps 4 and 7): ".bashrc" is
+ * BASHRC~1, not an alias whose extension comes from the leading period.
+ */
+static void test_alias_leading_periods(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false, 512};
+	static const char *const cases[][2] = {
+		{"/.bashrc", "BASHRC~1"}, {"/..profile.bak", "PROFIL~1.BAK"}, {"/ . x", "X~1"},
+	};
+	struct mounted m;
+	struct fat_dirent e;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		touch(m.v, cases[i][0], 0);
+		assert_int_equal(fat_stat(m.v, cases[i][0], &e), 0);
+		assert_string_equal(e.short_name, cases[i][1]);
+	}
+	unmount_img(&m);
+	fsck_clean();
+}
+
 /* A full volume says -ENOSPC and stays consistent; a full fixed root too. */
 static void test_full(void **state)
 {
@@ -507,6 +568,44 @@ static void test_full(void **state)
 	free(buf);
 }
 
+/*
+ * FAT12 with 1022 clusters: entries 0 .. 1023 take exactly the 1536 bytes
+ * of a 3-sector FAT.  It mounts, and its last cluster (an odd one, in the
+ * last byte and a half) is used and freed cleanly.
+ */
+static void test_fat12_exact_fat(void **state)
+{
+	struct mounted m;
+	struct fat_file *f;
+	struct fat_info info;
+	uint8_t *buf = calloc(1, 1024 * 512);
+
+	(void)state;
+	img_sector = 512;
+	sh("mkdir -p " WORK " && rm -f " IMG " && truncate -s %u " IMG
+	   " && mkfs.fat -F 12 -s 1 -R 1 -f 2 -r 512 -g 1/1 " IMG " >/dev/null", 1061 * 512);
+	mount_img(&m);
+	fat_info(m.v, &info);
+	assert_int_equal(info.clusters, 1022);
+	assert_int_equal(m.v->fat_sectors, 3);
+	assert_int_equal(fat_open(m.v, "/ALL", FAT_O_CREATE, &f), 0);
+	assert_int_equal(fat_write(f, 0, buf, 1022 * 512), 1022 * 512);
+	assert_int_equal(fat_write(f, 1022 * 512, buf, 1), -ENOSPC);
+	uint32_t last;
+	assert_int_equal(fat_chain_nth(m.v, f->cluster, 1021, &last), 0);
+	assert_int_equal(last, 1023);
+	fat_close(f);
+	unmount_img(&m);
+	fsck_clean();
+	mount_img(&m);
+	assert_int_equal(fat_unlink(m.v, "/ALL"), 0);
+	fat_info(m.v, &info);
+	assert_int_equal(info.free_clusters, 1022);
+	unmount_img(&m);
+	fsck_clean();
+	free(buf);
+}
+
 /* A FAT16 volume with a file of 10 clusters and a directory of 3 files. */
 static void make_damage_volume(void)
 {
@@ -542,6 +641,71 @@ static uint64_t root_entry_byte(const struct fat_vol *v, const char *name)
 	assert_int_equal(fat_walk((struct fat_vol *)v, name, false, &w), 0);
 	assert_int_equal(w.loc.dir, 0);
 	return (uint64_t)v->root_start * v->bps + w.loc.index * 32;
+}
+
+/* One LFN entry: part ord (0x40 added on the last) of 13 units, for the 8.3 name's checksum. */
+static void lfn_slot(uint8_t *raw, unsigned ord, bool last, uint8_t checksum, uint16_t unit)
+{
+	static const uint8_t offsets[13] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
+
+	memset(raw, 0, 32);
+	raw[0] = (uint8_t)(ord | (last ? 0x40 : 0));
+	raw[11] = 0x0f;
+	raw[13] = checksum;
+	for (unsigned i = 0; i < 13; i++) {
+		raw[offsets[i]] = (uint8_t)unit;
+		raw[offsets[i] + 1] = (uint8_t)(unit >> 8);
+	}
+}
+
+static int check_names_fit(const struct fat_dirent *e, void *ctx)
+{
+	(void)ctx;
+	assert_true(strlen(e->name) < FAT_NAME_BYTES);
+	assert_true(strlen(e->short_name) <= 12);
+	return 0;
+}
+
+/*
+ * A name has at most 255 UCS-2 units, but 20 LFN entries hold 260: such a
+ * set is no valid long name (and 260 three-byte characters would not fit
+ * FAT_NAME_BYTES), so the entry reads with its 8.3 name.  A name of 255
+ * three-byte characters still reads back whole.
+ */
+static void test_lfn_too_long(void **state)
+{
+	static const struct geometry g = {16, "16M", 4, false, 512};
+	static const uint8_t name11[11] = "VICTIM  TXT";
+	struct mounted m;
+	struct fat_dirent e;
+	char longest[1 + 255 * 3 + 1] = "/";
+	uint8_t raw[21 * 32];
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	for (unsigned i = 0; i < 255; i++)
+		strcat(longest, "日");
+	touch(m.v, longest, 0);
+	assert_int_equal(fat_stat(m.v, longest, &e), 0);
+	assert_string_equal(e.name, longest + 1);
+	uint64_t at = root_entry_byte(m.v, longest) + 32; /* the first free entry */
+	unmount_img(&m);
+	uint8_t sum = 0;
+	for (int i = 0; i < 11; i++)
+		sum = (uint8_t)(((sum & 1) << 7) + (sum >> 1) + name11[i]);
+	for (unsigned k = 0; k < 20; k++)
+		lfn_slot(raw + k * 32, 20 - k, k == 0, sum, 0x65e5);
+	memset(raw + 20 * 32, 0, 32);
+	memcpy(raw + 20 * 32, name11, 11);
+	raw[20 * 32 + 11] = FAT_ATTR_ARCHIVE;
+	poke(at, raw, sizeof(raw));
+	mount_img(&m);
+	assert_int_equal(fat_stat(m.v, "/VICTIM.TXT", &e), 0);
+	assert_string_equal(e.short_name, "VICTIM.TXT");
+	assert_string_equal(e.name, "VICTIM.TXT");
+	assert_int_equal(fat_list(m.v, "/", check_names_fit, NULL), 0);
+	unmount_img(&m);
 }
 
 struct damage_case {
@@ -619,6 +783,40 @@ static int count_entries(const struct fat_dirent *e, void *ctx)
 	return 0;
 }
 
+/*
+ * FAT32: a ".." naming the root by its cluster number instead of 0 (which
+ * fsck.fat reports as invalid) still leads to the one root directory, so
+ * a file reached through it is the same open file, and is not removed
+ * while open.
+ */
+static void test_dotdot_root_cluster(void **state)
+{
+	static const struct geometry g = {32, "40M", 1, false, 512};
+	struct mounted m;
+	struct fat_dirent sub;
+	struct fat_file *f, *f2;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	assert_int_equal(fat_mkdir(m.v, "/sub"), 0);
+	touch(m.v, "/file", 0);
+	assert_int_equal(fat_stat(m.v, "/sub", &sub), 0);
+	uint64_t dotdot = fat_cluster_sector(m.v, sub.cluster) * m.v->bps + 32;
+	uint16_t lo = (uint16_t)m.v->root_cluster, hi = (uint16_t)(m.v->root_cluster >> 16);
+	unmount_img(&m);
+	poke(dotdot + 26, &lo, 2);
+	poke(dotdot + 20, &hi, 2);
+	mount_img(&m);
+	assert_int_equal(fat_open(m.v, "/file", 0, &f), 0);
+	assert_int_equal(fat_open(m.v, "/sub/../file", 0, &f2), 0);
+	assert_ptr_equal(f, f2);
+	assert_int_equal(fat_unlink(m.v, "/sub/../file"), -EBUSY);
+	fat_close(f2);
+	fat_close(f);
+	unmount_img(&m);
+}
+
 /* Each damage is reported with its code; nothing hangs or crashes. */
 static void test_damaged_volumes(void **state)
 {
@@ -689,6 +887,70 @@ static void test_bad_boot_sectors(void **state)
 	blk_file_close(&h);
 }
 
+static void put_le(uint8_t *p, uint64_t x, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+
+/*
+ * FAT32 numbers clusters in 28 bits, and 0x0FFFFFF7 and up mean a bad
+ * cluster or the end of a chain: a volume of more than 0x0FFFFFF5 clusters
+ * (numbers 2 .. 0x0FFFFFF6) would hand out cluster numbers that read back
+ * as those marks, so it is refused as damaged.  Sparse images with a FAT
+ * big enough and a valid FSInfo, at the limit and one past it.
+ */
+static void test_fat32_too_many_clusters(void **state)
+{
+	static const struct {
+		uint32_t clusters;
+		int expect;
+	} cases[] = {{0x0ffffff5, 0}, {0x0ffffff6, -EINVAL}};
+	const uint32_t rsvd = 32;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t clusters = cases[i].clusters;
+		uint32_t fatsz = (uint32_t)(((uint64_t)clusters + 2) * 4 / 512 + 1);
+		uint64_t total = rsvd + fatsz + (uint64_t)clusters;
+		uint8_t boot[512] = {0xeb, 0x58, 0x90}, fsinfo[512] = {0};
+		uint8_t fat[12];
+		struct blk_host h;
+		struct fat_vol *v;
+		put_le(boot + 11, 512, 2);
+		boot[13] = 1;
+		put_le(boot + 14, rsvd, 2);
+		boot[16] = 1;
+		boot[21] = 0xf8;
+		put_le(boot + 32, total, 4);
+		put_le(boot + 36, fatsz, 4);
+		put_le(boot + 44, 2, 4); /* root cluster */
+		put_le(boot + 48, 1, 2); /* FSInfo sector */
+		put_le(boot + 510, 0xaa55, 2);
+		put_le(fsinfo, 0x41615252, 4);
+		put_le(fsinfo + 484, 0x61417272, 4);
+		put_le(fsinfo + 488, clusters - 1, 4);
+		put_le(fsinfo + 492, 2, 4);
+		put_le(fsinfo + 508, 0xaa550000, 4);
+		put_le(fat, 0x0ffffff8, 4);
+		put_le(fat + 4, 0x0fffffff, 4);
+		put_le(fat + 8, 0x0fffffff, 4);
+		sh("mkdir -p " WORK " && rm -f " IMG " && truncate -s %llu " IMG,
+		   (unsigned long long)total * 512);
+		poke(0, boot, sizeof(boot));
+		poke(512, fsinfo, sizeof(fsinfo));
+		poke((uint64_t)rsvd * 512, fat, sizeof(fat));
+		assert_int_equal(blk_file_open(&h, IMG, 512, "img"), 0);
+		assert_int_equal(fat_mount(&h.dev, &v), cases[i].expect);
+		if (cases[i].expect == 0) {
+			assert_int_equal(v->type, FAT32);
+			assert_int_equal(fat_unmount(v), 0);
+		}
+		blk_file_close(&h);
+	}
+	sh("rm -f " IMG);
+}
+
 /* A device that fails mid-way gives -EIO to every call, never a crash. */
 static void test_device_failure(void **state)
 {
@@ -716,6 +978,205 @@ static void test_device_failure(void **state)
 		assert_true(r4 == 0 || r4 == -EIO);
 		blk_file_close(&m.h);
 	}
+}
+
+/* A device over another that fails one request, then works again. */
+struct flaky_dev {
+	struct blk_dev dev;
+	struct blk_dev *inner;
+	int64_t fail_at; /* requests to pass before the one that fails; -1: none */
+};
+
+static int flaky_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
+{
+	struct flaky_dev *fd = dev->priv;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fd->fail_at >= 0 && fd->fail_at-- == 0) {
+			reqs[i].status = -EIO;
+			return -EIO;
+		}
+		int err = blk_submit(fd->inner, &reqs[i], 1);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int flaky_flush(struct blk_dev *dev)
+{
+	return blk_flush(((struct flaky_dev *)dev->priv)->inner);
+}
+
+static const struct blk_ops flaky_ops = {flaky_submit, flaky_flush};
+
+/*
+ * Calls op(v, k) on a fresh mount with its k-th request failing, for k =
+ * 0, 1, ... until op makes no k-th request.  Each call succeeds or says
+ * -EIO; the free count agrees with the FAT; and once the device works
+ * again and the volume is unmounted, fsck.fat finds it clean.
+ */
+static void each_request_failing(int (*op)(struct fat_vol *v, unsigned k))
+{
+	for (int64_t k = 0;; k++) {
+		struct blk_host h;
+		struct flaky_dev fd;
+		struct fat_vol *v;
+		assert_int_equal(blk_file_open(&h, IMG, img_sector, "img"), 0);
+		fd.dev = h.dev;
+		fd.dev.ops = &flaky_ops;
+		fd.dev.priv = &fd;
+		fd.inner = &h.dev;
+		fd.fail_at = -1;
+		assert_int_equal(fat_mount(&fd.dev, &v), 0);
+		fd.fail_at = k;
+		int r = op(v, (unsigned)k);
+		bool failed = fd.fail_at < 0;
+		fd.fail_at = -1;
+		if (r != 0 && r != -EIO)
+			fail_msg("request %lld failing: got %d", (long long)k, r);
+		uint32_t counted = v->free_count;
+		assert_int_equal(fat_count_free(v), 0);
+		if (v->free_count != counted)
+			fail_msg("request %lld failing: free count %u, the FAT has %u free", (long long)k,
+				 counted, v->free_count);
+		assert_int_equal(fat_unmount(v), 0);
+		blk_file_close(&h);
+		if (system("fsck.fat -n " IMG " >" WORK "/fsck.log 2>&1") != 0) {
+			sh("cat " WORK "/fsck.log");
+			fail_msg("request %lld failing: fsck.fat finds the volume damaged", (long long)k);
+		}
+		if (!failed)
+			return;
+	}
+}
+
+static int op_mkdir(struct fat_vol *v, unsigned k)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/directory %u", k);
+	return fat_mkdir(v, path);
+}
+
+/* A long name in /sub, which must grow to hold it. */
+static int op_create_growing(struct fat_vol *v, unsigned k)
+{
+	char path[300];
+	struct fat_file *f;
+
+	memset(path, 'n', sizeof(path));
+	snprintf(path, 11, "/sub/%05u", k);
+	path[10] = 'n';
+	path[5 + 255] = '\0';
+	int err = fat_open(v, path, FAT_O_CREATE, &f);
+	if (err == 0)
+		fat_close(f);
+	return err;
+}
+
+/*
+ * A request failing once (clusters of 64 sectors, so zeroing a new one
+ * writes through the 32-sector cache) while a directory is made or
+ * grows: what the call took is given back, or kept whole.
+ */
+static void test_one_failed_request_allocating(void **state)
+{
+	static const struct geometry g = {16, "256M", 64, false, 512};
+	struct mounted m;
+
+	(void)state;
+	make_volume(&g);
+	each_request_failing(op_mkdir);
+	mount_img(&m);
+	assert_int_equal(fat_mkdir(m.v, "/sub"), 0);
+	/* 48 names of 21 entries leave 14 of the 1024 in the first cluster */
+	for (unsigned i = 0; i < 48; i++)
+		assert_int_equal(op_create_growing(m.v, 90000 + i), 0);
+	unmount_img(&m);
+	each_request_failing(op_create_growing);
+}
+
+/* Writes 70000 bytes at off from an odd address (through the cache), then truncates to size. */
+static int write_truncate(struct fat_vol *v, const char *path, uint64_t off, uint64_t size)
+{
+	static uint8_t buf[70001];
+	struct fat_file *f;
+	int err = fat_open(v, path, FAT_O_CREATE, &f);
+
+	if (err < 0)
+		return err;
+	long n = fat_write(f, off, buf + 1, sizeof(buf) - 1);
+	err = n < 0 ? (int)n : fat_truncate(f, size);
+	fat_close(f);
+	return err;
+}
+
+static int op_grow(struct fat_vol *v, unsigned k)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/grown %u", k);
+	return write_truncate(v, path, 5, 70005);
+}
+
+static int op_shrink(struct fat_vol *v, unsigned k)
+{
+	(void)k;
+	return write_truncate(v, "/shrunk", 0, 1000);
+}
+
+/*
+ * A request failing once while a file grows or shrinks: its directory
+ * entry and its chain still agree, and no cluster is lost or shared.
+ */
+static void test_one_failed_request_resizing(void **state)
+{
+	static const struct geometry g = {16, "256M", 64, false, 512};
+
+	(void)state;
+	make_volume(&g);
+	each_request_failing(op_grow);
+	each_request_failing(op_shrink);
+}
+
+/*
+ * Data that goes through the cache a sector at a time (an odd buffer, the
+ * zeros of an extension) costs a few cache lookups per sector (and per
+ * cluster allocated, on clusters of one sector): the run of contiguous
+ * clusters is followed only as far as that sector, not up to a megabyte
+ * ahead for every sector, which made it thousands (and extending a file by
+ * 40 MiB on 512-byte clusters take minutes).
+ */
+static void test_cached_io_cost(void **state)
+{
+	static const struct geometry g = {32, "40M", 1, false, 512};
+	const uint32_t size = 1 << 20, sectors = size / 512;
+	uint8_t *buf = malloc(size + 1);
+	struct mounted m;
+	struct fat_file *f;
+
+	(void)state;
+	make_volume(&g);
+	mount_img(&m);
+	assert_int_equal(fat_open(m.v, "/zeros", FAT_O_CREATE, &f), 0);
+	uint32_t before = m.v->cache_clock;
+	assert_int_equal(fat_truncate(f, size), 0);
+	uint32_t cost = m.v->cache_clock - before;
+	if (cost > 64 * sectors)
+		fail_msg("extending by %u sectors took %u cache lookups", sectors, cost);
+	memset(buf, 0xff, size + 1);
+	before = m.v->cache_clock;
+	assert_int_equal(fat_read(f, 0, buf + 1, size), size);
+	cost = m.v->cache_clock - before;
+	if (cost > 64 * sectors)
+		fail_msg("reading %u sectors to an odd address took %u cache lookups", sectors, cost);
+	for (uint32_t i = 0; i < size; i++)
+		assert_int_equal(buf[1 + i], 0);
+	fat_close(f);
+	unmount_img(&m);
+	fsck_clean();
+	free(buf);
 }
 
 /* fat_bmap's runs hold exactly the file's bytes, and never cross a fragment. */
@@ -766,11 +1227,20 @@ int main(void)
 		cmocka_unit_test(test_read_mtools_volumes),
 		cmocka_unit_test(test_write_model),
 		cmocka_unit_test(test_names_and_errors),
+		cmocka_unit_test(test_lfn_too_long),
+		cmocka_unit_test(test_alias_tilde),
+		cmocka_unit_test(test_alias_leading_periods),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
+		cmocka_unit_test(test_dotdot_root_cluster),
 		cmocka_unit_test(test_bad_boot_sectors),
+		cmocka_unit_test(test_fat32_too_many_clusters),
 		cmocka_unit_test(test_device_failure),
+		cmocka_unit_test(test_one_failed_request_allocating),
+		cmocka_unit_test(test_one_failed_request_resizing),
 		cmocka_unit_test(test_bmap),
+		cmocka_unit_test(test_cached_io_cost),
 	};
 	setenv("MTOOLS_SKIP_CHECK", "1", 1);
 	setenv("LC_ALL", "C.UTF-8", 1);
