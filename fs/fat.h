@@ -95,7 +95,10 @@ int fat_truncate(struct fat_file *f, uint64_t size);
  * For the pager: the device sectors holding file offset off (which must be
  * below the size rounded up to a cluster): *lba is the device sector
  * holding off, and *count how many device sectors from there are
- * contiguous on disk and belong to the file's clusters.
+ * contiguous on disk and belong to the file's clusters.  The caller may
+ * read and write those sectors directly: the volume's cache holds no copy
+ * of them when this returns (dirty ones are written first).  Writing past
+ * the file's size that way does not change the size.
  */
 int fat_bmap(struct fat_file *f, uint64_t off, uint64_t *lba, uint32_t *count);
 

@@ -238,6 +238,8 @@ int fat_bmap(struct fat_file *f, uint64_t off, uint64_t *lba, uint32_t *count)
 		return -EINVAL;
 	off = ALIGN_DOWN(off, (uint64_t)ds);
 	int err = fat_file_run(f, off, FAT_RUN_MAX_BYTES, &sector, &run);
+	if (err == 0) /* the caller moves these sectors itself: no stale copy may stay behind */
+		err = fat_cache_evict(v, sector, (run + off % v->bps + v->bps - 1) / v->bps);
 	if (err < 0)
 		return err;
 	*lba = sector * v->dev_per_sector + (off % v->bps) / ds;

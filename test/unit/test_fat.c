@@ -1215,6 +1215,14 @@ static void test_bmap(void **state)
 	uint64_t lba;
 	uint32_t count;
 	assert_int_equal(fat_bmap(f, ALIGN_UP(frag_size, 512), &lba, &count), -EINVAL);
+	/* a sector the cache holds (a partial read), rewritten through bmap's address */
+	uint8_t got[8];
+	assert_int_equal(fat_read(f, 515, got, 8), 8);
+	assert_int_equal(fat_bmap(f, 512, &lba, &count), 0);
+	memset(sector, 0xab, 512);
+	assert_int_equal(blk_write(&m.h.dev, lba, 1, sector), 0);
+	assert_int_equal(fat_read(f, 515, got, 8), 8);
+	assert_memory_equal(got, sector, 8);
 	fclose(img);
 	fat_close(f);
 	unmount_img(&m);
