@@ -25,8 +25,7 @@ static const uint8_t lfn_offsets[LFN_CHARS] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22
 
 static uint32_t fat_entry_cluster(const struct fat_vol *v, const uint8_t *raw)
 {
-	uint32_t lo = (uint32_t)(raw[26] | raw[27] << 8);
-	uint32_t hi = (uint32_t)(raw[20] | raw[21] << 8);
+	uint32_t lo = fat_le16(raw + 26), hi = fat_le16(raw + 20);
 
 	return v->type == FAT32 ? (lo | hi << 16) & 0x0fffffff : lo;
 }
@@ -239,7 +238,7 @@ static void fat_lfn_take(struct fat_lfn *l, const uint8_t *raw, uint32_t index)
 	}
 	for (int i = 0; i < LFN_CHARS; i++) {
 		const uint8_t *p = raw + lfn_offsets[i];
-		l->units[(ord - 1) * LFN_CHARS + i] = (uint16_t)(p[0] | p[1] << 8);
+		l->units[(ord - 1) * LFN_CHARS + i] = fat_le16(p);
 	}
 	l->next_ord = (uint8_t)(ord - 1);
 	if (l->next_ord == 0) {
@@ -294,8 +293,7 @@ int fat_dir_iterate(struct fat_vol *v, uint32_t dir,
 			memcpy(e.name, e.short_name, sizeof(e.short_name));
 		e.attr = raw[11];
 		e.cluster = fat_entry_cluster(v, raw);
-		e.size = (uint32_t)raw[28] | (uint32_t)raw[29] << 8 | (uint32_t)raw[30] << 16 |
-			 (uint32_t)raw[31] << 24;
+		e.size = fat_le32(raw + 28);
 		err = fn(&e, &loc, ctx);
 		if (err != 0)
 			return err;
@@ -553,10 +551,11 @@ static int fat_dir_find_slots(struct fat_vol *v, uint32_t dir, uint32_t n, uint3
 	}
 }
 
-static void put16(uint8_t *p, uint16_t x)
+/* The first cluster, in both halves on FAT32 (the high half is 0 elsewhere). */
+static void fat_put_cluster(const struct fat_vol *v, uint8_t *raw, uint32_t cluster)
 {
-	p[0] = (uint8_t)x;
-	p[1] = (uint8_t)(x >> 8);
+	fat_put16(raw + 20, v->type == FAT32 ? (uint16_t)(cluster >> 16) : 0);
+	fat_put16(raw + 26, (uint16_t)cluster);
 }
 
 static void fat_fill_short(const struct fat_vol *v, uint8_t *raw, const uint8_t name11[11],
@@ -565,11 +564,10 @@ static void fat_fill_short(const struct fat_vol *v, uint8_t *raw, const uint8_t 
 	memset(raw, 0, FAT_ENTRY_SIZE);
 	memcpy(raw, name11, 11);
 	raw[11] = attr;
-	put16(raw + 16, FAT_STAMP_DATE); /* created */
-	put16(raw + 18, FAT_STAMP_DATE); /* accessed */
-	put16(raw + 24, FAT_STAMP_DATE); /* written */
-	put16(raw + 20, v->type == FAT32 ? (uint16_t)(cluster >> 16) : 0);
-	put16(raw + 26, (uint16_t)cluster);
+	fat_put16(raw + 16, FAT_STAMP_DATE); /* created */
+	fat_put16(raw + 18, FAT_STAMP_DATE); /* accessed */
+	fat_put16(raw + 24, FAT_STAMP_DATE); /* written */
+	fat_put_cluster(v, raw, cluster);
 }
 
 static void fat_fill_lfn(uint8_t *raw, const uint16_t *u, size_t n, unsigned ord, bool last,
@@ -582,7 +580,7 @@ static void fat_fill_lfn(uint8_t *raw, const uint16_t *u, size_t n, unsigned ord
 	for (unsigned i = 0; i < LFN_CHARS; i++) {
 		size_t k = (ord - 1) * LFN_CHARS + i;
 		/* the name ends with one NUL if it fits, then 0xFFFF padding */
-		put16(raw + lfn_offsets[i], k < n ? u[k] : k == n ? 0 : 0xffff);
+		fat_put16(raw + lfn_offsets[i], k < n ? u[k] : k == n ? 0 : 0xffff);
 	}
 }
 
@@ -660,11 +658,9 @@ int fat_dir_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t cluste
 	int err = fat_dir_raw(v, &c, loc->index, &raw, &sector);
 	if (err != 0)
 		return err < 0 ? err : fat_corrupt("entry past the directory's end", loc->index);
-	put16(raw + 20, v->type == FAT32 ? (uint16_t)(cluster >> 16) : 0);
-	put16(raw + 26, (uint16_t)cluster);
-	put16(raw + 28, (uint16_t)size);
-	put16(raw + 30, (uint16_t)(size >> 16));
-	put16(raw + 24, FAT_STAMP_DATE);
+	fat_put_cluster(v, raw, cluster);
+	fat_put32(raw + 28, size);
+	fat_put16(raw + 24, FAT_STAMP_DATE);
 	raw[11] |= FAT_ATTR_ARCHIVE;
 	fat_cache_dirty(v, sector);
 	return 0;

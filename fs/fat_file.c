@@ -247,6 +247,15 @@ int fat_bmap(struct fat_file *f, uint64_t off, uint64_t *lba, uint32_t *count)
 	return 0;
 }
 
+/* The handle open on the entry at loc, or NULL. */
+static struct fat_file *fat_find_open(const struct fat_vol *v, const struct fat_loc *loc)
+{
+	for (struct fat_file *f = v->open_files; f != NULL; f = f->next)
+		if (f->loc.dir == loc->dir && f->loc.index == loc->index)
+			return f;
+	return NULL;
+}
+
 int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_file **out)
 {
 	struct fat_where w;
@@ -268,18 +277,18 @@ int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_fil
 		return err;
 	if (w.e.attr & FAT_ATTR_DIR)
 		return -EISDIR;
-	for (struct fat_file *f = v->open_files; f != NULL; f = f->next)
-		if (f->loc.dir == w.loc.dir && f->loc.index == w.loc.index) {
-			f->refs++;
-			*out = f;
-			return 0;
-		}
+	struct fat_file *f = fat_find_open(v, &w.loc);
+	if (f != NULL) {
+		f->refs++;
+		*out = f;
+		return 0;
+	}
 	uint32_t len = 0;
 	if (w.e.cluster != 0 && (err = fat_chain_check(v, w.e.cluster, v->clusters, &len)) < 0)
 		return err;
 	if (len < fat_clusters_for(v, w.e.size))
 		return fat_corrupt("cluster chain shorter than the file", w.e.cluster);
-	struct fat_file *f = NEW(struct fat_file);
+	f = NEW(struct fat_file);
 	if (f == NULL)
 		return -ENOMEM;
 	*f = (struct fat_file){v, w.loc, w.e.cluster, w.e.size, 1, 0, 0, v->open_files};
@@ -300,13 +309,6 @@ void fat_close(struct fat_file *f)
 	DELETE(f);
 }
 
-static bool fat_is_open(const struct fat_vol *v, const struct fat_loc *loc)
-{
-	for (const struct fat_file *f = v->open_files; f != NULL; f = f->next)
-		if (f->loc.dir == loc->dir && f->loc.index == loc->index)
-			return true;
-	return false;
-}
 
 int fat_stat(struct fat_vol *v, const char *path, struct fat_dirent *out)
 {
@@ -394,7 +396,7 @@ static int fat_remove(struct fat_vol *v, const char *path, bool is_dir)
 		return -ENOTDIR;
 	if (!is_dir && (w.e.attr & FAT_ATTR_DIR))
 		return -EISDIR;
-	if (!is_dir && fat_is_open(v, &w.loc))
+	if (!is_dir && fat_find_open(v, &w.loc) != NULL)
 		return -EBUSY;
 	if (is_dir && (err = fat_dir_is_empty(v, w.e.cluster)) <= 0)
 		return err < 0 ? err : -ENOTEMPTY;

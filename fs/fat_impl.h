@@ -64,6 +64,29 @@ struct fat_file {
 	struct fat_file *next;
 };
 
+/* On-disk fields are little-endian and unaligned. */
+static inline uint16_t fat_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t fat_le32(const uint8_t *p)
+{
+	return (uint32_t)fat_le16(p) | (uint32_t)fat_le16(p + 2) << 16;
+}
+
+static inline void fat_put16(uint8_t *p, uint16_t x)
+{
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+}
+
+static inline void fat_put32(uint8_t *p, uint32_t x)
+{
+	fat_put16(p, (uint16_t)x);
+	fat_put16(p + 2, (uint16_t)(x >> 16));
+}
+
 /* fat_vol.c: the sector cache and device I/O */
 int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data);
 void fat_cache_dirty(struct fat_vol *v, uint64_t sector);

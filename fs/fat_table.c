@@ -23,31 +23,50 @@ static int fat_byte_ptr(struct fat_vol *v, uint64_t byte, uint8_t **p)
 	return 0;
 }
 
-static uint64_t fat_entry_byte(const struct fat_vol *v, uint32_t cluster)
+/*
+ * Reads the little-endian window holding cluster's entry into *old and
+ * replaces the bits of mask with those of value (mask 0: only reads).
+ * Byte by byte, because a FAT12 entry can cross into the next sector.
+ */
+static int fat_window(struct fat_vol *v, uint32_t cluster, uint32_t mask, uint32_t value,
+		      uint32_t *old)
 {
-	return v->type == FAT12 ? cluster + cluster / 2 : (uint64_t)cluster * (v->type / 8);
+	uint64_t byte = v->type == FAT12 ? cluster + cluster / 2 : (uint64_t)cluster * (v->type / 8);
+	unsigned width = v->type == FAT12 ? 2 : v->type / 8;
+
+	*old = 0;
+	for (unsigned i = 0; i < width; i++) {
+		uint8_t *p, m = (uint8_t)(mask >> (8 * i));
+		int err = fat_byte_ptr(v, byte + i, &p);
+		if (err < 0)
+			return err;
+		*old |= (uint32_t)*p << (8 * i);
+		if (m != 0) {
+			*p = (uint8_t)((*p & ~m) | ((value >> (8 * i)) & m));
+			fat_cache_dirty(v, v->fat_start + (byte + i) / v->bps);
+		}
+	}
+	return 0;
+}
+
+/* Where the entry sits in its window: odd FAT12 entries take the upper 12 bits. */
+static void fat_entry_bits(const struct fat_vol *v, uint32_t cluster, unsigned *shift,
+			   uint32_t *mask)
+{
+	*shift = v->type == FAT12 && (cluster & 1) ? 4 : 0;
+	/* FAT32's top four bits are reserved: kept as found */
+	*mask = v->type == FAT12 ? 0xfff : v->type == FAT16 ? 0xffff : 0x0fffffff;
 }
 
 static int fat_raw_get(struct fat_vol *v, uint32_t cluster, uint32_t *value)
 {
-	uint64_t byte = fat_entry_byte(v, cluster);
-	uint32_t x = 0;
-	unsigned width = v->type == FAT12 ? 2 : v->type / 8;
+	unsigned shift;
+	uint32_t mask, x;
+	int err = fat_window(v, cluster, 0, 0, &x);
 
-	/* byte by byte: a FAT12 entry can cross into the next sector */
-	for (unsigned i = 0; i < width; i++) {
-		uint8_t *p;
-		int err = fat_byte_ptr(v, byte + i, &p);
-		if (err < 0)
-			return err;
-		x |= (uint32_t)*p << (8 * i);
-	}
-	if (v->type == FAT12)
-		x = cluster & 1 ? x >> 4 : x & 0xfff;
-	else if (v->type == FAT32)
-		x &= 0x0fffffff;
-	*value = x;
-	return 0;
+	fat_entry_bits(v, cluster, &shift, &mask);
+	*value = (x >> shift) & mask;
+	return err;
 }
 
 int fat_get(struct fat_vol *v, uint32_t cluster, uint32_t *next)
@@ -66,31 +85,11 @@ int fat_set(struct fat_vol *v, uint32_t cluster, uint32_t value)
 {
 	KASSERT(fat_cluster_valid(v, cluster));
 	KASSERT(value == FAT_EOC || value == FAT_FREE || fat_cluster_valid(v, value));
-	uint64_t byte = fat_entry_byte(v, cluster);
-	uint32_t x = value, mask;
+	unsigned shift;
+	uint32_t mask, old;
 
-	if (v->type == FAT12) {
-		x &= 0xfff;
-		mask = cluster & 1 ? 0xfff0 : 0x0fff;
-		x = cluster & 1 ? x << 4 : x;
-	} else if (v->type == FAT16) {
-		x &= 0xffff;
-		mask = 0xffff;
-	} else {
-		x &= 0x0fffffff; /* the top four bits are reserved: kept as found */
-		mask = 0x0fffffff;
-	}
-	unsigned width = v->type == FAT12 ? 2 : v->type / 8;
-	for (unsigned i = 0; i < width; i++) {
-		uint8_t *p;
-		int err = fat_byte_ptr(v, byte + i, &p);
-		if (err < 0)
-			return err;
-		uint8_t m = (uint8_t)(mask >> (8 * i));
-		*p = (uint8_t)((*p & ~m) | ((x >> (8 * i)) & m));
-		fat_cache_dirty(v, v->fat_start + (byte + i) / v->bps);
-	}
-	return 0;
+	fat_entry_bits(v, cluster, &shift, &mask);
+	return fat_window(v, cluster, mask << shift, (value & mask) << shift, &old);
 }
 
 int fat_next(struct fat_vol *v, uint32_t cluster, uint32_t *next)

@@ -12,22 +12,6 @@
 #define FSINFO_TRAIL 0xaa550000u
 #define FSINFO_UNKNOWN 0xffffffffu
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t x)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
-}
-
 int fat_corrupt(const char *what, uint32_t value)
 {
 	log_error("fat: damaged volume: %s (%u)", what, value);
@@ -168,8 +152,8 @@ static int fat_fsinfo_write(struct fat_vol *v)
 
 	if (err < 0)
 		return err;
-	put32(p + 488, v->free_count);
-	put32(p + 492, v->next_free);
+	fat_put32(p + 488, v->free_count);
+	fat_put32(p + 492, v->next_free);
 	fat_cache_dirty(v, v->fsinfo_sector);
 	v->fsinfo_dirty = false;
 	return 0;
@@ -191,10 +175,10 @@ int fat_sync(struct fat_vol *v)
 /* The boot sector's geometry, checked; fills v or says what is wrong. */
 static int fat_parse_bpb(struct fat_vol *v, const uint8_t *b)
 {
-	uint32_t bps = le16(b + 11), spc = b[13], rsvd = le16(b + 14), nfats = b[16];
-	uint32_t root_entries = le16(b + 17);
-	uint32_t total = le16(b + 19) != 0 ? le16(b + 19) : le32(b + 32);
-	uint32_t fatsz = le16(b + 22) != 0 ? le16(b + 22) : le32(b + 36);
+	uint32_t bps = fat_le16(b + 11), spc = b[13], rsvd = fat_le16(b + 14), nfats = b[16];
+	uint32_t root_entries = fat_le16(b + 17);
+	uint32_t total = fat_le16(b + 19) != 0 ? fat_le16(b + 19) : fat_le32(b + 32);
+	uint32_t fatsz = fat_le16(b + 22) != 0 ? fat_le16(b + 22) : fat_le32(b + 36);
 
 	if (b[510] != 0x55 || b[511] != 0xaa || (b[0] != 0xeb && b[0] != 0xe9))
 		return fat_corrupt("no boot sector signature or jump", b[0]);
@@ -233,10 +217,10 @@ static int fat_parse_bpb(struct fat_vol *v, const uint8_t *b)
 	if (need > (uint64_t)fatsz * bps)
 		return fat_corrupt("FAT too small for the clusters", fatsz);
 	if (v->type == FAT32) {
-		v->root_cluster = le32(b + 44);
+		v->root_cluster = fat_le32(b + 44);
 		if (!fat_cluster_valid(v, v->root_cluster))
 			return fat_corrupt("root cluster", v->root_cluster);
-		v->fsinfo_sector = le16(b + 48);
+		v->fsinfo_sector = fat_le16(b + 48);
 		if (v->fsinfo_sector == 0 || v->fsinfo_sector >= rsvd)
 			v->fsinfo_sector = 0;
 	}
@@ -253,11 +237,11 @@ static int fat_load_free(struct fat_vol *v)
 		int err = fat_cache_get(v, v->fsinfo_sector, true, &p);
 		if (err < 0)
 			return err;
-		if (le32(p) == FSINFO_LEAD && le32(p + 484) == FSINFO_STRUC &&
-		    le32(p + 508) == FSINFO_TRAIL) {
-			v->free_count = le32(p + 488);
-			if (fat_cluster_valid(v, le32(p + 492)))
-				v->next_free = le32(p + 492);
+		if (fat_le32(p) == FSINFO_LEAD && fat_le32(p + 484) == FSINFO_STRUC &&
+		    fat_le32(p + 508) == FSINFO_TRAIL) {
+			v->free_count = fat_le32(p + 488);
+			if (fat_cluster_valid(v, fat_le32(p + 492)))
+				v->next_free = fat_le32(p + 492);
 		} else {
 			log_info("fat: %s: FSInfo sector not valid; ignored", v->dev->name);
 			v->fsinfo_sector = 0;

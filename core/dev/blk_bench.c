@@ -18,12 +18,11 @@
  * "qd32" is a batch of 32 handed over at once: the depth the device sees
  * is what the driver keeps in flight, at most 32.
  */
-#include "core/dev/blk.h"
+#include "core/dev/blk_testdisk.h"
 #include "core/dev/storage.h"
 #include "core/kbench.h"
 #include "core/mm/kmem.h"
 
-#define BLKB_MAGIC "PHOBOS BLKTEST 1"
 #define BLKB_IO 4096
 #define BLKB_BATCH 32
 #define BLKB_SPAN (16ull << 20)
@@ -66,12 +65,6 @@ static int64_t blkb_pass(struct blkb *b, unsigned depth, bool random)
 	}
 	uint64_t us = clock_us() - start;
 	return us == 0 ? -EIO : (int64_t)us;
-}
-
-static bool blkb_is_test_disk(struct blk_dev *d, uint8_t *buf)
-{
-	return d->parent == NULL && d->sector_size <= BLKB_IO && blk_read(d, 0, 1, buf) == 0 &&
-	       memcmp(buf, BLKB_MAGIC, 16) == 0;
 }
 
 static int blkb_disk(struct blk_dev *d, uint8_t *buf)
@@ -122,7 +115,7 @@ KBENCH(blk_read)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (struct blk_dev *d = blk_first(); d != NULL && err == 0; d = d->next) {
-		if (blkb_is_test_disk(d, buf)) {
+		if (d->sector_size <= BLKB_IO && blk_is_test_disk(d, buf)) {
 			disks++;
 			err = blkb_disk(d, buf);
 		}

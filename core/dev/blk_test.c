@@ -10,11 +10,10 @@
  * back, flushes, and the host checks the file after QEMU exits.  Nothing is
  * written to a disk without the magic.
  */
-#include "core/dev/blk.h"
+#include "core/dev/blk_testdisk.h"
 #include "core/ktest.h"
 #include "core/mm/malloc.h"
 
-#define BLKT_MAGIC "PHOBOS BLKTEST 1"
 #define BLKT_READ_KEY 0x5048424f53524421ull
 #define BLKT_WRITE_KEY 0x50484f424f535721ull
 #define BLKT_BUF_SECTORS 520 /* more than one device request on every driver */
@@ -40,10 +39,10 @@ static long blkt_verify(const uint8_t *buf, uint64_t byte, size_t len, uint64_t 
 	return -1;
 }
 
-static bool blkt_is_test_disk(struct blk_dev *d, uint8_t *buf)
+bool blk_is_test_disk(struct blk_dev *d, void *buf)
 {
-	return d->parent == NULL && d->sector_size == 512 && d->sectors >= 4096 &&
-	       blk_read(d, 0, 1, buf) == 0 && memcmp(buf, BLKT_MAGIC, 16) == 0;
+	return d->parent == NULL && blk_read(d, 0, 1, buf) == 0 &&
+	       memcmp(buf, BLK_TESTDISK_MAGIC, sizeof(BLK_TESTDISK_MAGIC) - 1) == 0;
 }
 
 /* Reads [lba, lba + count) into buf with one request and checks it. */
@@ -120,7 +119,8 @@ static void blkt_each_test_disk(void (*fn)(struct blk_dev *d, uint8_t *buf), siz
 	if (buf == NULL)
 		return;
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
-		if (blkt_is_test_disk(d, buf)) {
+		/* the patterns and the rewrite assume 512-byte sectors and room for them */
+		if (d->sector_size == 512 && d->sectors >= 4096 && blk_is_test_disk(d, buf)) {
 			disks++;
 			fn(d, buf);
 		}
