@@ -296,7 +296,7 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 			return 0;
 		if (o->pager == NULL)
 			continue;
-		int has = vm_pager_has_page(o, pindex);
+		int has = vm_pager_has_page(o, pindex, NULL);
 		if (has < 0)
 			return has;
 		if (has == 0)

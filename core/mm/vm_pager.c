@@ -22,15 +22,21 @@ static int vm_pager_answer(const struct vm_object *obj, const char *op, int r)
 	return r;
 }
 
-int vm_pager_has_page(struct vm_object *obj, uint64_t pindex)
+int vm_pager_has_page(struct vm_object *obj, uint64_t pindex, unsigned *after)
 {
 	int err = vm_pager_check(obj, 1, pindex);
+	unsigned more = 0;
 
 	if (err < 0 || obj->pager->ops->has_page == NULL)
 		return err < 0 ? err : -EINVAL;
-	int r = obj->pager->ops->has_page(obj->pager, pindex + obj->pager_offset);
+	int r = obj->pager->ops->has_page(obj->pager, pindex + obj->pager_offset, &more);
 	if (r != 0 && r != 1 && r != -EIO)
 		panic("vm_pager: %s.has_page answered %d", obj->pager->ops->name, r);
+	if (after != NULL) {
+		uint64_t room = obj->size / PAGE_SIZE - pindex - 1;
+		*after = r == 1 ? (unsigned)MIN((uint64_t)more, MIN(room, VM_PAGER_MAX_PAGES - 1))
+				: 0;
+	}
 	return r;
 }
 
@@ -58,4 +64,19 @@ int vm_pager_put_pages(struct vm_object *obj, struct vm_page **pages, unsigned n
 	return vm_pager_answer(obj, "put_pages",
 			       obj->pager->ops->put_pages(obj->pager, pages, n,
 							  pindex + obj->pager_offset));
+}
+
+void vm_pager_free_range(struct vm_object *obj, uint64_t pindex, uint64_t n)
+{
+	if (obj->pager == NULL || obj->pager->ops->free_range == NULL || n == 0)
+		return;
+	KASSERT(pindex + n <= obj->size / PAGE_SIZE);
+	obj->pager->ops->free_range(obj->pager, pindex + obj->pager_offset, n);
+}
+
+void vm_pager_dealloc(struct vm_object *obj)
+{
+	if (obj->pager != NULL && obj->pager->ops->dealloc != NULL)
+		obj->pager->ops->dealloc(obj->pager);
+	obj->pager = NULL;
 }

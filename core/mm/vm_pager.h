@@ -1,18 +1,32 @@
 /*
  * vm_pager: the backing store of a VM object (a file, swap), reached only
  * through the checked wrappers below.  Pagers plug in through an ops table;
- * the FAT file pager and the swap pager are such tables.
+ * the FAT file pager (fs/fat_pager.c) and the swap pager (swap_pager.c)
+ * are such tables.
  *
  * Page indices are the object's plus the object's pager_offset, so one
  * pager may serve a window of a larger store.
  *   has_page:  1 if the store holds data for the index, 0 if not (the page
- *              reads as zeros), or a negative code.
- *   get_pages: fills n pages (already allocated, not yet in the object)
- *              with the data of indices [pindex, pindex + n); 0, -ENOENT
- *              when there is no data (the caller zero-fills), -EIO when
- *              the store failed (the fault fails; nothing is mapped).
- *   put_pages: writes n pages back; 0 or -EIO / -ENOSPC.
- * A NULL op means the pager cannot do that (-EINVAL from the wrapper).
+ *              reads as zeros), or -EIO.  When it answers 1 and after is
+ *              not NULL, *after is how many of the following indices the
+ *              store holds next to it (contiguous on disk), so that one
+ *              get_pages call can read them with it (read-ahead); 0 is
+ *              always a correct answer.
+ *   get_pages: fills n pages (allocated, busy, not yet in the object) with
+ *              the data of indices [pindex, pindex + n); 0, -ENOENT when
+ *              the first page has no data (the caller zero-fills), -EIO
+ *              when the store failed (the fault fails; nothing is mapped).
+ *              A page past the store's end reads as zeros.
+ *   put_pages: writes n busy pages of consecutive indices back in as few
+ *              requests as the store allows; 0, or -EIO / -ENOSPC /
+ *              -ENOMEM, in which case none of the pages counts as written
+ *              (they stay dirty).
+ *   free_range: optional; the store may forget [pindex, pindex + n): the
+ *              pages were freed or rewritten in memory (swap gives the
+ *              slots back; a file pager has no such op: file data stays).
+ *   dealloc:   optional; the object died; the pager frees its state.
+ * A NULL op among the first three means the pager cannot do that (-EINVAL
+ * from the wrapper).
  * Lock key: called without the object lock held; the pager serialises.
  */
 #ifndef PHOBOS_MM_VM_PAGER_H
@@ -24,11 +38,13 @@ struct vm_pager;
 
 struct vm_pager_ops {
 	const char *name;
-	int (*has_page)(struct vm_pager *pager, uint64_t pindex);
+	int (*has_page)(struct vm_pager *pager, uint64_t pindex, unsigned *after);
 	int (*get_pages)(struct vm_pager *pager, struct vm_page **pages, unsigned n,
 			 uint64_t pindex);
 	int (*put_pages)(struct vm_pager *pager, struct vm_page **pages, unsigned n,
 			 uint64_t pindex);
+	void (*free_range)(struct vm_pager *pager, uint64_t pindex, uint64_t n);
+	void (*dealloc)(struct vm_pager *pager);
 };
 
 struct vm_pager {
@@ -38,10 +54,15 @@ struct vm_pager {
 
 #define VM_PAGER_MAX_PAGES 64 /* pages per get/put call */
 
-int vm_pager_has_page(struct vm_object *obj, uint64_t pindex);
+/* *after (may be NULL) is capped so that pindex + 1 + *after stays inside
+ * the object and at VM_PAGER_MAX_PAGES - 1. */
+int vm_pager_has_page(struct vm_object *obj, uint64_t pindex, unsigned *after);
 int vm_pager_get_pages(struct vm_object *obj, struct vm_page **pages, unsigned n,
 		       uint64_t pindex);
 int vm_pager_put_pages(struct vm_object *obj, struct vm_page **pages, unsigned n,
 		       uint64_t pindex);
+/* No-ops for a pager without the op, or an object without a pager. */
+void vm_pager_free_range(struct vm_object *obj, uint64_t pindex, uint64_t n);
+void vm_pager_dealloc(struct vm_object *obj);
 
 #endif

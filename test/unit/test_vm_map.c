@@ -303,7 +303,7 @@ struct test_pager {
 	bool fail;
 };
 
-static int tp_has(struct vm_pager *p, uint64_t pindex)
+static int tp_has(struct vm_pager *p, uint64_t pindex, unsigned *after)
 {
 	struct test_pager *t = (struct test_pager *)p;
 	t->has_calls++;
@@ -324,7 +324,7 @@ static int tp_get(struct vm_pager *p, struct vm_page **pages, unsigned n, uint64
 	return 0;
 }
 
-static const struct vm_pager_ops tp_ops = {"test", tp_has, tp_get, NULL};
+static const struct vm_pager_ops tp_ops = {"test", tp_has, tp_get, NULL, NULL, NULL};
 
 static void test_pager_paths(void **state)
 {
