@@ -57,8 +57,15 @@ static const char *gpt_check_header(const struct blk_dev *disk, const uint8_t *h
 	if (gpt_u64(h + 24) != lba)
 		return "MyLBA is not where the header is";
 	uint64_t first = gpt_u64(h + 40), last = gpt_u64(h + 48), entries = gpt_u64(h + 72);
+	uint64_t alt = gpt_u64(h + 32);
 	if (first > last || last >= disk->sectors)
 		return "usable range outside the disk";
+	if (alt == lba || alt == 0 || alt >= disk->sectors)
+		return "AlternateLBA is not a sector of its own on the disk";
+	/* Both headers (LBA 0 holds the protective MBR below them) must lie
+	 * outside the usable range, else a partition could overwrite one. */
+	if (first <= MIN(lba, alt) || last >= MAX(lba, alt))
+		return "usable range covers a header";
 	if (esize < GPT_ENTRY_MIN || !IS_POW2(esize) || esize > disk->sector_size || count == 0 ||
 	    (uint64_t)count * esize > GPT_ARRAY_MAX)
 		return "implausible entry array size";
@@ -67,6 +74,13 @@ static const char *gpt_check_header(const struct blk_dev *disk, const uint8_t *h
 		return "entry array outside the disk";
 	if (!(entries + array_sectors <= first || entries > last))
 		return "entry array overlaps the usable range";
+	if (entries <= lba && lba < entries + array_sectors)
+		return "entry array overlaps its header";
+	/* Each copy of the array (the same size in both tables) sits between
+	 * its header and the usable range: after LBA 1 at the front, before
+	 * the backup header at the end. */
+	if (first < 2 + array_sectors || last + array_sectors >= MAX(lba, alt))
+		return "usable range leaves no room for both entry arrays";
 	return NULL;
 }
 
@@ -114,6 +128,7 @@ static const char *gpt_read_table(struct blk_dev *disk, uint64_t lba, struct gpt
 
 	if ((*io_err = blk_read(disk, lba, 1, h)) < 0)
 		return "header unreadable";
+	t->alternate = 0;
 	if ((why = gpt_check_header(disk, h, lba)) != NULL)
 		return why;
 	memcpy(t->disk_guid, h + 56, 16);
@@ -149,10 +164,18 @@ int gpt_scan(struct blk_dev *disk)
 		log_info("gpt: %s: disk %s, %u partitions", disk->name, g, gpt_tab.used);
 		return 0;
 	}
-	uint64_t alt = disk->sectors - 1;
+	/* A primary header that passed its CRC knows where the backup is (a
+	 * disk grown after partitioning has it before the end); otherwise the
+	 * backup is where it belongs, the last sector. */
+	uint64_t last = disk->sectors - 1, alt = gpt_tab.alternate != 0 ? gpt_tab.alternate : last;
 	log_error("gpt: %s: primary table bad (%s), trying the backup at LBA %llu", disk->name, why,
 		  (unsigned long long)alt);
 	const char *why2 = gpt_read_table(disk, alt, &gpt_tab, &io_err);
+	if (why2 != NULL && alt != last) {
+		log_error("gpt: %s: backup at LBA %llu bad (%s), trying the last LBA", disk->name,
+			  (unsigned long long)alt, why2);
+		why2 = gpt_read_table(disk, last, &gpt_tab, &io_err);
+	}
 	if (why2 != NULL) {
 		log_error("gpt: %s: backup table bad too (%s): no partitions", disk->name, why2);
 		return io_err < 0 ? -EIO : -EINVAL;

@@ -171,6 +171,9 @@ struct part {
 	uint64_t first, last;
 };
 
+/* The usable range the writer puts in both headers: [first, sectors - margin]. */
+static uint64_t usable_first = 6, usable_margin = 6;
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	memcpy(p, &v, 4);
@@ -204,8 +207,8 @@ static void write_table(uint8_t *d, uint32_t ss, uint64_t sectors, uint64_t hdr,
 	put32(h + 12, 92);
 	put64(h + 24, hdr);
 	put64(h + 32, alt);
-	put64(h + 40, 6);
-	put64(h + 48, sectors - 6);
+	put64(h + 40, usable_first);
+	put64(h + 48, sectors - usable_margin);
 	memset(h + 56, 0xab, 16);
 	put64(h + 72, array);
 	put32(h + 80, count);
@@ -249,6 +252,52 @@ static void test_4k_sectors_and_geometry(void **state)
 	free(d);
 }
 
+/* A usable range reaching over LBA 0-1, a header or its own entry array
+ * is refused, though every CRC is right. */
+static void test_usable_range_bounds(void **state)
+{
+	const uint32_t ss = 512;
+	const uint64_t sectors = 256;
+	uint8_t *d = calloc(sectors, ss);
+	struct part p[1] = {{40, 60}};
+
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), 0);
+	usable_first = 0; /* LBA 0-1: the protective MBR and the primary header */
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), -EINVAL);
+	usable_first = 1;
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), -EINVAL);
+	usable_first = 2; /* the primary's entry array, LBA 2 */
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), -EINVAL);
+	usable_first = 6;
+	usable_margin = 1; /* the backup header */
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), -EINVAL);
+	usable_margin = 2; /* the backup's entry array */
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), -EINVAL);
+	usable_margin = 6;
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), 0);
+	free(d);
+}
+
+/* A disk grown after partitioning keeps its backup where it was: the
+ * primary's AlternateLBA finds it, the last sector does not. */
+static void test_backup_at_alternate_lba(void **state)
+{
+	make_sgdisk_image(WORK "/g.img");
+	sh("truncate -s 20M " WORK "/g.img");
+	corrupt(WORK "/g.img", 1024 + 128 + 33); /* primary array: the header stays good */
+	open_disk(WORK "/g.img");
+	assert_int_equal(gpt_scan(&disk.dev), 0);
+	expect_three_partitions();
+	blk_file_close(&disk);
+
+	make_sgdisk_image(WORK "/h.img");
+	sh("truncate -s 20M " WORK "/h.img");
+	corrupt(WORK "/h.img", 512 + 16); /* primary header CRC: AlternateLBA untrusted */
+	open_disk(WORK "/h.img");
+	assert_int_equal(gpt_scan(&disk.dev), -EINVAL); /* the last sector holds no header */
+	blk_file_close(&disk);
+}
+
 static void test_partition_device_bounds(void **state)
 {
 	uint8_t *d = calloc(64, 512), buf[1024];
@@ -280,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_both_bad),
 		cmocka_unit_test(test_io_error),
 		cmocka_unit_test(test_4k_sectors_and_geometry),
+		cmocka_unit_test(test_usable_range_bounds),
+		cmocka_unit_test(test_backup_at_alternate_lba),
 		cmocka_unit_test(test_partition_device_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
