@@ -187,8 +187,7 @@ void kmain(struct boot_info *loader_bi)
 		kernel_exit(EXIT_CONFIG);
 	}
 	main_vm_startup(bi);
-	if (storage_init(bi, kernel_config.fs_guid,
-			 kernel_config.swap == CONFIG_SWAP_GUID ? kernel_config.swap_guid : "") < 0)
+	if (storage_init(bi, kernel_config.fs_guid, kernel_config.swap, kernel_config.swap_guid) < 0)
 		kernel_exit(EXIT_CONFIG);
 
 	int failed = 0;

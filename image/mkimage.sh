@@ -1,8 +1,11 @@
 #!/bin/sh
 # mkimage.sh OUT ESP_IMG: the GPT disk.  Partition 1 is the ESP at 1 MiB,
 # partition 2 a Linux swap partition initialised by mkswap.  Sizes and
-# GUIDs come from the environment (see mk/image.mk).
+# GUIDs come from the environment (see mk/image.mk); an empty GUID is drawn
+# at random, so every image is a disk of its own.
 set -eu
+guid() { [ -n "$1" ] && echo "$1" || cat /proc/sys/kernel/random/uuid; }
+DISK_GUID=$(guid "${DISK_GUID:-}") ESP_GUID=$(guid "${ESP_GUID:-}") SWAP_GUID=$(guid "${SWAP_GUID:-}")
 out=$1 esp=$2
 mib() { numfmt --from=iec "$1" | awk '{print int($1 / 1048576)}'; }
 img=$(mib "$IMAGE_SIZE") espm=$(mib "$ESP_SIZE") swapm=$(mib "$SWAP_SIZE")

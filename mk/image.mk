@@ -1,12 +1,15 @@
 # The GPT disk image: an ESP (FAT32, made with mtools: no root, no loop
 # devices) holding the loader and phobos.cfg, and a Linux swap partition in
-# mkswap's format.  GUIDs are fixed so tests can name them.
+# mkswap's format.  Every build gets fresh random disk and partition GUIDs
+# (and every stick made by `make usb` fresh ones again): the kernel knows its
+# own disk only by them, so two disks must never share them.  Set DISK_GUID,
+# ESP_GUID or SWAP_GUID to fix one; tests read them from the image.
 
 OVMF_CODE ?= /usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS ?= /usr/share/OVMF/OVMF_VARS_4M.fd
-DISK_GUID ?= 5048424F-5300-4000-8000-000000000001
-ESP_GUID ?= 5048424F-5300-4000-8000-0000000000E5
-SWAP_GUID ?= 5048424F-5300-4000-8000-00000000005A
+DISK_GUID ?=
+ESP_GUID ?=
+SWAP_GUID ?=
 IMAGE := $(BUILD)/phobos.img
 IMAGE_CFG ?= image/phobos.cfg
 
@@ -45,13 +48,13 @@ debug: deps
 	@echo "($(KERNEL_ELF) is linked at the address it runs at, 0xffffffff80000000: no offset needed)"
 	qemu-system-x86_64 $(QEMU_ARGS) -serial stdio -display none -s -S
 
-# A stick gets image/usb.cfg (exit=halt: results stay on screen).
-$(BUILD)/phobos-usb.img: $(IMAGE) image/usb.cfg
-	cp --sparse=always $(IMAGE) $@
-	mcopy -o -i $@@@1M image/usb.cfg ::/phobos.cfg
-
-usb: $(BUILD)/phobos-usb.img
+# A stick gets image/usb.cfg (exit=halt: results stay on screen) and GUIDs of
+# its own, drawn anew for every stick written.
+usb: $(IMAGE) image/usb.cfg
 	@test -n "$(DEV)" || { echo "usage: make usb DEV=/dev/sdX"; exit 2; }
-	@echo "Writing $< to $(DEV): everything on $(DEV) is lost."
-	dd if=$< of=$(DEV) bs=4M conv=fsync status=progress
+	cp --sparse=always $(IMAGE) $(BUILD)/phobos-usb.img
+	sgdisk -G $(BUILD)/phobos-usb.img >/dev/null
+	mcopy -o -i $(BUILD)/phobos-usb.img@@1M image/usb.cfg ::/phobos.cfg
+	@echo "Writing $(BUILD)/phobos-usb.img to $(DEV): everything on $(DEV) is lost."
+	dd if=$(BUILD)/phobos-usb.img of=$(DEV) bs=4M conv=fsync status=progress
 .PHONY: usb

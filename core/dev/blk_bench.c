@@ -2,7 +2,7 @@
  * blk_read: read throughput of whole disks, through blk_submit as every
  * user of the block layer sees it.
  *
- * Measured: each whole disk whose sector 0 carries the test-disk magic of
+ * Measured: each whole disk whose sector 0 carries the test-disk label of
  * blk_test.c, or the boot disk when there is none.  Nothing is written.
  * Every figure reads the same amount, min(16 MiB, disk), in 4 KiB requests
  * into page-aligned buffers.  The bench name is "blk_<kind>", the kind being
@@ -115,7 +115,7 @@ KBENCH(blk_read)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (struct blk_dev *d = blk_first(); d != NULL && err == 0; d = d->next) {
-		if (d->sector_size <= BLKB_IO && blk_is_test_disk(d, buf)) {
+		if (d->sector_size <= BLKB_IO && blk_is_test_disk(d, storage.boot_disk, buf)) {
 			disks++;
 			err = blkb_disk(d, buf);
 		}

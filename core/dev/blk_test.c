@@ -1,16 +1,17 @@
 /*
  * blk_rw (selftest=blk_rw): reads what the host wrote and writes what the
  * host then verifies, on every whole disk whose first sector carries the
- * test-disk magic, whatever controller it hangs on.
+ * test-disk label (blk_testdisk.h), whatever controller it hangs on.
  *
  * The host (test/qemu/scenarios.py) fills the disk so that the 64-bit word
  * at byte offset o is o ^ BLKT_READ_KEY, except sector 0 which holds the
- * magic.  The test checks reads of many shapes, then rewrites the second
+ * label.  The test checks reads of many shapes, then rewrites the second
  * half of the disk so that word o holds o ^ BLKT_WRITE_KEY, reads that
  * back, flushes, and the host checks the file after QEMU exits.  Nothing is
- * written to a disk without the magic.
+ * written to a disk that is not a test disk.
  */
 #include "core/dev/blk_testdisk.h"
+#include "core/dev/storage.h"
 #include "core/ktest.h"
 #include "core/mm/malloc.h"
 
@@ -37,12 +38,6 @@ static long blkt_verify(const uint8_t *buf, uint64_t byte, size_t len, uint64_t 
 			return (long)i;
 	}
 	return -1;
-}
-
-bool blk_is_test_disk(struct blk_dev *d, void *buf)
-{
-	return d->parent == NULL && blk_read(d, 0, 1, buf) == 0 &&
-	       memcmp(buf, BLK_TESTDISK_MAGIC, sizeof(BLK_TESTDISK_MAGIC) - 1) == 0;
 }
 
 /* Reads [lba, lba + count) into buf with one request and checks it. */
@@ -120,7 +115,7 @@ static void blkt_each_test_disk(void (*fn)(struct blk_dev *d, uint8_t *buf), siz
 		return;
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
 		/* the patterns and the rewrite assume 512-byte sectors and room for them */
-		if (d->sector_size == 512 && d->sectors >= 4096 && blk_is_test_disk(d, buf)) {
+		if (d->sectors >= 4096 && blk_is_test_disk(d, storage.boot_disk, buf)) {
 			disks++;
 			fn(d, buf);
 		}

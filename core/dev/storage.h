@@ -10,13 +10,15 @@
 #define PHOBOS_DEV_STORAGE_H
 
 #include "core/boot_info.h"
+#include "core/config.h"
 #include "core/dev/blk.h"
 #include "fs/fat.h"
 
 struct storage {
 	struct blk_dev *boot_disk; /* whole disk */
 	struct blk_dev *boot_part; /* the ESP the loader came from */
-	struct blk_dev *swap;      /* the first swap partition of the boot disk, or swap= */
+	struct blk_dev *swap;      /* swap=auto: the boot disk's first swap partition; swap=GUID;
+				    * NULL for swap=off */
 	struct blk_dev *fs;        /* the partition files are served from (fs=, else boot_part) */
 	struct fat_vol *vol;       /* the FAT volume mounted from fs */
 };
@@ -24,12 +26,17 @@ struct storage {
 extern struct storage storage;
 
 /*
- * Finds the disks and partitions.  fs_guid and swap_guid are the fs= and
- * swap= values ("" when not given): a partition named there that cannot be
- * found is a missing device, -ENODEV (the caller exits with code 2).  The
- * files partition is mounted; a partition that holds no sane FAT is
- * -EINVAL (code 2 too): files must never be served from a damaged volume.
+ * Finds the disks and partitions.  The boot partition and swap must lie on
+ * the boot disk; fs= may name a partition of any disk.  fs_guid is the fs=
+ * value ("" when not given), swap and swap_guid the swap= setting.  Errors
+ * (the caller exits with code 2): -ENODEV, a partition named by fs= or
+ * swap= is missing, or swap= names one that is not swap or not on the boot
+ * disk; -EEXIST, a GUID that must be unique (the loader's disk and
+ * partition GUIDs, fs=, swap=) is carried by several disks or partitions;
+ * -EINVAL and others from fat_mount, the files partition holds no sane FAT:
+ * files are never served from a damaged volume.
  */
-int storage_init(const struct boot_info *bi, const char *fs_guid, const char *swap_guid);
+int storage_init(const struct boot_info *bi, const char *fs_guid, enum config_swap swap,
+		 const char *swap_guid);
 
 #endif

@@ -101,9 +101,21 @@ def scenario_bench_default():
 
 
 BAD_GUID = "0BADF00D-0000-4000-8000-000000000BAD"
-ESP_GUID = "5048424F-5300-4000-8000-0000000000E5"   # mk/image.mk
-SWAP_GUID = "5048424F-5300-4000-8000-00000000005A"
 OTHER_PART = "5048424F-5300-4000-8000-0000000000C1"
+
+
+def image_guid(which, image=None):
+    """The image's GUIDs, drawn at random by every build (mk/image.mk):
+    which is "disk", "esp" (partition 1) or "swap" (partition 2)."""
+    import os
+    import subprocess
+    from phobos_qemu import ROOT
+    image = image or os.path.join(ROOT, "build", "phobos.img")
+    args = ["-p"] if which == "disk" else ["-i", "1" if which == "esp" else "2"]
+    out = subprocess.run(["sgdisk"] + args + [image], check=True, capture_output=True,
+                         text=True).stdout
+    m = re.search(r"(?:Disk identifier \(GUID\)|Partition unique GUID): (\S+)", out)
+    return m.group(1)
 
 
 def exit2_checks(name, b, words):
@@ -120,8 +132,9 @@ def scenario_missing_partition():
 
 
 def scenario_swap_not_swap():
-    b = boot("swap-not-swap", "app=selftest selftest=printf_formats exit=qemu swap=" + ESP_GUID)
-    return b, exit2_checks("swap-not-swap", b, ["swap=" + ESP_GUID, "not a Linux swap partition"])
+    esp = image_guid("esp")
+    b = boot("swap-not-swap", "app=selftest selftest=printf_formats exit=qemu swap=" + esp)
+    return b, exit2_checks("swap-not-swap", b, ["swap=" + esp, "not a Linux swap partition"])
 
 
 def scenario_corrupt_gpt():
@@ -151,7 +164,8 @@ def scenario_corrupt_gpt():
 
 
 def scenario_swap_named():
-    b = boot("swap-named", "app=selftest selftest=storage_boot_disk exit=qemu swap=" + SWAP_GUID)
+    b = boot("swap-named", "app=selftest selftest=storage_boot_disk exit=qemu swap=" +
+             image_guid("swap"))
     checks = [("swap-named: swap= finds the swap partition", "swap virtio0p2" in b.log, "no swap"),
               ("swap-named: exit 0", b.exit_code == 0 and b.qemu_code() == 0,
                "exit %s status %s" % (b.exit_code, b.status))]
@@ -245,9 +259,18 @@ def blkt_words(first_byte, nbytes, key):
                        *[(first_byte + i) ^ key for i in range(0, nbytes, 8)])
 
 
+def blkt_label(sectors):
+    """Sector 0 of a test disk (core/dev/blk_testdisk.h): the magic, the
+    disk's sector count and the CRC32 of both."""
+    import struct
+    import zlib
+    head = BLKT_MAGIC + struct.pack("<Q", sectors)
+    return head + struct.pack("<I", zlib.crc32(head)) + bytes(512 - len(head) - 4)
+
+
 def blkt_disk(path):
     with open(path, "wb") as f:
-        f.write(BLKT_MAGIC + bytes(512 - len(BLKT_MAGIC)))
+        f.write(blkt_label(BLKT_SECTORS))
         f.write(blkt_words(512, (BLKT_SECTORS - 1) * 512, BLKT_READ_KEY))
 
 
@@ -287,7 +310,7 @@ def blk_rw_scenario(bus):
                        data[half:] == blkt_words(half, len(data) - half, BLKT_WRITE_KEY),
                        "second half differs"))
         checks.append(("%s: the first half is untouched" % name,
-                       data[:half] == BLKT_MAGIC + bytes(512 - len(BLKT_MAGIC)) +
+                       data[:half] == blkt_label(BLKT_SECTORS) +
                        blkt_words(512, half - 512, BLKT_READ_KEY), "first half changed"))
         os.unlink(disk)
         return b, checks
@@ -296,9 +319,9 @@ def blk_rw_scenario(bus):
 
 
 def blk_bench_disk(path, size):
-    """A test disk for blk_read: the magic in sector 0, zeros (sparse) after."""
+    """A test disk for blk_read: the label in sector 0, zeros (sparse) after."""
     with open(path, "wb") as f:
-        f.write(BLKT_MAGIC)
+        f.write(blkt_label(size // 512))
         f.truncate(size)
 
 
@@ -319,7 +342,7 @@ def scenario_blk_bench_virtio():
     figures = {m: float(v) for m, v in re.findall(
         r'^RESULT \{"bench":"blk_virtio","metric":"(\w+)","value":([0-9.]+)', b.log, re.M)}
     with open(disk, "rb") as f:
-        untouched = f.read() == BLKT_MAGIC + bytes((4 << 20) - len(BLKT_MAGIC))
+        untouched = f.read() == blkt_label(8192) + bytes((4 << 20) - 512)
     os.unlink(disk)
     checks = [("blk-bench-virtio: measures the test disk", "bench: blk_read: virtio1," in b.log,
                "virtio1 not measured"),
@@ -364,7 +387,7 @@ def blk_ioerr_scenario(bus):
         with open(disk, "rb") as f:
             data = f.read()
         checks.append(("%s: the disk is unchanged" % name,
-                       data == BLKT_MAGIC + bytes(512 - len(BLKT_MAGIC)) +
+                       data == blkt_label(BLKT_SECTORS) +
                        blkt_words(512, len(data) - 512, BLKT_READ_KEY), "disk changed"))
         os.unlink(disk)
         os.unlink(cfg)
@@ -464,6 +487,75 @@ def scenario_missing_disk():
                                                "no FAT volume to read files from"])
 
 
+def image_copy(name, sgdisk_args=(), mdel=()):
+    """A copy of the boot image as a second disk, changed by sgdisk and with
+    files deleted from its ESP; returns its path."""
+    import os
+    import subprocess
+    from phobos_qemu import ROOT, ESP_OFFSET
+    path = os.path.join(ROOT, "build", "qemu-tests", name + "-copy.img")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    subprocess.run(["cp", "--sparse=always", os.path.join(ROOT, "build", "phobos.img"), path],
+                   check=True)
+    if sgdisk_args:
+        subprocess.run(["sgdisk"] + list(sgdisk_args) + [path], check=True,
+                       stdout=subprocess.DEVNULL)
+    for f in mdel:
+        subprocess.run(["mdel", "-i", "%s@@%d" % (path, ESP_OFFSET), f], check=True)
+    return path
+
+
+def file_digest(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def scenario_duplicate_guids():
+    """Two disks made from one image carry the same GUIDs: which one is
+    ours cannot be told, so the kernel refuses, naming both, and writes
+    nothing."""
+    import os
+    copy = image_copy("dup-guids")
+    before = file_digest(copy)
+    b = boot("dup-guids", "app=selftest selftest=printf_formats exit=qemu",
+             extra=["-drive", "if=none,format=raw,file=%s,id=d2" % copy,
+                    "-device", "virtio-blk-pci,drive=d2"])
+    checks = exit2_checks("dup-guids", b, ["is on 2 disks (virtio0, virtio1)",
+                                           "refusing to guess"])
+    checks.append(("dup-guids: the second disk is untouched", file_digest(copy) == before,
+                   "changed"))
+    os.unlink(copy)
+    return b, checks
+
+
+def scenario_boot_partition_elsewhere():
+    """Booted from legacy IDE, which Phobos cannot drive, beside a disk that
+    once received the same image (another disk GUID, its loader removed so
+    the firmware boots from IDE): that disk's ESP and swap carry the
+    loader's partition GUIDs but are not adopted, and nothing is written."""
+    import os
+    copy = image_copy("elsewhere", ["-U", "R"], ["::/EFI/BOOT/BOOTX64.EFI"])
+    before = file_digest(copy)
+    b = boot("elsewhere", "app=check check=/x exit=qemu", machine="pc", disk_bus="ide",
+             extra=["-drive", "if=none,format=raw,file=%s,id=d2" % copy,
+                    "-device", "virtio-blk-pci,drive=d2"])
+    checks = exit2_checks("elsewhere", b, ["boot partition found on virtio0p1, which is not "
+                                           "the boot disk: not used", "swap none"])
+    checks.append(("elsewhere: the other disk is untouched", file_digest(copy) == before,
+                   "changed"))
+    os.unlink(copy)
+    return b, checks
+
+
+def scenario_swap_off():
+    b = boot("swap-off", "app=selftest selftest=printf_formats exit=qemu swap=off")
+    return b, [("swap-off: says swap is off", "swap off (swap=off)" in b.log, "no message"),
+               ("swap-off: no swap partition in use", "; swap none" in b.log, "swap adopted"),
+               ("swap-off: exit 0", b.exit_code == 0 and b.qemu_code() == 0,
+                "exit %s status %s" % (b.exit_code, b.status))]
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -471,4 +563,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              blk_rw_scenario("virtio"), blk_rw_scenario("ahci"), blk_rw_scenario("nvme"),
              blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,
              check_scenario("virtio"), check_scenario("ahci"), check_scenario("nvme"),
-             scenario_corrupt_fat, scenario_missing_disk]
+             scenario_corrupt_fat, scenario_missing_disk, scenario_duplicate_guids,
+             scenario_boot_partition_elsewhere, scenario_swap_off]

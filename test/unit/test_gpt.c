@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "core/dev/blk_testdisk.h"
 #include "core/dev/gpt.h"
 #include "core/lib/crc32.h"
 #include "core/lib/guid.h"
@@ -320,6 +321,68 @@ static void test_partition_device_bounds(void **state)
 	free(d);
 }
 
+/* Writes a test-disk label for a disk of `sectors` sectors into s. */
+static void label(uint8_t *s, uint64_t sectors)
+{
+	memset(s, 0, 512);
+	memcpy(s, BLK_TESTDISK_MAGIC, 16);
+	memcpy(s + BLK_TESTDISK_SECTORS_AT, &sectors, 8);
+	uint32_t crc = crc32(0, s, BLK_TESTDISK_CRC_AT);
+	memcpy(s + BLK_TESTDISK_CRC_AT, &crc, 4);
+}
+
+/* Scans the 64-sector memory disk d as storage does; is it a test disk? */
+static bool test_disk(uint8_t *d, bool is_boot_disk)
+{
+	static struct blk_host m;
+	uint8_t buf[512];
+
+	blk_reset_registry();
+	blk_mem_create(&m, d, 64 * 512, 512, "mem2");
+	blk_register(&m.dev);
+	gpt_scan(&m.dev);
+	return blk_is_test_disk(&m.dev, is_boot_disk ? &m.dev : NULL, buf);
+}
+
+static void test_test_disk_label(void **state)
+{
+	uint8_t *d = calloc(64, 512);
+
+	label(d, 64);
+	assert_true(test_disk(d, false));
+	assert_false(test_disk(d, true));
+	label(d, 63); /* the disk was resized since */
+	assert_false(test_disk(d, false));
+	label(d, 64);
+	d[20] ^= 1; /* the CRC no longer matches */
+	assert_false(test_disk(d, false));
+	label(d, 64);
+	d[446 + 4] = 0x83; /* a DOS partition table written over it */
+	d[510] = 0x55;
+	d[511] = 0xaa;
+	assert_false(test_disk(d, false));
+	free(d);
+}
+
+/* A disk once used for tests, since partitioned with a GPT: the label in
+ * the boot-code area survives, the disk is no longer fair game. */
+static void test_stale_label_under_gpt(void **state)
+{
+	const uint32_t ss = 512;
+	const uint64_t sectors = 64;
+	uint8_t *d = calloc(sectors, ss);
+	struct part p[1] = {{10, 20}};
+
+	assert_int_equal(scan_mem(d, ss, sectors, p, 1, 4), 0);
+	label(d, sectors); /* no protective MBR: only the GPT gives it away */
+	assert_false(test_disk(d, false));
+	memset(d + 512, 0, 512); /* the primary header gone: the backup still counts */
+	assert_false(test_disk(d, false));
+	memset(d + (sectors - 1) * 512, 0, 512);
+	assert_true(test_disk(d, false)); /* no table left at all */
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +395,8 @@ int main(void)
 		cmocka_unit_test(test_usable_range_bounds),
 		cmocka_unit_test(test_backup_at_alternate_lba),
 		cmocka_unit_test(test_partition_device_bounds),
+		cmocka_unit_test(test_test_disk_label),
+		cmocka_unit_test(test_stale_label_under_gpt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
