@@ -71,7 +71,10 @@ struct boot_info {
 	uint32_t config_source; /* enum boot_config_source */
 	char config[BOOT_CONFIG_MAX]; /* key=value words, NUL-terminated */
 	uint32_t range_count;
-	uint32_t pad;
+	/* Bytes the source held: BOOT_CONFIG_MAX or more when it did not fit
+	 * (config holds its start), more than strlen(config) when it held a
+	 * NUL.  The kernel refuses both rather than run on part of it. */
+	uint32_t config_len;
 	struct boot_mem_range ranges[BOOT_RANGES_MAX];
 };
 

@@ -40,7 +40,7 @@ static int check_one(const char *path, uint8_t *buf)
 int check_run(const char *paths)
 {
 	char path[CHECK_PATH_MAX];
-	int failed = 0;
+	int failed = 0, total = 0;
 
 	if (storage.vol == NULL) {
 		log_error("check: no FAT volume to read files from");
@@ -53,7 +53,11 @@ int check_run(const char *paths)
 		size_t n = 0;
 		while (p[n] != '\0' && p[n] != ',')
 			n++;
-		if (n > 0 && n < sizeof(path)) {
+		if (n >= sizeof(path)) {
+			log_error("check: a path of %zu bytes (at most %zu): not checked", n,
+				  sizeof(path) - 1);
+			failed++;
+		} else if (n > 0) {
 			memcpy(path, p, n);
 			path[n] = '\0';
 			int err = check_one(path, buf);
@@ -62,8 +66,11 @@ int check_run(const char *paths)
 				failed++;
 			}
 		}
+		total += n > 0;
 		p += n + (p[n] == ',');
 	}
+	if (failed > 0)
+		log_error("check: %d of %d paths failed", failed, total);
 	kmem_free_pages(buf, CHECK_CHUNK_PAGES);
 	return failed;
 }

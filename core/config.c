@@ -6,7 +6,7 @@
 #include "core/console.h"
 #include "core/lib/guid.h"
 
-#define CONFIG_WORD_MAX 600
+#define CONFIG_WORD_MAX 2048
 
 static int config_copy(char *dst, size_t size, const char *key, const char *v)
 {
@@ -143,6 +143,50 @@ static bool config_blank(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static bool config_printable(const char *w)
+{
+	for (; *w != '\0'; w++)
+		if ((unsigned char)*w < 0x20 || (unsigned char)*w > 0x7e)
+			return false;
+	return true;
+}
+
+/* Rewrites w in place with each unprintable byte as \xNN (truncated to
+ * size), so a log line can never carry terminal control sequences. */
+static void config_escape(char *w, size_t size)
+{
+	char out[CONFIG_WORD_MAX];
+	size_t o = 0;
+
+	for (const char *p = w; *p != '\0' && o + 5 < sizeof(out); p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c > 0x7e)
+			o += (size_t)ksnprintf(out + o, sizeof(out) - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	memcpy(w, out, MIN(o + 1, size));
+	w[size - 1] = '\0';
+}
+
+int config_check_text(const char *text, uint32_t len, uint32_t max)
+{
+	size_t n = strlen(text);
+
+	if (len >= max) {
+		log_error("config: longer than the %u bytes allowed; refusing to run on part of it",
+			  max - 1);
+		return -EINVAL;
+	}
+	if (n != len) {
+		log_error("config: a NUL byte at offset %zu of %u; refusing to run on part of it", n,
+			  len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_parse(struct config *cfg, const char *text)
 {
 	char word[CONFIG_WORD_MAX];
@@ -168,6 +212,12 @@ int config_parse(struct config *cfg, const char *text)
 		memcpy(word, p, n);
 		word[n] = '\0';
 		p += n;
+		if (!config_printable(word)) {
+			config_escape(word, sizeof(word));
+			log_error("config: '%s' holds bytes that are not printable", word);
+			err = -EINVAL;
+			continue;
+		}
 		char *eq = strchr(word, '=');
 		if (eq == NULL || eq == word) {
 			log_error("config: '%s' is not key=value", word);

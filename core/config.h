@@ -6,7 +6,9 @@
  * keys are reported with a warning and ignored; a known key with a bad
  * value is reported and makes config_parse return -EINVAL (the kernel then
  * exits with code 2) while the rest of the words are still applied, so one
- * run reports every mistake.  A word without '=' is a bad word (-EINVAL).
+ * run reports every mistake.  A word without '=' is a bad word (-EINVAL), and
+ * so is a word holding bytes that are not printable ASCII: it is echoed
+ * with those bytes escaped (\xNN) and not applied.
  */
 #ifndef PHOBOS_CONFIG_H
 #define PHOBOS_CONFIG_H
@@ -18,6 +20,7 @@ enum config_exit { CONFIG_EXIT_HALT, CONFIG_EXIT_QEMU, CONFIG_EXIT_REBOOT };
 enum config_swap { CONFIG_SWAP_AUTO, CONFIG_SWAP_OFF, CONFIG_SWAP_GUID };
 
 #define CONFIG_LIST_MAX 512 /* bytes of a comma list value */
+#define CONFIG_CHECK_MAX 2048 /* check=: paths add up */
 #define CONFIG_GUID_TEXT 37 /* 36 characters and NUL */
 
 struct config {
@@ -27,7 +30,7 @@ struct config {
 	enum config_swap swap;
 	char swap_guid[CONFIG_GUID_TEXT]; /* when swap == CONFIG_SWAP_GUID */
 	char fs_guid[CONFIG_GUID_TEXT];   /* "" = the boot partition */
-	char check[CONFIG_LIST_MAX];      /* comma list of FAT paths */
+	char check[CONFIG_CHECK_MAX];     /* comma list of FAT paths */
 	enum config_exit exit;
 	unsigned console;               /* CONSOLE_* mask; 0 = all present */
 	enum log_level log;
@@ -35,6 +38,14 @@ struct config {
 };
 
 int config_parse(struct config *cfg, const char *text);
+
+/*
+ * The loader's text as a whole: -EINVAL (logged) when the source held len
+ * bytes that did not all arrive, because it was longer than max - 1 bytes
+ * or held a NUL byte.  Running on part of a configuration could mean
+ * running on someone's disk with the wrong swap= or fs=.
+ */
+int config_check_text(const char *text, uint32_t len, uint32_t max);
 
 /* true if name is an element of the comma list (or the list is "all"). */
 bool config_list_has(const char *list, const char *name);

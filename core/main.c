@@ -157,6 +157,8 @@ void kmain(struct boot_info *loader_bi)
 	struct boot_info *bi = &main_boot_info;
 	kernel_boot_info = bi;
 	int cfg_err = config_parse(&kernel_config, bi->config);
+	if (config_check_text(bi->config, bi->config_len, BOOT_CONFIG_MAX) < 0)
+		cfg_err = -EINVAL;
 	kern_set_log_level(kernel_config.log);
 
 	pmap_boot_init(bi);

@@ -145,9 +145,11 @@ static int loader_config_from_options(struct boot_info *bi, EFI_LOADED_IMAGE *li
 	}
 	if (!first_has_eq)
 		start = end;
-	for (UINTN i = start; i < n && w[i] != 0 && out + 1 < BOOT_CONFIG_MAX; i++)
+	UINTN i = start;
+	for (; i < n && w[i] != 0 && out + 1 < BOOT_CONFIG_MAX; i++)
 		bi->config[out++] = (char)w[i];
 	bi->config[out] = '\0';
+	bi->config_len = (uint32_t)out + (i < n && w[i] != 0 ? 1 : 0);
 	return 1;
 }
 
@@ -169,9 +171,15 @@ void loader_read_config(struct boot_info *bi)
 	if (EFI_ERROR(fs->OpenVolume(fs, &root)))
 		return;
 	if (!EFI_ERROR(root->Open(root, &file, L"\\phobos.cfg", EFI_FILE_MODE_READ, 0))) {
-		UINTN size = BOOT_CONFIG_MAX - 1;
+		UINTN size = BOOT_CONFIG_MAX - 1, more = 1;
+		char extra;
 		if (!EFI_ERROR(file->Read(file, &size, bi->config))) {
 			bi->config[size] = '\0';
+			bi->config_len = (uint32_t)size;
+			/* one byte past the buffer tells a file that did not fit */
+			if (size == BOOT_CONFIG_MAX - 1 && !EFI_ERROR(file->Read(file, &more, &extra)) &&
+			    more == 1)
+				bi->config_len = BOOT_CONFIG_MAX;
 			bi->config_source = BOOT_CONFIG_FILE;
 		}
 		file->Close(file);

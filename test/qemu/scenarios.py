@@ -428,7 +428,9 @@ def check_scenario(bus):
                     f.write(data)
                 subprocess.run(["mcopy", "-i", spec, host, "::" + path], check=True)
                 os.unlink(host)
-        paths = [p for p, _ in CHECK_FILES] + (["/no/such/file.bin"] if bus == "virtio" else [])
+        long_path = "/" + "x" * 599
+        paths = [p for p, _ in CHECK_FILES] + (["/no/such/file.bin", long_path]
+                                                if bus == "virtio" else [])
         b = boot(name, "app=check exit=qemu check=" + ",".join(paths), disk_bus=bus,
                  prepare=prepare)
         lines = dict((m.group(1), (m.group(2), int(m.group(3)))) for m in
@@ -441,6 +443,9 @@ def check_scenario(bus):
         if bus == "virtio":
             checks.append(("%s: a missing file is reported" % name,
                            "check: /no/such/file.bin: -ENOENT" in b.log, "no message"))
+            checks.append(("%s: a 600-byte path is a failed check, counted" % name,
+                           "a path of 600 bytes (at most 511): not checked" in b.log and
+                           "check: 2 of 6 paths failed" in b.log, "no message or count"))
         code = 1 if bus == "virtio" else 0
         checks.append(("%s: exit code %d" % (name, code),
                        b.exit_code == code and b.qemu_code() == code,
@@ -548,6 +553,14 @@ def scenario_boot_partition_elsewhere():
     return b, checks
 
 
+def scenario_config_too_long():
+    """A \\phobos.cfg of 3000 bytes does not fit the loader's 2 KiB: the
+    kernel refuses to run on its first part."""
+    words = "app=selftest selftest=printf_formats exit=qemu"
+    b = boot("config-too-long", words + " log=info" * ((3000 - len(words)) // 9))
+    return b, exit2_checks("config-too-long", b, ["longer than the 2047 bytes allowed"])
+
+
 def scenario_swap_off():
     b = boot("swap-off", "app=selftest selftest=printf_formats exit=qemu swap=off")
     return b, [("swap-off: says swap is off", "swap off (swap=off)" in b.log, "no message"),
@@ -564,4 +577,4 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,
              check_scenario("virtio"), check_scenario("ahci"), check_scenario("nvme"),
              scenario_corrupt_fat, scenario_missing_disk, scenario_duplicate_guids,
-             scenario_boot_partition_elsewhere, scenario_swap_off]
+             scenario_boot_partition_elsewhere, scenario_swap_off, scenario_config_too_long]

@@ -93,10 +93,34 @@ static void test_long_values(void **state)
 	text[1006] = '\0';
 	assert_int_equal(config_parse(&cfg, text), -EINVAL);
 	memcpy(text, "check=", 6);
-	memset(text + 6, 'b', CONFIG_LIST_MAX - 1);
-	text[6 + CONFIG_LIST_MAX - 1] = '\0';
+	memset(text + 6, 'b', 600); /* one path longer than check.c takes: check counts it */
+	text[606] = '\0';
 	assert_int_equal(config_parse(&cfg, text), 0);
-	assert_int_equal(strlen(cfg.check), CONFIG_LIST_MAX - 1);
+	assert_int_equal(strlen(cfg.check), 600);
+}
+
+/* The loader's text arrives whole or not at all. */
+static void test_text_cut_short(void **state)
+{
+	static char text[3000];
+
+	assert_int_equal(config_check_text("app=check", 9, 2048), 0);
+	assert_int_equal(config_check_text("", 0, 2048), 0);
+	memset(text, 'a', 2047);
+	assert_int_equal(config_check_text(text, 2047, 2048), 0);
+	assert_int_equal(config_check_text(text, 2048, 2048), -EINVAL); /* did not fit */
+	assert_int_equal(config_check_text(text, 3000, 2048), -EINVAL);
+	assert_int_equal(config_check_text("app=check", 20, 2048), -EINVAL); /* a NUL at 9 */
+}
+
+/* A word with control bytes is refused, and echoed escaped. */
+static void test_unprintable_words(void **state)
+{
+	assert_int_equal(config_parse(&cfg, "app=selftest \x1b[2Jfrob=1"), -EINVAL);
+	assert_int_equal(cfg.app, CONFIG_APP_SELFTEST);
+	assert_int_equal(config_parse(&cfg, "fs=\x7f"), -EINVAL);
+	assert_int_equal(config_parse(&cfg, "check=/caf\xc3\xa9"), -EINVAL);
+	assert_string_equal(cfg.check, "");
 }
 
 static void test_list_has(void **state)
@@ -119,6 +143,8 @@ int main(void)
 		cmocka_unit_test(test_bad_value_keeps_the_rest),
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_text_cut_short),
+		cmocka_unit_test(test_unprintable_words),
 		cmocka_unit_test(test_list_has),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
