@@ -16,6 +16,7 @@
 #include "core/mm/slab.h"
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_page.h"
+#include "core/mm/vm_pageout.h"
 
 struct boot_info *kernel_boot_info;
 struct config kernel_config;
@@ -123,7 +124,8 @@ static void main_vm_startup(const struct boot_info *bi)
 	if (vm_page_startup(ranges, n, kernel_config.mem_cap) < 0)
 		panic("main_vm_startup: no usable memory");
 	pmap_boot_handoff();
-	vm_page_set_hooks(NULL, main_low_memory);
+	vm_pageout_init(NULL);
+	vm_page_set_hooks(vm_pageout_reclaim, main_low_memory);
 	mm_malloc_init();
 	if (vm_map_kernel_init(KERNEL_DYN_BASE, KERNEL_BASE - KERNEL_DYN_BASE) < 0)
 		panic("main_vm_startup: no kernel map");
@@ -138,6 +140,13 @@ static void main_vm_startup(const struct boot_info *bi)
 static const char *main_app_name(enum config_app app)
 {
 	return app == CONFIG_APP_SELFTEST ? "selftest" : app == CONFIG_APP_CHECK ? "check" : "bench";
+}
+
+/* The end of a run that did not panic: what the VM did, then the exit line. */
+static _Noreturn void main_finish(int code)
+{
+	vm_pageout_report();
+	kernel_exit(code);
 }
 
 /*
@@ -206,5 +215,5 @@ void kmain(struct boot_info *loader_bi)
 			kernel_exit(EXIT_CONFIG);
 		break;
 	}
-	kernel_exit(failed ? EXIT_FAILED : EXIT_OK);
+	main_finish(failed ? EXIT_FAILED : EXIT_OK);
 }

@@ -228,18 +228,37 @@ int vm_map_unreserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size)
 	return vm_map_release(map, addr, true, size);
 }
 
-int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
+/* The copy is taken, and the object referenced, under the map lock, so
+ * the object outlives a later removal of the entry. */
+static int vm_map_lookup_ref(struct vm_map *map, vaddr_t va, struct vm_map_entry *out, bool ref)
 {
 	if (va < map->start || va >= map->end)
 		return -ERANGE;
 	spin_lock(&map->lock);
 	struct vm_map_entry *e = vm_map_entry_at(map, va);
-	if (e != NULL)
+	if (e != NULL) {
 		*out = *e;
+		if (ref && e->kind == VM_ENTRY_OBJECT)
+			vm_object_reference(e->object);
+	}
 	spin_unlock(&map->lock);
 	if (e == NULL)
 		return -ENOENT;
-	return out->kind == VM_ENTRY_SUBMAP ? vm_map_lookup(out->submap, va, out) : 0;
+	return out->kind == VM_ENTRY_SUBMAP ? vm_map_lookup_ref(out->submap, va, out, ref) : 0;
+}
+
+int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
+{
+	return vm_map_lookup_ref(map, va, out, false);
+}
+
+int vm_map_lookup_object(struct vm_map *map, vaddr_t va, struct vm_map_entry *out)
+{
+	int err = vm_map_lookup_ref(map, va, out, true);
+
+	if (err == 0 && out->kind != VM_ENTRY_OBJECT)
+		err = -EFAULT;
+	return err;
 }
 
 int vm_map_create_submap(struct vm_map *parent, vaddr_t *addr, vm_size_t size, bool fixed,
@@ -279,89 +298,6 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub)
 	e->submap = NULL;
 	vm_map_release_entry(parent, e);
 	return 0;
-}
-
-/*
- * The page for pindex: resident in the chain, or read in by the pager of
- * the first object down the chain whose store has it (the page then joins
- * that object).  *m is NULL when nothing holds data: a zero page is due.
- */
-static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
-			 struct vm_object **owner)
-{
-	for (struct vm_object *o = top; o != NULL; o = o->backing) {
-		*m = vm_object_page_lookup(o, pindex);
-		*owner = o;
-		if (*m != NULL)
-			return 0;
-		if (o->pager == NULL)
-			continue;
-		int has = vm_pager_has_page(o, pindex, NULL);
-		if (has < 0)
-			return has;
-		if (has == 0)
-			continue;
-		struct vm_page *n = vm_page_alloc(0);
-		if (n == NULL)
-			return -ENOMEM;
-		int err = vm_pager_get_pages(o, &n, 1, pindex);
-		if (err == -ENOENT) {
-			pmap_zero_page(vm_page_phys(n));
-		} else if (err < 0) {
-			vm_page_free(n);
-			return err;
-		}
-		vm_object_page_insert(o, n, pindex);
-		vm_page_activate(n);
-		*m = n;
-		return 0;
-	}
-	*m = NULL;
-	*owner = NULL;
-	return 0;
-}
-
-/*
- * Finds or makes the page behind va and maps it.  Anonymous objects are
- * demand-zero: the first touch of a page allocates a zeroed one.  In a
- * copy-on-write entry a page found down the shadow chain is mapped
- * read-only for reads and copied into the top object for writes.
- */
-int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
-{
-	struct vm_map_entry e;
-	struct vm_object *owner;
-
-	if (vm_map_lookup(map, va, &e) < 0 || e.kind != VM_ENTRY_OBJECT)
-		return -EFAULT;
-	if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
-		return -EACCES;
-	vaddr_t page = ALIGN_DOWN(va, PAGE_SIZE);
-	uint64_t pindex = (page - e.start + e.offset) / PAGE_SIZE;
-	if (e.flags & MAP_ENTRY_COW)
-		vm_object_collapse(e.object);
-	vm_prot_t prot = e.prot;
-	struct vm_page *m;
-	int err = vm_fault_find(e.object, pindex, &m, &owner);
-	if (err < 0)
-		return err;
-	if (m != NULL && owner != e.object && !(access & VM_PROT_WRITE)) {
-		prot &= (vm_prot_t)~VM_PROT_WRITE; /* still shared: the first write faults again */
-	} else if (m == NULL || owner != e.object) {
-		struct vm_page *n = vm_page_alloc(m == NULL ? VM_ALLOC_ZERO : 0);
-		if (n == NULL)
-			return -ENOMEM;
-		if (m != NULL)
-			pmap_copy_page(vm_page_phys(m), vm_page_phys(n));
-		vm_object_page_insert(e.object, n, pindex);
-		if (e.flags & MAP_ENTRY_WIRED)
-			vm_page_wire(n);
-		else
-			vm_page_activate(n);
-		m = n;
-	}
-	unsigned flags = (e.flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
-	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
 }
 
 int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out)

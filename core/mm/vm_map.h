@@ -78,6 +78,9 @@ int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vadd
 /* A copy of the innermost entry containing va (submaps are entered);
  * -ENOENT if none, -ERANGE outside. */
 int vm_map_lookup(struct vm_map *map, vaddr_t va, struct vm_map_entry *out);
+/* The same for an object entry, with a reference on its object that the
+ * caller drops (vm_object_deallocate); -EFAULT for other kinds. */
+int vm_map_lookup_object(struct vm_map *map, vaddr_t va, struct vm_map_entry *out);
 
 /*
  * A submap over size bytes of parent, at *addr when fixed, else anywhere
@@ -87,7 +90,12 @@ int vm_map_create_submap(struct vm_map *parent, vaddr_t *addr, vm_size_t size, b
 			 struct vm_map **out);
 int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub);
 
-/* Resolves a fault at va for access (VM_PROT_*) from user or kernel mode. */
+/*
+ * Resolves a fault at va for access (VM_PROT_*) from user or kernel mode
+ * (vm_fault.c).  -EFAULT no object there, or past the end of a mapped
+ * file; -EACCES the entry forbids the access; -ENOMEM no page even after
+ * page-out (logged); -EIO the pager failed; -EAGAIN the page stayed busy.
+ */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
 
 /* Entries ordered, disjoint, agreeing with the buddy; objects checked. */

@@ -4,7 +4,9 @@
  * global frame index; rotations on insert and delete keep both orders.
  */
 #include "core/mm/malloc.h"
+#include "core/mm/pmap.h"
 #include "core/mm/vm_object.h"
+#include "core/mm/vm_pageout.h"
 
 static uint32_t vm_object_prio(const struct vm_page *m)
 {
@@ -49,6 +51,7 @@ static void vm_object_free_tree(uint32_t i)
 		return;
 	vm_object_free_tree(m->tleft);
 	vm_object_free_tree(m->tright);
+	KASSERT(!(m->flags & VM_PAGE_BUSY));
 	m->object = NULL;
 	m->tleft = m->tright = VM_PAGE_NONE;
 	vm_page_dequeue(m);
@@ -66,9 +69,14 @@ void vm_object_deallocate(struct vm_object *obj)
 		spin_unlock(&obj->lock);
 		if (!last)
 			return;
-		/* the last reference: free it and drop its hold on the backing object */
+		/* the last reference: write what a file must keep, free the pages,
+		 * let the pager go, drop the hold on the backing object */
 		struct vm_object *backing = obj->backing;
+		if ((obj->flags & OBJ_FILE) &&
+		    vm_pageout_clean_object(obj, 0, obj->size / PAGE_SIZE) < 0)
+			log_error("vm_object: dirty pages of a file lost: its pager failed");
 		vm_object_free_tree(obj->root);
+		vm_pager_dealloc(obj);
 		DELETE(obj);
 		obj = backing;
 	}
@@ -123,7 +131,11 @@ void vm_object_collapse(struct vm_object *obj)
 {
 	struct vm_object *b;
 
-	while ((b = obj->backing) != NULL && b->ref_count == 1) {
+	/* A pager holds pages that are not resident; merging only the resident
+	 * ones would lose the rest, or let an old backing page hide a newer
+	 * one the shadow keeps in swap. */
+	while ((b = obj->backing) != NULL && b->ref_count == 1 && b->pager == NULL &&
+	       obj->pager == NULL) {
 		uint32_t root = b->root;
 		b->root = VM_PAGE_NONE;
 		b->resident = 0;
@@ -150,6 +162,37 @@ struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex)
 	while (m != NULL && m->pindex != pindex)
 		m = vm_page_at(pindex < m->pindex ? m->tleft : m->tright);
 	return m;
+}
+
+struct vm_page *vm_object_page_next(struct vm_object *obj, uint64_t pindex)
+{
+	struct vm_page *best = NULL;
+
+	for (struct vm_page *m = vm_page_at(obj->root); m != NULL;) {
+		if (m->pindex == pindex)
+			return m;
+		if (m->pindex > pindex) {
+			best = m;
+			m = vm_page_at(m->tleft);
+		} else {
+			m = vm_page_at(m->tright);
+		}
+	}
+	return best;
+}
+
+void vm_object_page_remove_from(struct vm_object *obj, uint64_t pindex)
+{
+	struct vm_page *m;
+
+	while ((m = vm_object_page_next(obj, pindex)) != NULL) {
+		KASSERT(!(m->flags & VM_PAGE_BUSY) && m->wire_count == 0);
+		pmap_page_remove_all(m);
+		vm_pager_free_range(obj, m->pindex, 1);
+		vm_object_page_remove(obj, m);
+		vm_page_dequeue(m);
+		vm_page_free(m);
+	}
 }
 
 /* Rotations: the child at *link rises above its parent. */

@@ -17,7 +17,14 @@
  * is referenced by its shadow alone, vm_object_collapse merges it into the
  * shadow, so chains do not grow under repeated forks.
  * Pagers: an object may have a pager (vm_pager.h); a page neither
- * resident nor in the pager's store reads as zeros.
+ * resident nor in the pager's store reads as zeros, except in an OBJ_FILE
+ * object, where it lies past the end of the file and a fault there fails.
+ * An anonymous object gets a swap pager at its first page-out.  Objects
+ * with a pager are never collapsed (their pages live partly on a store).
+ * The last reference writes dirty pages back through the pager (a file),
+ * frees the pages and lets the pager go (dealloc: swap slots return).
+ * Busy pages (VM_PAGE_BUSY) are in the object but under I/O: nobody maps,
+ * frees or cleans them until the I/O is over.
  * Lock key: (o) the object's lock.
  */
 #ifndef PHOBOS_MM_VM_OBJECT_H
@@ -27,10 +34,11 @@
 #include "core/mm/vm_pager.h"
 
 #define OBJ_SHADOW 0x1 /* made by vm_object_shadow: holds copy-on-write pages */
+#define OBJ_FILE 0x2   /* its pager is a file: no zero fill past the file's end */
 
 struct vm_object {
 	vm_size_t size;         /* (c) bytes, page aligned */
-	uint32_t flags;         /* (c) OBJ_* */
+	uint32_t flags;         /* (o) OBJ_* */
 	uint32_t ref_count;     /* (o) */
 	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
 	uint64_t resident;      /* (o) pages in the treap */
@@ -46,6 +54,11 @@ void vm_object_reference(struct vm_object *obj);
 void vm_object_deallocate(struct vm_object *obj);
 
 struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex);
+/* The resident page with the smallest index >= pindex, or NULL. */
+struct vm_page *vm_object_page_next(struct vm_object *obj, uint64_t pindex);
+/* Frees the resident pages at pindex and above (unmapping them): a file
+ * truncated under its mappings.  Busy pages are a programmer error. */
+void vm_object_page_remove_from(struct vm_object *obj, uint64_t pindex);
 /* m must belong to no object; pindex must be free in obj and inside it. */
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex);
 void vm_object_page_remove(struct vm_object *obj, struct vm_page *m);

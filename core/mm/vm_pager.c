@@ -48,7 +48,8 @@ int vm_pager_get_pages(struct vm_object *obj, struct vm_page **pages, unsigned n
 	if (err < 0 || obj->pager->ops->get_pages == NULL)
 		return err < 0 ? err : -EINVAL;
 	for (unsigned i = 0; i < n; i++)
-		KASSERT(pages[i]->object == NULL);
+		KASSERT(pages[i]->object == obj && pages[i]->pindex == pindex + i &&
+			(pages[i]->flags & VM_PAGE_BUSY));
 	return vm_pager_answer(obj, "get_pages",
 			       obj->pager->ops->get_pages(obj->pager, pages, n,
 							  pindex + obj->pager_offset));
@@ -61,6 +62,9 @@ int vm_pager_put_pages(struct vm_object *obj, struct vm_page **pages, unsigned n
 
 	if (err < 0 || obj->pager->ops->put_pages == NULL)
 		return err < 0 ? err : -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		KASSERT(pages[i]->object == obj && pages[i]->pindex == pindex + i &&
+			(pages[i]->flags & VM_PAGE_BUSY));
 	return vm_pager_answer(obj, "put_pages",
 			       obj->pager->ops->put_pages(obj->pager, pages, n,
 							  pindex + obj->pager_offset));

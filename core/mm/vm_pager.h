@@ -12,8 +12,8 @@
  *              store holds next to it (contiguous on disk), so that one
  *              get_pages call can read them with it (read-ahead); 0 is
  *              always a correct answer.
- *   get_pages: fills n pages (allocated, busy, not yet in the object) with
- *              the data of indices [pindex, pindex + n); 0, -ENOENT when
+ *   get_pages: fills n pages (busy, already in the object at their
+ *              indices) with the data of [pindex, pindex + n); 0, -ENOENT when
  *              the first page has no data (the caller zero-fills), -EIO
  *              when the store failed (the fault fails; nothing is mapped).
  *              A page past the store's end reads as zeros.

@@ -1,0 +1,195 @@
+/*
+ * vm_fault: finds or makes the page behind a faulting address and maps
+ * it (contract in vm_map.h).
+ *
+ * The entry's object is referenced for the whole fault, so it cannot go
+ * away while a pager reads.  Pages read by a pager join their object busy
+ * before the read starts: a second fault on the same index meets the busy
+ * page and retries instead of reading again or mapping half-read data.
+ * Read-ahead: the pager says how many following pages lie next to the
+ * wanted one on its store; those that are not resident come in the same
+ * request and wait on the inactive queue.
+ * Memory: a fault runs the scanner when free memory is low, and once more
+ * when an allocation fails; then it gives up with -ENOMEM.
+ */
+#include "core/mm/pmap.h"
+#include "core/mm/vm_map.h"
+#include "core/mm/vm_pageout.h"
+
+#define VM_FAULT_TRIES 4 /* a busy page: retries before -EAGAIN */
+
+/* A page for the fault, running the scanner once when there is none. */
+static struct vm_page *vm_fault_page_alloc(unsigned flags)
+{
+	struct vm_page *m = vm_page_alloc(flags);
+
+	if (m == NULL && vm_pageout_run(vm_wm.target) > 0)
+		m = vm_page_alloc(flags);
+	if (m == NULL)
+		vm_cnt.oom++;
+	return m;
+}
+
+/*
+ * Reads pindex of o, and up to `after` following pages that are not
+ * resident, from o's pager.  *out is the page at pindex, active; the
+ * others go inactive.
+ */
+static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
+			   struct vm_page **out)
+{
+	struct vm_page *run[VM_PAGER_MAX_PAGES];
+	unsigned n = 0;
+
+	for (; n <= after; n++) {
+		/* read-ahead only from memory that is there for the taking */
+		if (n > 0 && (vm_object_page_lookup(o, pindex + n) != NULL ||
+			      vm_pageout_available() < vm_wm.low))
+			break;
+		struct vm_page *m = n == 0 ? vm_fault_page_alloc(0) : vm_page_alloc(0);
+		if (m == NULL)
+			break;
+		m->flags |= VM_PAGE_BUSY;
+		vm_object_page_insert(o, m, pindex + n);
+		run[n] = m;
+	}
+	if (n == 0)
+		return -ENOMEM;
+	int err = vm_pager_get_pages(o, run, n, pindex);
+	for (unsigned i = 0; i < n; i++) {
+		run[i]->flags &= (uint16_t)~VM_PAGE_BUSY;
+		if (err == -ENOENT)
+			pmap_zero_page(vm_page_phys(run[i]));
+		if (err < 0 && err != -ENOENT) {
+			vm_object_page_remove(o, run[i]);
+			vm_page_free(run[i]);
+		} else if (i == 0) {
+			vm_page_activate(run[i]);
+		} else {
+			vm_page_deactivate(run[i]);
+		}
+	}
+	if (err < 0 && err != -ENOENT)
+		return err;
+	vm_cnt.faults_major++;
+	vm_cnt.pageins += n;
+	*out = run[0];
+	return 0;
+}
+
+/*
+ * The page for pindex: resident in the chain, or read in by the pager of
+ * the first object down the chain whose store has it (the page then joins
+ * that object).  *m is NULL when nothing holds data: a zero page is due.
+ * -EAGAIN: the page is busy; -EFAULT: past the end of a file.
+ */
+static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
+			 struct vm_object **owner)
+{
+	for (struct vm_object *o = top; o != NULL; o = o->backing) {
+		*m = vm_object_page_lookup(o, pindex);
+		*owner = o;
+		if (*m != NULL) {
+			if ((*m)->flags & VM_PAGE_BUSY)
+				return -EAGAIN;
+			if ((*m)->queue == VM_Q_CACHE) {
+				vm_page_activate(*m);
+				vm_cnt.cache_hits++;
+			}
+			return 0;
+		}
+		if (o->pager == NULL)
+			continue;
+		unsigned after;
+		int has = vm_pager_has_page(o, pindex, &after);
+		if (has < 0)
+			return has;
+		if (has == 1)
+			return vm_fault_pagein(o, pindex, after, m);
+		if (o->flags & OBJ_FILE)
+			return -EFAULT;
+	}
+	*m = NULL;
+	*owner = NULL;
+	return 0;
+}
+
+/* A page of the top object: zeroed, or a copy of src. */
+static int vm_fault_make(struct vm_map_entry *e, uint64_t pindex, struct vm_page *src,
+			 struct vm_page **out)
+{
+	if (src != NULL)
+		src->flags |= VM_PAGE_BUSY; /* the scanner must not take it meanwhile */
+	struct vm_page *n = vm_fault_page_alloc(src == NULL ? VM_ALLOC_ZERO : 0);
+	if (src != NULL)
+		src->flags &= (uint16_t)~VM_PAGE_BUSY;
+	if (n == NULL)
+		return -ENOMEM;
+	if (src != NULL)
+		pmap_copy_page(vm_page_phys(src), vm_page_phys(n));
+	/* anonymous memory exists nowhere else: it must be written before it
+	 * can be dropped */
+	n->flags |= VM_PAGE_DIRTY;
+	vm_object_page_insert(e->object, n, pindex);
+	if (e->flags & MAP_ENTRY_WIRED)
+		vm_page_wire(n);
+	else
+		vm_page_activate(n);
+	*out = n;
+	return 0;
+}
+
+static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va,
+			  vm_prot_t access)
+{
+	vaddr_t page = ALIGN_DOWN(va, PAGE_SIZE);
+	uint64_t pindex = (page - e->start + e->offset) / PAGE_SIZE;
+	vm_prot_t prot = e->prot;
+	struct vm_object *owner;
+	struct vm_page *m;
+
+	if (e->flags & MAP_ENTRY_COW)
+		vm_object_collapse(e->object);
+	int err = vm_fault_find(e->object, pindex, &m, &owner);
+	if (err < 0)
+		return err;
+	if (m != NULL && owner != e->object && !(access & VM_PROT_WRITE)) {
+		prot &= (vm_prot_t)~VM_PROT_WRITE; /* still shared: the first write faults again */
+	} else if (m == NULL || owner != e->object) {
+		if ((err = vm_fault_make(e, pindex, m, &m)) < 0)
+			return err;
+	} else if (access & VM_PROT_WRITE) {
+		/* rewritten in memory: whatever the store holds is stale */
+		m->flags |= VM_PAGE_DIRTY;
+		vm_pager_free_range(owner, pindex, 1);
+	}
+	unsigned flags = (e->flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
+	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+}
+
+int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
+{
+	struct vm_map_entry e;
+	int err = -EAGAIN;
+	uint64_t major = vm_cnt.faults_major;
+
+	vm_pageout_check();
+	for (int tries = 0; tries < VM_FAULT_TRIES && err == -EAGAIN; tries++) {
+		if (vm_map_lookup_object(map, va, &e) < 0)
+			return -EFAULT;
+		if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
+			err = -EACCES;
+		else
+			err = vm_fault_entry(map, &e, va, access);
+		vm_object_deallocate(e.object);
+	}
+	if (err == 0 && vm_cnt.faults_major == major)
+		vm_cnt.faults_minor++;
+	if (err == -ENOMEM)
+		log_error("vm_fault: out of memory at %llx: no free page, nothing left to page out",
+			  (unsigned long long)va);
+	else if (err == -EFAULT)
+		log_error("vm_fault: %llx lies past the end of the mapped file",
+			  (unsigned long long)va);
+	return err;
+}
