@@ -1,0 +1,257 @@
+/*
+ * Page-out on the software MMU: anonymous memory four times the size of
+ * RAM, touched at random through simulated accesses, paged out to a swap
+ * area in memory and back, every byte checked against a model; the same
+ * with a swap device that fails one request in turn; and memory running
+ * out without swap (-ENOMEM, no hang, every checker still holds).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "core/mm/slab.h"
+#include "core/mm/swap_pager.h"
+#include "core/mm/vm_map.h"
+#include "core/mm/vm_pageout.h"
+#include "test/sim/pmap_sim.h"
+
+#define BASE 0x40000000ull
+#define SPAN (1ull << 30)
+#define RAM (4u << 20)
+#define WS_PAGES (4 * (RAM / PAGE_SIZE)) /* the working set: 4 times RAM */
+#define AREA_PAGES (WS_PAGES + WS_PAGES / 4)
+
+/* The swap area in memory; `fail_at` makes that io call (1 = the next) fail. */
+static struct {
+	uint8_t *area;
+	unsigned calls, fail_at, failed;
+} sw;
+
+static int sw_io(void *ctx, bool write, uint64_t first, unsigned n, void *const *bufs)
+{
+	assert_true(first >= 1 && first + n <= AREA_PAGES);
+	if (sw.fail_at != 0 && ++sw.calls == sw.fail_at) {
+		sw.failed++;
+		return -EIO;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = sw.area + (first + i) * PAGE_SIZE;
+		if (write)
+			memcpy(p, bufs[i], PAGE_SIZE);
+		else
+			memcpy(bufs[i], p, PAGE_SIZE);
+	}
+	return 0;
+}
+
+static uint64_t free_at_start;
+
+static int setup(void **state)
+{
+	pmap_sim_init(RAM);
+	vm_pageout_init(swap_pager_alloc);
+	vm_page_set_hooks(vm_pageout_reclaim, NULL);
+	sw.area = calloc(AREA_PAGES, PAGE_SIZE);
+	free_at_start = vm_page_free_count();
+	return 0;
+}
+
+/* A Linux swap header for the area, as mkswap writes it. */
+static void swap_open(void)
+{
+	uint8_t header[PAGE_SIZE] = {0};
+	uint32_t info[3] = {1, AREA_PAGES - 1, 0}; /* version, last_page, no bad pages */
+	static const struct swap_dev dev = {"memswap", AREA_PAGES, sw_io, NULL};
+
+	memcpy(header + SWAP_HEADER_INFO_OFF, info, sizeof(info));
+	memcpy(header + SWAP_HEADER_MAGIC_OFF, SWAP_HEADER_MAGIC, 10);
+	assert_int_equal(swap_init(&dev, header), 0);
+}
+
+/* The pattern of page p at version v (0: never written, zeros). */
+static void page_pattern(uint64_t *w, uint64_t p, uint32_t v)
+{
+	for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = v == 0 ? 0 : (p << 32 | v) * 0x9e3779b97f4a7c15ull + i;
+}
+
+struct ws {
+	struct vm_map map;
+	struct pmap *pmap;
+	vaddr_t va;
+	uint32_t *ver;
+};
+
+static void ws_open(struct ws *w, uint64_t pages)
+{
+	assert_int_equal(pmap_create(&w->pmap), 0);
+	assert_int_equal(vm_map_init(&w->map, w->pmap, BASE, SPAN), 0);
+	struct vm_object *obj = vm_object_allocate(pages * PAGE_SIZE);
+	assert_non_null(obj);
+	assert_int_equal(vm_map_insert_object(&w->map, obj, 0, pages * PAGE_SIZE, VM_PROT_RW, 0,
+					      &w->va),
+			 0);
+	vm_object_deallocate(obj);
+	w->ver = calloc(pages, sizeof(*w->ver));
+}
+
+static void ws_close(struct ws *w)
+{
+	assert_int_equal(vm_map_free(&w->map, w->va), 0);
+	vm_map_check(&w->map);
+	buddy_destroy(&w->map.space);
+	pmap_destroy(w->pmap);
+	free(w->ver);
+	slab_reclaim();
+	assert_int_equal(vm_page_free_count(), free_at_start);
+}
+
+static void check_all(struct ws *w)
+{
+	vm_page_check();
+	vm_map_check(&w->map);
+	pmap_sim_check();
+	if (swap_enabled())
+		swap_pager_check();
+}
+
+/*
+ * One random touch of page p: a write of a new version of the whole page,
+ * or a read compared with the model.  Returns the access's code; on an
+ * error the model keeps the old version, which must still be there.
+ */
+static int ws_touch(struct ws *w, uint64_t p, bool write)
+{
+	static uint64_t buf[PAGE_SIZE / 8], want[PAGE_SIZE / 8];
+	vaddr_t at = w->va + p * PAGE_SIZE;
+
+	if (write) {
+		page_pattern(buf, p, w->ver[p] + 1);
+		int err = pmap_sim_write(w->pmap, at, buf, PAGE_SIZE, false);
+		if (err == 0)
+			w->ver[p]++;
+		return err;
+	}
+	int err = pmap_sim_read(w->pmap, at, buf, PAGE_SIZE, false);
+	if (err == 0) {
+		page_pattern(want, p, w->ver[p]);
+		if (memcmp(buf, want, PAGE_SIZE) != 0)
+			fail_msg("page %llu does not hold version %u", (unsigned long long)p, w->ver[p]);
+	}
+	return err;
+}
+
+static struct ws *ws_current;
+
+static int ws_fault(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user)
+{
+	return vm_fault(&ws_current->map, va, access, user);
+}
+
+static void test_swap_working_set(void **state)
+{
+	struct ws w;
+	struct swap_stats ss;
+	uint64_t seed = 1;
+
+	swap_open();
+	ws_open(&w, WS_PAGES);
+	ws_current = &w;
+	pmap_sim_set_fault_handler(ws_fault);
+	struct vm_counters before = vm_cnt;
+	for (int step = 0; step < 12000; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		/* a hot quarter gets half the touches: replacement has something to find */
+		uint64_t p = (seed >> 33) % (seed & 1 ? WS_PAGES / 4 : WS_PAGES);
+		assert_int_equal(ws_touch(&w, p, (seed >> 20) & 1), 0);
+		if (step % 97 == 0)
+			check_all(&w);
+	}
+	for (uint64_t p = 0; p < WS_PAGES; p++) /* every page, once more */
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	assert_true(vm_cnt.pageouts > before.pageouts + WS_PAGES / 2);
+	assert_true(vm_cnt.pageins > before.pageins + WS_PAGES / 2);
+	assert_true(vm_cnt.faults_major > before.faults_major);
+	swap_pager_stats(&ss);
+	assert_true(ss.slots_used > 0);
+	ws_close(&w);
+	swap_pager_stats(&ss);
+	assert_int_equal(ss.slots_used, 0); /* the object died: its slots came back */
+	swap_shutdown();
+}
+
+/*
+ * The swap device fails its k-th request, for k in turn.  The access that
+ * needed it may fail (-EIO for a read from swap, -ENOMEM when the failed
+ * write left nothing to free), never with wrong data, and every later
+ * access works.
+ */
+static void test_swap_device_failures(void **state)
+{
+	for (unsigned k = 1; k <= 40; k += 3) {
+		struct ws w;
+		uint64_t seed = k;
+		int failures = 0;
+
+		swap_open();
+		sw.calls = 0;
+		sw.failed = 0;
+		sw.fail_at = 1 + k * 7;
+		ws_open(&w, WS_PAGES / 2);
+		ws_current = &w;
+		pmap_sim_set_fault_handler(ws_fault);
+		for (int step = 0; step < 5000; step++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t p = (seed >> 33) % (WS_PAGES / 2);
+			int err = ws_touch(&w, p, (seed >> 20) & 1);
+			if (err != 0) {
+				assert_true(err == -EIO || err == -ENOMEM);
+				failures++;
+				assert_int_equal(ws_touch(&w, p, false), 0); /* the data is still there */
+			}
+		}
+		check_all(&w);
+		assert_int_equal(sw.failed, 1);
+		assert_true(failures <= 1);
+		sw.fail_at = 0;
+		ws_close(&w);
+		swap_shutdown();
+	}
+}
+
+/* No swap: anonymous memory beyond RAM ends in -ENOMEM, promptly, and the
+ * memory comes back when the map goes. */
+static void test_out_of_memory_without_swap(void **state)
+{
+	struct ws w;
+	uint64_t p;
+	int err = 0;
+
+	ws_open(&w, WS_PAGES);
+	ws_current = &w;
+	pmap_sim_set_fault_handler(ws_fault);
+	uint64_t oom = vm_cnt.oom;
+	for (p = 0; p < WS_PAGES && err == 0; p++)
+		err = ws_touch(&w, p, true);
+	assert_int_equal(err, -ENOMEM);
+	assert_true(p < RAM / PAGE_SIZE);
+	assert_true(vm_cnt.oom > oom);
+	check_all(&w);
+	for (uint64_t q = 0; q + 1 < p; q++) /* what was written is intact */
+		assert_int_equal(ws_touch(&w, q, false), 0);
+	ws_close(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_swap_working_set),
+		cmocka_unit_test(test_swap_device_failures),
+		cmocka_unit_test(test_out_of_memory_without_swap),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
