@@ -21,10 +21,10 @@ static int swap_dev_io(void *ctx __unused, bool write, uint64_t first_page, unsi
 	KASSERT(n >= 1 && n <= VM_PAGER_MAX_PAGES);
 	for (unsigned i = 0; i < n; i++) {
 		swap_dev.reqs[i] = (struct blk_req){
-			.op = write ? BLK_WRITE : BLK_READ,
-			.lba = (first_page + i) * swap_dev.per_page,
-			.count = swap_dev.per_page,
-			.buf = bufs[i],
+		    .op = write ? BLK_WRITE : BLK_READ,
+		    .lba = (first_page + i) * swap_dev.per_page,
+		    .count = swap_dev.per_page,
+		    .buf = bufs[i],
 		};
 	}
 	int err = blk_submit(swap_dev.part, swap_dev.reqs, n);
@@ -43,8 +43,9 @@ int swap_dev_attach(struct blk_dev *part)
 	}
 	if (part->sector_size == 0 || part->sector_size > PAGE_SIZE ||
 	    PAGE_SIZE % part->sector_size != 0) {
-		log_error("swap: %s: sectors of %u bytes do not divide a page; running without swap",
-			  part->name, part->sector_size);
+		log_error(
+		    "swap: %s: sectors of %u bytes do not divide a page; running without swap",
+		    part->name, part->sector_size);
 		return -ENODEV;
 	}
 	swap_dev.part = part;

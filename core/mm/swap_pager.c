@@ -23,25 +23,26 @@
 #include "core/mm/vm_page.h"
 
 #define SWAP_BLK_SLOTS 32
-#define SWAP_HASH_MIN 8
+#define SWAP_HASH_MIN 8 /* buckets; at least 2, or swap_bucket would shift by 64 */
 #define SWAP_DESC_RESERVE 32 /* for frees only */
 #define SWAP_DESC_PUT 64     /* held for a put_pages: about a full split of the buddy */
 #define SWAP_DESC_POOL_MAX (2 * (SWAP_DESC_RESERVE + SWAP_DESC_PUT))
-#define SWAP_PUT_KEYS 3      /* blocks a put_pages call spans at most */
+/* blocks a put_pages call spans: 64 indices from the last of a block reach 2 more */
+#define SWAP_PUT_KEYS 3
 
 struct swap_blk {
-	struct swap_blk *next;          /* (l) hash chain */
-	uint64_t key;                   /* (l) first page index / SWAP_BLK_SLOTS */
-	uint32_t count;                 /* (l) non-zero slots; a block is never empty */
-	uint32_t slot[SWAP_BLK_SLOTS];  /* (l) 0: no slot */
+	struct swap_blk *next;	       /* (l) hash chain */
+	uint64_t key;		       /* (l) first page index / SWAP_BLK_SLOTS */
+	uint32_t count;		       /* (l) non-zero slots; a block is never empty */
+	uint32_t slot[SWAP_BLK_SLOTS]; /* (l) 0: no slot */
 };
 
 struct swap_obj {
 	struct vm_pager pager;
-	struct swap_blk **hash;         /* (l) nbuckets chains */
-	uint64_t nbuckets;              /* (l) a power of two */
-	uint64_t nblks, nslots;         /* (l) */
-	struct swap_obj *next, *prev;   /* (l) every live swap pager, for the checker */
+	struct swap_blk **hash;	      /* (l) nbuckets chains */
+	uint64_t nbuckets;	      /* (l) a power of two */
+	uint64_t nblks, nslots;	      /* (l) */
+	struct swap_obj *next, *prev; /* (l) every live swap pager, for the checker */
 };
 
 /* A run of slots: n pages from index off of a put_pages call at slot first. */
@@ -65,15 +66,15 @@ static struct spinlock swap_lock = SPINLOCK_INIT("swap");
 
 static struct {
 	bool ready;
-	bool freeing;           /* (l) the pool's reserve may be used */
-	struct swap_dev dev;    /* (c) */
-	uint32_t last_page;     /* (c) */
-	struct buddy slots;     /* (l) */
-	void *pool;             /* (l) descriptors, linked through their first word */
-	unsigned npool;         /* (l) */
-	uint64_t inflight;      /* (l) slots allocated by put_pages calls not yet recorded */
-	struct swap_obj *objs;  /* (l) */
-	struct swap_stats st;   /* (l) */
+	bool freeing;	       /* (l) the pool's reserve may be used */
+	struct swap_dev dev;   /* (c) */
+	uint32_t last_page;    /* (c) */
+	struct buddy slots;    /* (l) */
+	void *pool;	       /* (l) descriptors, linked through their first word */
+	unsigned npool;	       /* (l) */
+	uint64_t inflight;     /* (l) slots allocated by put_pages calls not yet recorded */
+	struct swap_obj *objs; /* (l) */
+	struct swap_stats st;  /* (l) */
 } swap;
 
 static const struct vm_pager_ops swap_pager_ops;
@@ -130,7 +131,7 @@ static struct swap_blk **swap_bucket(struct swap_obj *so, uint64_t key)
 {
 	unsigned shift = 64 - (unsigned)__builtin_ctzll(so->nbuckets);
 
-	return &so->hash[(key * 0x9e3779b97f4a7c15ull) >> shift & (so->nbuckets - 1)];
+	return &so->hash[(key * 0x9e3779b97f4a7c15ull) >> shift];
 }
 
 static struct swap_blk *swap_blk_find(struct swap_obj *so, uint64_t key)
@@ -224,7 +225,8 @@ static void swap_freer_flush(struct swap_freer *f)
 		swap.freeing = false;
 		if (err < 0) {
 			if (swap.st.slots_lost == 0)
-				log_error("swap: no memory to free slots; they stay unused until reboot");
+				log_error(
+				    "swap: no memory to free slots; they stay unused until reboot");
 			swap.st.slots_lost += k;
 		}
 		f->first += k;
@@ -413,7 +415,8 @@ static void swap_record(struct swap_obj *so, uint64_t pindex, unsigned n,
 {
 	struct swap_freer f = {0, 0};
 
-	for (uint64_t key = pindex / SWAP_BLK_SLOTS; key <= (pindex + n - 1) / SWAP_BLK_SLOTS; key++)
+	for (uint64_t key = pindex / SWAP_BLK_SLOTS; key <= (pindex + n - 1) / SWAP_BLK_SLOTS;
+	     key++)
 		swap_blk_get(so, key, sp);
 	for (unsigned r = 0; r < nruns; r++) {
 		for (unsigned j = 0; j < runs[r].n; j++) {
@@ -519,12 +522,12 @@ static void swap_dealloc(struct vm_pager *pager)
 }
 
 static const struct vm_pager_ops swap_pager_ops = {
-	.name = "swap",
-	.has_page = swap_has_page,
-	.get_pages = swap_get_pages,
-	.put_pages = swap_put_pages,
-	.free_range = swap_free_range,
-	.dealloc = swap_dealloc,
+    .name = "swap",
+    .has_page = swap_has_page,
+    .get_pages = swap_get_pages,
+    .put_pages = swap_put_pages,
+    .free_range = swap_free_range,
+    .dealloc = swap_dealloc,
 };
 
 struct vm_pager *swap_pager_alloc(void)
@@ -691,7 +694,8 @@ static uint64_t swap_check_obj(const struct swap_obj *so, uint8_t *seen)
 				count++;
 				buddy_lookup(&swap.slots, s, &info);
 				if (s > swap.last_page || info.state != BUDDY_ALLOCATED)
-					panic("swap_pager_check: slot %u is not an allocated slot", s);
+					panic("swap_pager_check: slot %u is not an allocated slot",
+					      s);
 				if (seen != NULL && (seen[s / 8] & (1u << s % 8)))
 					panic("swap_pager_check: slot %u recorded twice", s);
 				if (seen != NULL)
@@ -732,7 +736,8 @@ void swap_pager_check(void)
 		recorded += swap_check_obj(so, seen);
 	}
 	if (recorded + swap.inflight + swap.st.slots_lost != swap.slots.allocated_bytes)
-		panic("swap_pager_check: %llu slots allocated, %llu recorded, %llu in flight, %llu lost",
+		panic("swap_pager_check: %llu slots allocated, %llu recorded, %llu in flight, %llu "
+		      "lost",
 		      (unsigned long long)swap.slots.allocated_bytes, (unsigned long long)recorded,
 		      (unsigned long long)swap.inflight, (unsigned long long)swap.st.slots_lost);
 	spin_unlock(&swap_lock);

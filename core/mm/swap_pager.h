@@ -45,7 +45,7 @@
  */
 struct swap_dev {
 	const char *name; /* for log lines; must outlive the swap area */
-	uint64_t pages;   /* the partition's size in 4 KiB pages */
+	uint64_t pages;	  /* the partition's size in 4 KiB pages */
 	int (*io)(void *ctx, bool write, uint64_t first_page, unsigned n, void *const *bufs);
 	void *ctx;
 };
@@ -58,11 +58,11 @@ struct swap_dev {
 #define SWAP_HEADER_MAX_BAD ((SWAP_HEADER_MAGIC_OFF - SWAP_HEADER_BAD_OFF) / 4)
 
 struct swap_stats {
-	uint64_t slots_total;   /* usable slots: [1, last_page] minus bad pages */
-	uint64_t slots_used;    /* recorded, being written, or lost */
-	uint64_t slots_lost;    /* could not be freed for want of memory; unusable */
+	uint64_t slots_total; /* usable slots: [1, last_page] minus bad pages */
+	uint64_t slots_used;  /* recorded, being written, or lost */
+	uint64_t slots_lost;  /* could not be freed for want of memory; unusable */
 	uint64_t pages_read, pages_written;
-	uint64_t io_errors;     /* io calls that failed */
+	uint64_t io_errors; /* io calls that failed */
 };
 
 /*
