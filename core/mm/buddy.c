@@ -355,6 +355,41 @@ int buddy_free(struct buddy *b, uint64_t base)
 	return buddy_release(b, base, BUDDY_ALLOCATED, 0);
 }
 
+/*
+ * The hole's own blocks come from the spares, plus a record for the tail;
+ * the allocation's descriptor stays as the head's record, or goes back to
+ * the spares when there is no head.
+ */
+int buddy_free_part(struct buddy *b, uint64_t base, uint64_t size)
+{
+	if (size == 0 || ((base | size) & (BUDDY_BLOCK(b->min_order) - 1)))
+		return -EINVAL;
+	uint64_t last = base + (size - 1);
+	if (base < b->base || last > b->last || last < base)
+		return -ERANGE;
+	struct buddy_desc *d = buddy_desc_of(avl_find_le(&b->tree, base));
+	uint64_t dlast = buddy_desc_last(d);
+	if (d->state != BUDDY_ALLOCATED || dlast < last)
+		return -ENOENT;
+	bool tail = dlast > last;
+	if (buddy_need(b, buddy_pieces(b, base, last) + tail) < 0)
+		return -ENOMEM;
+	b->allocated_bytes -= size;
+	if (d->base < base) {
+		d->size = base - d->base;
+	} else {
+		avl_remove(&b->tree, &d->node);
+		buddy_put_spare(b, d);
+	}
+	if (tail) {
+		b->allocated_bytes -= dlast - last;
+		buddy_record(b, last + 1, dlast - last, BUDDY_ALLOCATED);
+	}
+	buddy_free_range(b, base, last);
+	buddy_trim_spare(b);
+	return 0;
+}
+
 int buddy_unreserve(struct buddy *b, uint64_t base, uint64_t size)
 {
 	if (size == 0)

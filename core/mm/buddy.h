@@ -79,6 +79,12 @@ void buddy_destroy(struct buddy *b);
 int buddy_alloc(struct buddy *b, uint64_t size, uint64_t align, uint64_t *out);
 int buddy_alloc_at(struct buddy *b, uint64_t base, uint64_t size);
 int buddy_free(struct buddy *b, uint64_t base);
+/*
+ * Frees [base, base + size), which must lie inside one allocation (-ENOENT
+ * otherwise); what the allocation keeps before and after the hole stays
+ * allocated, as separate allocations (a swap run losing one slot).
+ */
+int buddy_free_part(struct buddy *b, uint64_t base, uint64_t size);
 int buddy_reserve(struct buddy *b, uint64_t base, uint64_t size);
 /* Exactly a reservation made before: -ENOENT if none starts at base,
  * -EINVAL if its size differs. */

@@ -191,6 +191,79 @@ static void model_set(uint64_t g, uint64_t n, uint16_t v)
 		model[g + i] = v;
 }
 
+/*
+ * Frees a random piece of the newest allocation: the head keeps its table
+ * entry, the tail becomes a new one at the end.
+ */
+static void buddy_model_free_part(struct buddy *b, uint64_t base, uint64_t *allocated)
+{
+	unsigned i = nallocs - 1;
+	uint64_t ng = allocs[i].size / G, first = (uint64_t)rand() % ng;
+	uint64_t n = 1 + (uint64_t)rand() % (ng - first), g0 = (allocs[i].base - base) / G;
+
+	assert_int_equal(buddy_free_part(b, allocs[i].base + first * G, n * G), 0);
+	assert_int_equal(buddy_free_part(b, allocs[i].base + first * G, n * G), -ENOENT);
+	model_set(g0 + first, n, 0);
+	*allocated -= n * G;
+	uint64_t tail = ng - first - n;
+	if (tail > 0) {
+		allocs[nallocs] = (typeof(allocs[0])){allocs[i].base + (first + n) * G, tail * G, false};
+		model_set(g0 + first + n, tail, (uint16_t)(++nallocs));
+	}
+	if (first > 0) {
+		allocs[i].size = first * G;
+		return;
+	}
+	/* no head: move the last allocation into slot i */
+	nallocs--;
+	if (i != nallocs) {
+		allocs[i] = allocs[nallocs];
+		model_set((allocs[i].base - base) / G, allocs[i].size / G, (uint16_t)(i + 1));
+	}
+}
+
+static void test_free_part(void **state)
+{
+	struct buddy b;
+	struct buddy_info info;
+	uint64_t a, r;
+
+	assert_int_equal(buddy_init(&b, 0, 64 * G, 12, 20, &ops), 0);
+	assert_int_equal(buddy_alloc(&b, 8 * G, 0, &a), 0);
+	assert_int_equal(buddy_reserve(&b, 40 * G, G), 0);
+	assert_int_equal(buddy_free_part(&b, a + 7 * G, 2 * G), -ENOENT);
+	assert_int_equal(buddy_free_part(&b, 40 * G, G), -ENOENT);
+	assert_int_equal(buddy_free_part(&b, 20 * G, G), -ENOENT);
+	assert_int_equal(buddy_free_part(&b, a + 1, G), -EINVAL);
+	assert_int_equal(buddy_free_part(&b, 63 * G, 2 * G), -ERANGE);
+	desc_fail_at = 0;
+	assert_int_equal(buddy_free_part(&b, a + 3 * G, G), -ENOMEM);
+	desc_fail_at = -1;
+	buddy_check(&b);
+	assert_int_equal(b.allocated_bytes, 8 * G);
+	/* a hole in the middle: head and tail are allocations of their own */
+	assert_int_equal(buddy_free_part(&b, a + 3 * G, 2 * G), 0);
+	buddy_check(&b);
+	assert_int_equal(b.allocated_bytes, 6 * G);
+	assert_int_equal(buddy_lookup(&b, a + 6 * G, &info), 0);
+	assert_true(info.state == BUDDY_ALLOCATED && info.base == a + 5 * G && info.size == 3 * G);
+	assert_int_equal(buddy_lookup(&b, a + 3 * G, &info), 0);
+	assert_int_equal(info.state, BUDDY_FREE);
+	assert_int_equal(buddy_alloc_at(&b, a + 3 * G, G), 0);
+	assert_int_equal(buddy_free(&b, a + 3 * G), 0);
+	assert_int_equal(buddy_free_part(&b, a, G), 0);         /* no head */
+	assert_int_equal(buddy_free_part(&b, a + 7 * G, G), 0); /* no tail */
+	assert_int_equal(buddy_free(&b, a + G), 0);
+	assert_int_equal(buddy_free(&b, a + 5 * G), 0);
+	assert_int_equal(buddy_unreserve(&b, 40 * G, G), 0);
+	buddy_check(&b);
+	assert_int_equal(b.allocated_bytes, 0);
+	assert_int_equal(buddy_largest_free(&b), 64 * G);
+	assert_int_equal(buddy_alloc(&b, 64 * G, 0, &r), 0);
+	buddy_destroy(&b);
+	assert_int_equal(desc_live, 0);
+}
+
 static void test_random_model(void **state)
 {
 	struct buddy b;
@@ -235,6 +308,8 @@ static void test_random_model(void **state)
 			} else {
 				assert_int_equal(r, g + n > NG ? -ERANGE : -EBUSY);
 			}
+		} else if (op == 9 && nallocs > 0 && !allocs[nallocs - 1].reserved) {
+			buddy_model_free_part(&b, base, &allocated);
 		} else if (op < 10 && nallocs > 0) {
 			unsigned i = (unsigned)rand() % nallocs;
 			uint64_t ab = allocs[i].base, as = allocs[i].size;
@@ -292,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_basic_ops),
 		cmocka_unit_test(test_top_of_address_space),
 		cmocka_unit_test(test_failed_descriptor_changes_nothing),
+		cmocka_unit_test(test_free_part),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
