@@ -105,6 +105,11 @@ static void ws_close(struct ws *w)
 	buddy_destroy(&w->map.space);
 	pmap_destroy(w->pmap);
 	free(w->ver);
+}
+
+/* With swap shut down and every map gone, every page is free again. */
+static void expect_pages_back(void)
+{
 	slab_reclaim();
 	assert_int_equal(vm_page_free_count(), free_at_start);
 }
@@ -182,6 +187,7 @@ static void test_swap_working_set(void **state)
 	swap_pager_stats(&ss);
 	assert_int_equal(ss.slots_used, 0); /* the object died: its slots came back */
 	swap_shutdown();
+	expect_pages_back();
 }
 
 /*
@@ -220,6 +226,7 @@ static void test_swap_device_failures(void **state)
 		sw.fail_at = 0;
 		ws_close(&w);
 		swap_shutdown();
+		expect_pages_back();
 	}
 }
 
@@ -244,6 +251,7 @@ static void test_out_of_memory_without_swap(void **state)
 	for (uint64_t q = 0; q + 1 < p; q++) /* what was written is intact */
 		assert_int_equal(ws_touch(&w, q, false), 0);
 	ws_close(&w);
+	expect_pages_back();
 }
 
 int main(void)
