@@ -17,9 +17,9 @@
 # added automatically.
 
 BUILD ?= build
-IMAGE_SIZE ?= 64M
-SWAP_SIZE ?= 16M
-ESP_SIZE ?= 40M
+IMAGE_SIZE ?= 560M
+SWAP_SIZE ?= 384M
+ESP_SIZE ?= 160M
 QEMU_MEM ?= 128M
 QEMU_MACHINE ?= q35
 CFG ?=

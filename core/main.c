@@ -9,6 +9,7 @@
 #include "core/console.h"
 #include "core/check.h"
 #include "core/dev/storage.h"
+#include "core/dev/swap_dev.h"
 #include "core/kbench.h"
 #include "core/kernel.h"
 #include "core/ktest.h"
@@ -16,6 +17,7 @@
 #include "core/mm/slab.h"
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_page.h"
+#include "core/mm/swap_pager.h"
 #include "core/mm/vm_pageout.h"
 
 struct boot_info *kernel_boot_info;
@@ -124,7 +126,7 @@ static void main_vm_startup(const struct boot_info *bi)
 	if (vm_page_startup(ranges, n, kernel_config.mem_cap) < 0)
 		panic("main_vm_startup: no usable memory");
 	pmap_boot_handoff();
-	vm_pageout_init(NULL);
+	vm_pageout_init(swap_pager_alloc);
 	vm_page_set_hooks(vm_pageout_reclaim, main_low_memory);
 	mm_malloc_init();
 	if (vm_map_kernel_init(KERNEL_DYN_BASE, KERNEL_BASE - KERNEL_DYN_BASE) < 0)
@@ -200,6 +202,8 @@ void kmain(struct boot_info *loader_bi)
 	main_vm_startup(bi);
 	if (storage_init(bi, kernel_config.fs_guid, kernel_config.swap, kernel_config.swap_guid) < 0)
 		kernel_exit(EXIT_CONFIG);
+	if (kernel_config.swap != CONFIG_SWAP_OFF)
+		swap_dev_attach(storage.swap);
 
 	int failed = 0;
 	switch (kernel_config.app) {

@@ -16,7 +16,9 @@
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_pageout.h"
 
-#define VM_FAULT_TRIES 4 /* a busy page: retries before -EAGAIN */
+#define VM_FAULT_TRIES 4        /* a busy page: retries before -EAGAIN */
+#define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
+#define VM_FAULT_AHEAD_RANDOM 3 /* and when they do not */
 
 /* A page for the fault, running the scanner once when there is none. */
 static struct vm_page *vm_fault_page_alloc(unsigned flags)
@@ -41,6 +43,9 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	struct vm_page *run[VM_PAGER_MAX_PAGES];
 	unsigned n = 0;
 
+	/* read-ahead pays when a reader walks the object in order; under
+	 * random faults it mostly evicts pages that were wanted */
+	after = MIN(after, pindex == o->seq_next ? VM_FAULT_AHEAD_SEQ : VM_FAULT_AHEAD_RANDOM);
 	for (; n <= after; n++) {
 		/* read-ahead only from memory that is there for the taking */
 		if (n > 0 && (vm_object_page_lookup(o, pindex + n) != NULL ||
@@ -73,6 +78,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 		return err;
 	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
+	o->seq_next = pindex + 1;
 	*out = run[0];
 	return 0;
 }

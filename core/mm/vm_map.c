@@ -156,15 +156,23 @@ int vm_map_insert_object_at(struct vm_map *map, vaddr_t addr, struct vm_object *
 	return vm_map_insert(map, true, addr, obj, offset, size, prot, flags, NULL);
 }
 
-/* Removes an entry: unmaps it, drops its object reference, frees its space. */
+/* Takes an entry out of the map (under its lock): unmaps it, frees its
+ * space.  vm_map_drop_done finishes it once the lock is dropped. */
 static void vm_map_drop(struct vm_map *map, struct vm_map_entry *e)
 {
+	spin_assert_held(&map->lock);
 	pmap_remove(map->pmap, e->start, e->end);
 	avl_remove(&map->entries, &e->node);
 	if (e->kind == VM_ENTRY_RESERVED)
 		buddy_unreserve(&map->space, e->start, e->end - e->start);
 	else
 		buddy_free(&map->space, e->start);
+}
+
+/* The object's last reference may write a file back, free swap slots and
+ * kernel memory, which can come from this very map: never under its lock. */
+static void vm_map_drop_done(struct vm_map_entry *e)
+{
 	if (e->object != NULL)
 		vm_object_deallocate(e->object);
 	DELETE(e);
@@ -175,6 +183,7 @@ static void vm_map_release_entry(struct vm_map *map, struct vm_map_entry *e)
 	spin_lock(&map->lock);
 	vm_map_drop(map, e);
 	spin_unlock(&map->lock);
+	vm_map_drop_done(e);
 }
 
 int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t *out)
@@ -215,6 +224,8 @@ static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_si
 	if (err == 0)
 		vm_map_drop(map, e);
 	spin_unlock(&map->lock);
+	if (err == 0)
+		vm_map_drop_done(e);
 	return err;
 }
 

@@ -45,6 +45,7 @@ struct vm_object {
 	struct vm_object *backing; /* (o) the object this one shadows, or NULL */
 	struct vm_pager *pager;    /* (c) backing store, or NULL */
 	uint64_t pager_offset;     /* (c) page index of object page 0 in the pager */
+	uint64_t seq_next;         /* (o) the index a sequential reader faults next */
 	struct spinlock lock;
 };
 

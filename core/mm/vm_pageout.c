@@ -209,9 +209,16 @@ static void vm_pageout_age_active(uint64_t budget)
 
 uint64_t vm_pageout_run(uint64_t want)
 {
+	static bool running;
 	struct vm_stats st;
 	uint64_t made = 0;
 
+	/* A pager allocates (its maps, the kernel heap behind them, whose
+	 * wired pages are faulted in): those allocations live on the pages
+	 * above the low watermark and never start a scan of their own. */
+	if (running)
+		return 0;
+	running = true;
 	vm_page_stats(&st);
 	/* keep about a third of the pageable pages inactive */
 	uint64_t pageable = st.queued[VM_Q_ACTIVE] + st.queued[VM_Q_INACTIVE];
@@ -230,6 +237,7 @@ uint64_t vm_pageout_run(uint64_t want)
 		if (made < want && pass == 0)
 			vm_pageout_age_active(st.queued[VM_Q_ACTIVE]);
 	}
+	running = false;
 	return made;
 }
 
