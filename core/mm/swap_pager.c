@@ -480,10 +480,17 @@ static int swap_put_pages(struct vm_pager *pager, struct vm_page **pages, unsign
 	for (unsigned r = 0; err == 0 && r < nruns; r++) {
 		err = swap_io(true, pages + runs[r].off, runs[r].n, runs[r].first);
 		if (err < 0) {
+			/* the slots that failed are retired: handing them out again
+			 * would fail every later page-out that got them */
 			spin_lock(&swap_lock);
 			swap.inflight -= n;
-			swap_runs_release(runs, nruns);
+			swap_runs_release(runs, r);
+			swap_runs_release(runs + r + 1, nruns - r - 1);
+			swap.st.slots_lost += runs[r].n;
 			spin_unlock(&swap_lock);
+			log_error("swap: slots %llu..%llu failed to write; retired",
+				  (unsigned long long)runs[r].first,
+				  (unsigned long long)(runs[r].first + runs[r].n - 1));
 		}
 	}
 	if (err == 0) {
@@ -501,6 +508,9 @@ static void swap_free_range(struct vm_pager *pager, uint64_t pindex, uint64_t n)
 	struct swap_obj *so = swap_obj_of(pager);
 
 	KASSERT(n > 0 && pindex + (n - 1) >= pindex);
+	/* a free in the middle of a run splits it: without a refill here, a
+	 * stream of rewrites between page-outs would drain the reserve */
+	swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
 	spin_lock(&swap_lock);
 	swap_clear(so, pindex, pindex + (n - 1));
 	spin_unlock(&swap_lock);
@@ -510,8 +520,20 @@ static void swap_dealloc(struct vm_pager *pager)
 {
 	struct swap_obj *so = swap_obj_of(pager);
 
-	spin_lock(&swap_lock);
-	swap_clear(so, 0, UINT64_MAX);
+	/* a block at a time, the pool refilled before each: the frees of a
+	 * whole object split many runs, more than the reserve could cover */
+	for (uint64_t i = 0;;) {
+		swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
+		spin_lock(&swap_lock);
+		while (i < so->nbuckets && so->hash[i] == NULL)
+			i++;
+		if (i == so->nbuckets)
+			break;
+		struct swap_freer f = {0, 0};
+		swap_blk_clear(so, so->hash[i], 0, UINT64_MAX, &f);
+		swap_freer_flush(&f);
+		spin_unlock(&swap_lock);
+	}
 	KASSERT(so->nblks == 0 && so->nslots == 0);
 	*(so->prev != NULL ? &so->prev->next : &swap.objs) = so->next;
 	if (so->next != NULL)

@@ -60,7 +60,8 @@ struct swap_dev {
 struct swap_stats {
 	uint64_t slots_total; /* usable slots: [1, last_page] minus bad pages */
 	uint64_t slots_used;  /* recorded, being written, or lost */
-	uint64_t slots_lost;  /* could not be freed for want of memory; unusable */
+	uint64_t slots_lost;  /* unusable until reboot: failed to write, or could not
+			       * be freed for want of memory */
 	uint64_t pages_read, pages_written;
 	uint64_t io_errors; /* io calls that failed */
 };

@@ -8,7 +8,9 @@
  * page and retries instead of reading again or mapping half-read data.
  * Read-ahead: the pager says how many following pages lie next to the
  * wanted one on its store; those that are not resident come in the same
- * request and wait on the inactive queue.
+ * request and wait on the inactive queue: up to 31 when faults walk the
+ * object in order, one otherwise (under random faults each extra page
+ * mostly evicts one that was wanted).
  * Memory: a fault runs the scanner when free memory is low, and once more
  * when an allocation fails; then it gives up with -ENOMEM.
  */
@@ -18,7 +20,7 @@
 
 #define VM_FAULT_TRIES 4        /* a busy page: retries before -EAGAIN */
 #define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
-#define VM_FAULT_AHEAD_RANDOM 3 /* and when they do not */
+#define VM_FAULT_AHEAD_RANDOM 1 /* and when they do not */
 
 /* A page for the fault, running the scanner once when there is none. */
 static struct vm_page *vm_fault_page_alloc(unsigned flags)

@@ -46,14 +46,14 @@ uint64_t vm_pageout_available(void)
 	return st.free + st.queued[VM_Q_CACHE];
 }
 
-/* Folds the modified bits of every mapping into VM_PAGE_DIRTY.  A page
- * rewritten in memory no longer matches its swap copy: the slot goes. */
+/* Folds the modified bits of every mapping into VM_PAGE_DIRTY.  A stale
+ * swap copy is replaced by the page-out that follows: freeing it here, in
+ * the middle of a scan, would cost the swap pager memory it may not have. */
 static void vm_pageout_gather_dirty(struct vm_page *m)
 {
 	if (pmap_is_modified(m)) {
 		m->flags |= VM_PAGE_DIRTY;
 		pmap_clear_modify(m);
-		vm_pager_free_range(m->object, m->pindex, 1);
 	}
 }
 
@@ -139,7 +139,6 @@ static void vm_pageout_to_cache(struct vm_page *m)
 {
 	pmap_page_remove_all(m); /* a dirty mapping leaves VM_PAGE_DIRTY behind */
 	if (m->flags & VM_PAGE_DIRTY) { /* written since it was cleaned: keep it */
-		vm_pager_free_range(m->object, m->pindex, 1);
 		vm_page_deactivate(m);
 		return;
 	}

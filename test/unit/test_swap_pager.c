@@ -328,6 +328,9 @@ static unsigned model_count(void)
  * memory refused from some allocation on; a failure must leave the
  * model's data in place.
  */
+/* Slots the pager retired after writes to them failed. */
+static uint64_t retired;
+
 static void step_put(unsigned o, unsigned i, unsigned n, uint32_t *tags)
 {
 	struct swap_stats st;
@@ -347,8 +350,10 @@ static void step_put(unsigned o, unsigned i, unsigned n, uint32_t *tags)
 	refused_memory += r == -ENOMEM;
 	if (r == -ENOSPC)
 		assert_true(st.slots_total - st.slots_used < n);
-	else if (io_fails)
+	else if (io_fails) {
 		assert_int_equal(r, -EIO);
+		retired += md.last_n; /* the run that failed is never handed out again */
+	}
 	else if (r != 0)
 		assert_true(refused && r == -ENOMEM);
 	if (r == 0) {
@@ -423,8 +428,8 @@ static void test_random_model(void **state)
 		}
 		swap_pager_check();
 		swap_pager_stats(&st);
-		assert_int_equal(st.slots_used, model_count());
-		assert_int_equal(st.slots_lost, 0);
+		assert_int_equal(st.slots_used, model_count() + retired);
+		assert_int_equal(st.slots_lost, retired);
 	}
 	swap_pager_stats(&st);
 	printf("# %llu pages written, %llu read, %llu io errors; page-outs refused: %u full, "
@@ -436,7 +441,8 @@ static void test_random_model(void **state)
 		objs[o]->ops->dealloc(objs[o]);
 	swap_pager_check();
 	swap_pager_stats(&st);
-	assert_int_equal(st.slots_used, 0);
+	assert_int_equal(st.slots_used, retired);
+	assert_true(retired > 0);
 	swap_shutdown();
 }
 
