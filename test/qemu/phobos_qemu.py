@@ -42,7 +42,8 @@ class Boot:
 def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
          image=None, workdir=None, disk_bus="virtio", prepare=None, inspect=None):
     """disk_bus: the controller the boot disk hangs on: virtio, ahci, nvme,
-    or ide (the legacy IDE of -machine pc, which Phobos has no driver for).
+    or ide (the legacy IDE of -machine pc, which Phobos has no driver for),
+    or none when extra attaches it ("{img}" in extra is the image copy).
     prepare(img) runs on the image copy before QEMU starts, inspect(img)
     after QEMU has exited, before the copy is deleted."""
     image = image or os.path.join(ROOT, "build", "phobos.img")
@@ -63,12 +64,14 @@ def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
         os.unlink(cfg)
     if prepare is not None:
         prepare(img)
-    disk = ["-drive", "if=none,format=raw,file=%s,id=boot" % img, "-device", {
+    disk = [] if disk_bus == "none" else ["-drive", "if=none,format=raw,file=%s,id=boot" % img,
+                                          "-device", {
         "virtio": "virtio-blk-pci,drive=boot",
         "ahci": "ide-hd,drive=boot,bus=ide.0",  # q35's ICH9 AHCI
         "nvme": "nvme,drive=boot,serial=phobosboot",
         "ide": "ide-hd,drive=boot,bus=ide.0",
     }[disk_bus]]
+    extra = [a.replace("{img}", img) for a in extra]
     cmd = ["qemu-system-x86_64", "-machine", machine, "-cpu", "max", "-m", mem,
            "-no-reboot", "-display", "none",
            "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,

@@ -569,6 +569,93 @@ def scenario_swap_off():
                 "exit %s status %s" % (b.exit_code, b.status))]
 
 
+def vm_counters(log):
+    """The exit line's VM counters (vm_pageout_report) as a dict."""
+    m = re.search(r"vm: faults (\d+) major (\d+) minor .*pages in (\d+) out (\d+)", log)
+    if m is None:
+        return {}
+    return dict(zip(("major", "minor", "pagein", "pageout"), map(int, m.groups())))
+
+
+SWAP_WS_DISK = {"virtio": "virtio", "ahci": "ahci", "nvme": "nvme"}
+
+
+def swap_ws_scenario(bus):
+    """mem=64M and a 256 MiB anonymous working set, written and checked at
+    random, through the swap partition of a boot disk on `bus`."""
+    def scenario():
+        name = "swap-ws-" + bus
+        b = boot(name, "app=selftest selftest=swap_ws mem=64M exit=qemu", mem="512M",
+                 disk_bus=bus, timeout=600)
+        checks = []
+        expect_selftests_pass(b, checks)
+        m = re.search(r"# swap_ws: (\d+) pages, (\d+) bad", b.log)
+        checks.append(("%s: 256 MiB written and read back, 0 mismatches" % name,
+                       m is not None and int(m.group(1)) >= 60000 and m.group(2) == "0",
+                       m.group(0) if m else "no summary"))
+        c = vm_counters(b.log)
+        checks.append(("%s: the counters show page-outs and page-ins" % name,
+                       c.get("pageout", 0) > 60000 and c.get("pagein", 0) > 30000 and
+                       c.get("major", 0) > 0, str(c)))
+        return b, checks
+    scenario.__name__ = "scenario_swap_ws_" + bus
+    return scenario
+
+
+def swap_offset(img):
+    """Byte offset of the swap partition (partition 2) in the image."""
+    import subprocess
+    out = subprocess.run(["sgdisk", "-i", "2", img], check=True, capture_output=True,
+                         text=True).stdout
+    return int(re.search(r"First sector: (\d+)", out).group(1)) * 512
+
+
+def scenario_swap_wiped():
+    """The swap signature wiped: one warning, no swap, and the working set
+    that needed it ends in a clean -ENOMEM and exit code 1."""
+    def wipe(img):
+        with open(img, "r+b") as f:
+            f.seek(swap_offset(img) + 4086)
+            f.write(bytes(10))
+    b = boot("swap-wiped", "app=selftest selftest=swap_ws mem=64M exit=qemu", mem="512M",
+             prepare=wipe, timeout=300)
+    return b, [("swap-wiped: warns once that there is no swap",
+                b.log.count("running without swap") == 1, "warnings: %d" %
+                b.log.count("running without swap")),
+               ("swap-wiped: the fault reports out of memory", "out of memory at" in b.log and
+                "-ENOMEM" in b.log, "no report"),
+               ("swap-wiped: no panic", "PANIC" not in b.log, "panicked"),
+               ("swap-wiped: exit code 1", b.exit_code == 1 and b.qemu_code() == 1,
+                "exit %s status %s" % (b.exit_code, b.status))]
+
+
+def scenario_swap_bad_sector():
+    """A sector of the swap partition that fails every access (blkdebug):
+    the page-out over it fails with a message, its slots are retired, and
+    the working set still completes with every page right."""
+    import os
+    from phobos_qemu import ROOT
+    work = os.path.join(ROOT, "build", "qemu-tests")
+    cfg = os.path.join(work, "swap-bad-sector.blkdebug")
+    os.makedirs(work, exist_ok=True)
+    image = os.path.join(ROOT, "build", "phobos.img")
+    sector = swap_offset(image) // 512 + 8 * 5 + 3  # in slot 5, the first ones handed out
+    with open(cfg, "w") as f:
+        for event in ("read_aio", "write_aio"):
+            f.write('[inject-error]\nevent = "%s"\nerrno = "5"\nsector = "%d"\n'
+                    'once = "off"\n' % (event, sector))
+    b = boot("swap-bad-sector", "app=selftest selftest=swap_ws mem=64M exit=qemu", mem="512M",
+             disk_bus="none", extra=["-drive", "if=none,format=raw,file=blkdebug:%s:%s,id=boot"
+                                     % (cfg, "{img}"), "-device", "virtio-blk-pci,drive=boot"],
+             timeout=600)
+    os.unlink(cfg)
+    checks = []
+    expect_selftests_pass(b, checks)
+    checks.append(("swap-bad-sector: the failed page-out is reported and its slots retired",
+                   "failed to write; retired" in b.log, "no message"))
+    return b, checks
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -577,4 +664,6 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,
              check_scenario("virtio"), check_scenario("ahci"), check_scenario("nvme"),
              scenario_corrupt_fat, scenario_missing_disk, scenario_duplicate_guids,
-             scenario_boot_partition_elsewhere, scenario_swap_off, scenario_config_too_long]
+             scenario_boot_partition_elsewhere, scenario_swap_off, scenario_config_too_long,
+             swap_ws_scenario("virtio"), swap_ws_scenario("ahci"), swap_ws_scenario("nvme"),
+             scenario_swap_wiped, scenario_swap_bad_sector]
