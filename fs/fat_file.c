@@ -146,7 +146,8 @@ static int fat_file_resize_chain(struct fat_file *f, uint64_t size)
 	if (err == 0)
 		err = fat_next(v, last, &next);
 	if (err == 0 && next != FAT_EOC) {
-		/* shrinking, or a chain longer than its file: what follows belongs to nobody */
+		/* shrinking, or a chain longer than its file: what follows belongs to nobody
+		 * (the chain map counts it before it is cut off) */
 		err = fat_map_ready(v);
 		if (err == 0)
 			err = fat_set(v, last, FAT_EOC);
@@ -167,7 +168,8 @@ static int fat_file_set_size(struct fat_file *f, uint64_t size)
 	if (size > FAT_MAX_SIZE)
 		return -EFBIG;
 	if (size < old) {
-		/* the entry goes first: a failure after it leaks clusters, never shares them */
+		/* counted by the chain map while the entry leads to the chain; then the
+		 * entry goes first: a failure after it leaks clusters, never shares them */
 		err = fat_map_ready(f->v);
 		if (err == 0)
 			err = fat_dir_update(f->v, &f->loc, size == 0 ? 0 : f->cluster, (uint32_t)size);
@@ -416,7 +418,10 @@ static int fat_remove(struct fat_vol *v, const char *path, bool is_dir)
 		return -EBUSY;
 	if (is_dir && (err = fat_dir_is_empty(v, w.e.cluster)) <= 0)
 		return err < 0 ? err : -ENOTEMPTY;
-	/* the entry goes first: a failure after it leaks clusters, never shares them */
+	/*
+	 * The chain map counts this chain while its entry still leads to it.
+	 * The entry goes first: a failure after it leaks clusters, never shares them.
+	 */
 	err = fat_map_ready(v);
 	if (err == 0)
 		err = fat_dir_remove(v, &w.loc);
