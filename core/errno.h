@@ -50,6 +50,9 @@
 #ifndef ENOSPC
 #define ENOSPC 28 /* device or volume full */
 #endif
+#ifndef EROFS
+#define EROFS 30  /* the volume is mounted read-only */
+#endif
 #ifndef ERANGE
 #define ERANGE 34 /* outside the managed range */
 #endif

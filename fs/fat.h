@@ -13,7 +13,26 @@
  * of metadata sectors (FAT and directories).  Every call that changes the
  * volume writes its changes through before returning, to every FAT copy, so
  * the volume is consistent between calls; fat_unmount frees the volume and
- * its caches.  A file is opened once: fat_open of a file already open
+ * its caches.
+ *
+ * Dirty flag: the first call that changes the volume marks it dirty on
+ * disk (bit 0 of the boot sector's flags byte, and the clean-shutdown bit
+ * of FAT entry 1 cleared on FAT16/32, as fsck.fat and Windows read them)
+ * before anything else is written; fat_unmount clears the marks once
+ * everything else is on disk.  A volume found dirty at mount was not
+ * unmounted cleanly and may be damaged: it is mounted read-only (with a
+ * warning), every call that would change it fails with -EROFS, and nothing
+ * at all is written to it, so fsck.fat still sees the marks.
+ *
+ * Shared clusters: a damaged FAT may link two chains into one tail.  The
+ * first call of a mount that frees clusters first walks every chain
+ * reached from the directory tree and counts, per cluster, the chains
+ * reaching it (two bits per cluster: 256 KiB for a 1 TiB volume of 32 KiB
+ * clusters; and one read of every directory and of the FAT entries of
+ * every chain, about one pass over the FAT, once per mount).
+ * Freeing a chain stops at the first cluster another chain reaches too:
+ * that cluster and the rest of the chain stay allocated (logged; at worst
+ * they leak, which fsck.fat reclaims), so the other file stays whole.  A file is opened once: fat_open of a file already open
  * returns the same handle with one more reference, so every user sees the
  * same size and chain; fat_close drops the reference.
  *
@@ -26,7 +45,8 @@
  * 4 GiB - 1), -ENAMETOOLONG, -EINVAL (bad name or argument, or a damaged
  * volume: bad boot sector, a cluster number out of range, a directory
  * entry pointing nowhere; the log says which), -ELOOP (a cluster chain
- * that loops), -EIO (the device failed), -ENOMEM.  A damaged volume is
+ * that loops), -EIO (the device failed), -ENOMEM, -EROFS (a change asked
+ * of a volume mounted read-only).  A damaged volume is
  * reported, never followed into a hang or a crash.
  */
 #ifndef PHOBOS_FS_FAT_H
@@ -53,6 +73,7 @@ struct fat_info {
 	uint32_t cluster_size; /* bytes */
 	uint32_t clusters;     /* data clusters */
 	uint32_t free_clusters;
+	bool read_only; /* found dirty at mount: fat_bmap's sectors must not be written either */
 };
 
 struct fat_dirent {
@@ -63,9 +84,13 @@ struct fat_dirent {
 	uint32_t cluster; /* first cluster, 0 for an empty file */
 };
 
-/* Mounts the FAT volume on dev; -EINVAL when dev holds no sane FAT. */
+/* Mounts the FAT volume on dev (read-only if marked dirty); -EINVAL when dev holds no sane FAT. */
 int fat_mount(struct blk_dev *dev, struct fat_vol **out);
-/* Writes back what is cached and frees the volume; every file must be closed. */
+/*
+ * Writes back what is cached, then clears the dirty marks (if this mount
+ * set them), and frees the volume; every file must be closed.  On an error
+ * the volume is still freed and the marks stay set.
+ */
 int fat_unmount(struct fat_vol *v);
 void fat_info(const struct fat_vol *v, struct fat_info *info);
 

@@ -146,8 +146,11 @@ static int fat_file_resize_chain(struct fat_file *f, uint64_t size)
 	if (err == 0)
 		err = fat_next(v, last, &next);
 	if (err == 0 && next != FAT_EOC) {
-		/* shrinking, or a chain longer than its file: what follows belongs to nobody */
-		err = fat_set(v, last, FAT_EOC);
+		/* shrinking, or a chain longer than its file: what follows belongs to nobody
+		 * (the chain map counts it before it is cut off) */
+		err = fat_map_ready(v);
+		if (err == 0)
+			err = fat_set(v, last, FAT_EOC);
 		if (err == 0)
 			err = fat_chain_free(v, next);
 	}
@@ -165,8 +168,11 @@ static int fat_file_set_size(struct fat_file *f, uint64_t size)
 	if (size > FAT_MAX_SIZE)
 		return -EFBIG;
 	if (size < old) {
-		/* the entry goes first: a failure after it leaks clusters, never shares them */
-		err = fat_dir_update(f->v, &f->loc, size == 0 ? 0 : f->cluster, (uint32_t)size);
+		/* counted by the chain map while the entry leads to the chain; then the
+		 * entry goes first: a failure after it leaks clusters, never shares them */
+		err = fat_map_ready(f->v);
+		if (err == 0)
+			err = fat_dir_update(f->v, &f->loc, size == 0 ? 0 : f->cluster, (uint32_t)size);
 		if (err < 0)
 			return err;
 		err = fat_file_resize_chain(f, size);
@@ -201,8 +207,10 @@ long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len)
 long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len)
 {
 	uint64_t end = off + len;
-	int err = 0;
+	int err = fat_write_begin(f->v);
 
+	if (err < 0)
+		return err;
 	if (end > FAT_MAX_SIZE || end < off)
 		return -EFBIG;
 	if (end > f->size)
@@ -217,7 +225,11 @@ long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len)
 
 int fat_truncate(struct fat_file *f, uint64_t size)
 {
-	int err = fat_file_set_size(f, size);
+	int err = fat_write_begin(f->v);
+
+	if (err < 0)
+		return err;
+	err = fat_file_set_size(f, size);
 	int e = fat_sync(f->v);
 
 	return err < 0 ? err : e;
@@ -265,6 +277,8 @@ int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_fil
 	if (err == 0 && (flags & FAT_O_CREATE) && (flags & FAT_O_EXCL))
 		return -EEXIST;
 	if (err == -ENOENT && (flags & FAT_O_CREATE)) {
+		if ((err = fat_write_begin(v)) < 0)
+			return err;
 		err = fat_walk(v, path, true, &w);
 		if (err == 0)
 			err = fat_dir_create(v, w.dir, w.leaf, w.leaf_len, FAT_ATTR_ARCHIVE, 0, &w.loc);
@@ -357,8 +371,10 @@ int fat_mkdir(struct fat_vol *v, const char *path)
 	struct fat_loc loc;
 	uint32_t c;
 	uint8_t *data;
-	int err = fat_walk(v, path, true, &w);
+	int err = fat_write_begin(v);
 
+	if (err == 0)
+		err = fat_walk(v, path, true, &w);
 	if (err == 0) {
 		int found = fat_dir_lookup(v, w.dir, w.leaf, w.leaf_len, &e, &loc);
 		err = found == 0 ? -EEXIST : found == -ENOENT ? 0 : found;
@@ -384,8 +400,10 @@ int fat_mkdir(struct fat_vol *v, const char *path)
 static int fat_remove(struct fat_vol *v, const char *path, bool is_dir)
 {
 	struct fat_where w;
-	int err = fat_walk(v, path, false, &w);
+	int err = fat_write_begin(v);
 
+	if (err == 0)
+		err = fat_walk(v, path, false, &w);
 	if (err < 0)
 		return err;
 	if (w.leaf == NULL)
@@ -400,8 +418,13 @@ static int fat_remove(struct fat_vol *v, const char *path, bool is_dir)
 		return -EBUSY;
 	if (is_dir && (err = fat_dir_is_empty(v, w.e.cluster)) <= 0)
 		return err < 0 ? err : -ENOTEMPTY;
-	/* the entry goes first: a failure after it leaks clusters, never shares them */
-	err = fat_dir_remove(v, &w.loc);
+	/*
+	 * The chain map counts this chain while its entry still leads to it.
+	 * The entry goes first: a failure after it leaks clusters, never shares them.
+	 */
+	err = fat_map_ready(v);
+	if (err == 0)
+		err = fat_dir_remove(v, &w.loc);
 	if (err == 0 && w.e.cluster != 0)
 		err = fat_chain_free(v, w.e.cluster);
 	int e2 = fat_sync(v);

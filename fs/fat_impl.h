@@ -40,6 +40,10 @@ struct fat_vol {
 	uint32_t fsinfo_sector; /* 0: none */
 	uint32_t free_count, next_free;
 	bool fsinfo_dirty;
+	bool read_only;    /* dirty at mount: nothing is written */
+	bool dirty_tried;  /* a dirty mark may be on disk: unmount clears it */
+	bool dirty_marked; /* the dirty marks are on disk */
+	uint8_t *reach;    /* per cluster, how many chains reach it (0, 1, 2: more); NULL until built */
 	struct fat_cache_slot cache[FAT_CACHE_SLOTS];
 	uint32_t cache_clock;
 	unsigned cache_last; /* the slot most recently returned */
@@ -98,6 +102,12 @@ int fat_sync(struct fat_vol *v);
 uint64_t fat_cluster_sector(const struct fat_vol *v, uint32_t cluster);
 bool fat_cluster_valid(const struct fat_vol *v, uint32_t cluster);
 int fat_corrupt(const char *what, uint32_t value);
+/*
+ * Called by every call that changes the volume before its first change:
+ * -EROFS on a read-only volume; otherwise marks the volume dirty on disk,
+ * once per mount.
+ */
+int fat_write_begin(struct fat_vol *v);
 
 /* fat_table.c */
 int fat_get(struct fat_vol *v, uint32_t cluster, uint32_t *next);
@@ -113,9 +123,27 @@ int fat_chain_extend(struct fat_vol *v, uint32_t last, uint32_t n, bool zero, ui
  * -EINVAL for a bad link or more than max clusters.
  */
 int fat_chain_check(struct fat_vol *v, uint32_t first, uint32_t max, uint32_t *len);
-/* Frees the chain from cluster on. */
+/*
+ * Frees the chain from cluster on, up to the first cluster another chain
+ * reaches too: that one and the rest stay allocated (logged).  A chain
+ * cut off from the directory tree must have been counted before the cut
+ * (fat_map_ready): a map built after it would miss what it shares.
+ */
 int fat_chain_free(struct fat_vol *v, uint32_t cluster);
 int fat_count_free(struct fat_vol *v);
+/*
+ * The clean-shutdown bit of FAT entry 1 (ClnShutBitMask: set when clean;
+ * FAT12 has none and always reads clean): *clean gets it, then with write
+ * it is set to the value of set_clean.
+ */
+int fat_clean_bit(struct fat_vol *v, bool write, bool set_clean, bool *clean);
+/*
+ * Builds v->reach, unless built: how many chains reach each cluster, over
+ * every chain the directory tree leads to.  -ENOMEM, -EIO, or the damage
+ * a directory shows (its chain loops or leaves the volume): then no map
+ * is kept, and nothing may be freed.
+ */
+int fat_map_ready(struct fat_vol *v);
 
 /* fat_dir.c */
 int fat_dir_lookup(struct fat_vol *v, uint32_t dir, const char *name, size_t len,

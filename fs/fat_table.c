@@ -6,7 +6,13 @@
  *
  * Entries come back normalised: FAT_EOC for any end-of-chain mark,
  * FAT_BAD for a bad cluster, so callers need not know the width.
+ *
+ * The chain map (v->reach) counts, for each cluster, the chains that
+ * reach it, so that freeing one chain never frees a cluster another chain
+ * still uses: built from the directory tree before the first free of a
+ * mount, then kept by the allocations and frees made here.
  */
+#include "core/mm/malloc.h"
 #include "fs/fat_impl.h"
 
 #define FAT_BAD 0x0ffffff7u
@@ -92,6 +98,121 @@ int fat_set(struct fat_vol *v, uint32_t cluster, uint32_t value)
 	return fat_window(v, cluster, mask << shift, (value & mask) << shift, &old);
 }
 
+int fat_clean_bit(struct fat_vol *v, bool write, bool set_clean, bool *clean)
+{
+	/* entry 1's top bits: bit 15 on FAT16, bit 27 on FAT32 (FAT32's top four are reserved) */
+	uint32_t bit = v->type == FAT16 ? 0x8000 : 0x08000000, old;
+
+	*clean = true;
+	if (v->type == FAT12)
+		return 0;
+	int err = fat_window(v, 1, write ? bit : 0, set_clean ? bit : 0, &old);
+	*clean = (old & bit) != 0;
+	return err;
+}
+
+/*
+ * Two bits per cluster, four clusters to a byte: cluster c's count sits at
+ * bits 2 * ((c - 2) % 4) of byte (c - 2) / 4.
+ */
+static unsigned fat_map_get(const struct fat_vol *v, uint32_t c)
+{
+	return v->reach[(c - 2) / 4] >> (2 * ((c - 2) % 4)) & 3;
+}
+
+static void fat_map_put(struct fat_vol *v, uint32_t c, unsigned n)
+{
+	uint8_t *p = &v->reach[(c - 2) / 4];
+	unsigned shift = 2 * ((c - 2) % 4);
+
+	*p = (uint8_t)((*p & ~(3u << shift)) | n << shift);
+}
+
+/*
+ * Counts one more chain through every cluster from first on.  A cluster
+ * already reached means this chain has joined another one, whose tail it
+ * shares: each of those becomes 2.  The walk ends at a cluster already at
+ * 2, so a chain looping back into itself ends too: every step raises a
+ * count, and counts stop at 2.
+ */
+static int fat_map_chain(struct fat_vol *v, uint32_t first)
+{
+	for (uint32_t c = first; fat_cluster_valid(v, c);) {
+		unsigned n = fat_map_get(v, c);
+		if (n == 2)
+			return 0;
+		fat_map_put(v, c, n + 1);
+		int err = fat_get(v, c, &c);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* The walk of the directory tree: directories still to read, breadth first. */
+struct fat_map_walk {
+	struct fat_vol *v;
+	uint32_t *dirs;
+	size_t n, cap;
+};
+
+static int fat_map_entry(const struct fat_dirent *e, const struct fat_loc *loc, void *ctx)
+{
+	struct fat_map_walk *w = ctx;
+
+	(void)loc;
+	/* "." and ".." name chains their own entries already count */
+	if (!fat_cluster_valid(w->v, e->cluster) || strcmp(e->short_name, ".") == 0 ||
+	    strcmp(e->short_name, "..") == 0)
+		return 0;
+	/* a directory whose first cluster was reached already is read once, from there */
+	bool again = fat_map_get(w->v, e->cluster) != 0;
+	int err = fat_map_chain(w->v, e->cluster);
+	if (err < 0 || again || !(e->attr & FAT_ATTR_DIR))
+		return err;
+	if (w->n == w->cap) {
+		size_t cap = 2 * w->cap;
+		uint32_t *dirs = mm_malloc(cap * sizeof(*dirs));
+		if (dirs == NULL)
+			return -ENOMEM;
+		memcpy(dirs, w->dirs, w->n * sizeof(*dirs));
+		mm_mfree(w->dirs);
+		w->dirs = dirs;
+		w->cap = cap;
+	}
+	w->dirs[w->n++] = e->cluster;
+	return 0;
+}
+
+int fat_map_ready(struct fat_vol *v)
+{
+	size_t bytes = ((size_t)v->clusters + 3) / 4;
+	int err = 0;
+
+	if (v->reach != NULL)
+		return 0;
+	struct fat_map_walk w = {v, mm_malloc(64 * sizeof(uint32_t)), 0, 64};
+	v->reach = mm_malloc(bytes);
+	if (v->reach == NULL || w.dirs == NULL)
+		err = -ENOMEM;
+	else
+		memset(v->reach, 0, bytes);
+	if (err == 0 && v->type == FAT32)
+		err = fat_map_chain(v, v->root_cluster);
+	if (err == 0)
+		err = fat_dir_iterate(v, 0, fat_map_entry, &w);
+	for (size_t i = 0; err == 0 && i < w.n; i++)
+		err = fat_dir_iterate(v, w.dirs[i], fat_map_entry, &w);
+	mm_mfree(w.dirs);
+	if (err < 0) {
+		log_error("fat: %s: the chains of the volume cannot all be followed (%s): not changed",
+			  v->dev->name, err_name(err));
+		mm_mfree(v->reach);
+		v->reach = NULL;
+	}
+	return err;
+}
+
 int fat_next(struct fat_vol *v, uint32_t cluster, uint32_t *next)
 {
 	int err = fat_get(v, cluster, next);
@@ -171,6 +292,8 @@ int fat_chain_extend(struct fat_vol *v, uint32_t last, uint32_t n, bool zero, ui
 		if (err < 0)
 			break;
 		/* c is taken from here on; it is zeroed before it is linked */
+		if (v->reach != NULL)
+			fat_map_put(v, c, MIN(fat_map_get(v, c) + 1, 2u));
 		v->free_count--;
 		v->next_free = c + 1;
 		v->fsinfo_dirty = true;
@@ -200,15 +323,26 @@ int fat_chain_extend(struct fat_vol *v, uint32_t last, uint32_t n, bool zero, ui
 
 int fat_chain_free(struct fat_vol *v, uint32_t cluster)
 {
+	int err = fat_map_ready(v);
+
+	if (err < 0)
+		return err;
 	for (uint32_t steps = 0; cluster != FAT_EOC; steps++) {
 		uint32_t next;
 		if (steps >= v->clusters)
 			return -ELOOP;
-		int err = fat_next(v, cluster, &next);
+		if (fat_map_get(v, cluster) > 1) {
+			/* the count is not lowered when the other chain goes: then this is a leak */
+			log_error("fat: %s: cluster %u is in another chain too: it and the rest of "
+				  "this chain stay allocated", v->dev->name, cluster);
+			return 0;
+		}
+		err = fat_next(v, cluster, &next);
 		if (err == 0)
 			err = fat_set(v, cluster, FAT_FREE);
 		if (err < 0)
 			return err;
+		fat_map_put(v, cluster, 0);
 		v->free_count++;
 		if (cluster < v->next_free)
 			v->next_free = cluster;

@@ -227,6 +227,50 @@ static int fat_parse_bpb(struct fat_vol *v, const uint8_t *b)
 	return 0;
 }
 
+/* The boot sector's flags byte (BS_Reserved1; Windows NT and Linux keep "dirty" in bit 0). */
+static uint32_t fat_flags_offset(const struct fat_vol *v)
+{
+	return v->type == FAT32 ? 65 : 37;
+}
+
+/*
+ * Sets or clears both dirty marks and writes them behind everything
+ * cached, with a flush on each side: set, they reach the disk before any
+ * change does; cleared, after every change has.
+ */
+static int fat_mark_dirty(struct fat_vol *v, bool dirty)
+{
+	uint8_t *boot;
+	bool was_clean;
+	int err = fat_sync(v);
+
+	if (err == 0)
+		err = fat_cache_get(v, 0, true, &boot);
+	if (err < 0)
+		return err;
+	uint8_t *flags = boot + fat_flags_offset(v);
+	*flags = (uint8_t)(dirty ? *flags | 1 : *flags & ~1);
+	fat_cache_dirty(v, 0);
+	err = fat_clean_bit(v, true, !dirty, &was_clean);
+	if (err == 0)
+		err = fat_sync(v);
+	return err;
+}
+
+int fat_write_begin(struct fat_vol *v)
+{
+	int err = 0;
+
+	if (v->read_only)
+		return -EROFS;
+	if (!v->dirty_marked) {
+		v->dirty_tried = true; /* even a mark half written must be cleared at unmount */
+		err = fat_mark_dirty(v, true);
+		v->dirty_marked = err == 0;
+	}
+	return err;
+}
+
 /* The FSInfo hints, when present and sane; otherwise the free count is counted. */
 static int fat_load_free(struct fat_vol *v)
 {
@@ -256,6 +300,7 @@ int fat_mount(struct blk_dev *dev, struct fat_vol **out)
 {
 	struct fat_vol *v = NEW(struct fat_vol);
 	uint8_t *boot = mm_malloc(dev->sector_size);
+	bool clean = true;
 	int err = -ENOMEM;
 
 	*out = NULL;
@@ -271,12 +316,18 @@ int fat_mount(struct blk_dev *dev, struct fat_vol **out)
 		if ((v->cache[i].data = mm_malloc(v->bps)) == NULL)
 			err = -ENOMEM;
 	if (err == 0)
+		err = fat_clean_bit(v, false, false, &clean);
+	if (err == 0)
 		err = fat_load_free(v);
 	if (err < 0)
 		goto fail;
+	v->read_only = !clean || (boot[fat_flags_offset(v)] & 1) != 0;
 	mm_mfree(boot);
-	log_info("fat: %s: FAT%d, %u clusters of %u bytes, %u free", dev->name, v->type,
-		 v->clusters, v->cluster_size, v->free_count);
+	log_info("fat: %s: FAT%d, %u clusters of %u bytes, %u free%s", dev->name, v->type,
+		 v->clusters, v->cluster_size, v->free_count, v->read_only ? ", read-only" : "");
+	if (v->read_only)
+		log_error("fat: %s: marked dirty (not cleanly unmounted, may be damaged): mounted "
+			  "read-only; fsck.fat can check and clear it", dev->name);
 	*out = v;
 	return 0;
 fail:
@@ -293,14 +344,17 @@ fail:
 int fat_unmount(struct fat_vol *v)
 {
 	KASSERT(v->open_files == NULL, "fat: unmount with files open");
-	int err = fat_sync(v);
+	int err = 0;
+	if (!v->read_only)
+		err = v->dirty_tried ? fat_mark_dirty(v, false) : fat_sync(v);
 	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++)
 		mm_mfree(v->cache[i].data);
+	mm_mfree(v->reach);
 	DELETE(v);
 	return err;
 }
 
 void fat_info(const struct fat_vol *v, struct fat_info *info)
 {
-	*info = (struct fat_info){v->type, v->cluster_size, v->clusters, v->free_count};
+	*info = (struct fat_info){v->type, v->cluster_size, v->clusters, v->free_count, v->read_only};
 }

@@ -19,6 +19,7 @@ const char *err_name(int err)
 	case EINVAL: return "-EINVAL";
 	case EFBIG: return "-EFBIG";
 	case ENOSPC: return "-ENOSPC";
+	case EROFS: return "-EROFS";
 	case ERANGE: return "-ERANGE";
 	case ENAMETOOLONG: return "-ENAMETOOLONG";
 	case ENOTEMPTY: return "-ENOTEMPTY";

@@ -77,7 +77,7 @@ static const struct blk_ops fuzz_ops = {fuzz_submit, NULL};
 static void expect_code(long r)
 {
 	static const int allowed[] = {ENOENT, ENOTDIR, EISDIR, EEXIST, ENOTEMPTY, EBUSY, ENOSPC,
-				      EFBIG, ENAMETOOLONG, EINVAL, ELOOP, EIO, ENOMEM};
+				      EFBIG, ENAMETOOLONG, EINVAL, ELOOP, EIO, ENOMEM, EROFS};
 	if (r >= 0)
 		return;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)

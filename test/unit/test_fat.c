@@ -817,6 +817,230 @@ static void test_dotdot_root_cluster(void **state)
 	unmount_img(&m);
 }
 
+static void peek(uint64_t byte, void *data, size_t len)
+{
+	FILE *f = fopen(IMG, "rb");
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)byte, SEEK_SET), 0);
+	assert_int_equal(fread(data, 1, len, f), len);
+	fclose(f);
+}
+
+/*
+ * The two dirty marks fsck.fat reads: bit 0 of the boot sector's flags
+ * byte (offset 37, on FAT32 65) and, on FAT16/32, the clean-shutdown bit
+ * of FAT entry 1 (bit 15, on FAT32 bit 27), which is clear while dirty.
+ */
+struct dirty_marks {
+	uint64_t flags_byte, entry1_byte[2]; /* the clean bit's byte in both FAT copies */
+	uint8_t entry1_bit;                  /* 0 on FAT12: no such bit */
+};
+
+static struct dirty_marks dirty_marks(int type)
+{
+	uint8_t boot[512];
+
+	peek(0, boot, sizeof(boot));
+	uint64_t bps = fat_le16(boot + 11), fat = fat_le16(boot + 14) * bps;
+	uint64_t fat_bytes = (fat_le16(boot + 22) != 0 ? fat_le16(boot + 22) : fat_le32(boot + 36)) * bps;
+	uint64_t at = type == 32 ? fat + 7 : fat + 3; /* the entry's top byte */
+	return (struct dirty_marks){type == 32 ? 65 : 37, {at, at + fat_bytes},
+				    (uint8_t)(type == 32 ? 0x08 : type == 16 ? 0x80 : 0)};
+}
+
+/* Whether either mark says dirty. */
+static bool marked_dirty(const struct dirty_marks *d)
+{
+	uint8_t flags, entry1;
+
+	peek(d->flags_byte, &flags, 1);
+	peek(d->entry1_byte[0], &entry1, 1);
+	return (flags & 1) || (entry1 & d->entry1_bit) != d->entry1_bit;
+}
+
+static void set_dirty_mark(const struct dirty_marks *d, bool entry1)
+{
+	uint8_t b;
+
+	if (!entry1) {
+		peek(d->flags_byte, &b, 1);
+		b |= 1;
+		poke(d->flags_byte, &b, 1);
+		return;
+	}
+	for (int copy = 0; copy < 2; copy++) {
+		peek(d->entry1_byte[copy], &b, 1);
+		b &= (uint8_t)~d->entry1_bit;
+		poke(d->entry1_byte[copy], &b, 1);
+	}
+}
+
+/*
+ * A FAT with the dirty bit set (mounted read-only, no write reaches the
+ * disk): every call that would change the volume says -EROFS, reading
+ * still works, and unmounting writes nothing either, so the marks stay
+ * for fsck.fat to see.  A volume the driver writes is marked dirty until
+ * it is unmounted, then fsck-clean.
+ */
+static void make_dirty_test_volume(const struct geometry *g)
+{
+	make_volume(g);
+	write_host_file(WORK "/f", 5, 3000);
+	sh("mmd -i " IMG " ::/DIR ::/EMPTY && mcopy -i " IMG " " WORK "/f ::/DIR/F.BIN");
+}
+
+static void test_dirty_volume_read_only(void **state)
+{
+	static const struct geometry gs[] = {
+		{12, "4M", 4, true, 512}, {16, "16M", 1, false, 512}, {32, "40M", 1, false, 512},
+	};
+
+	(void)state;
+	for (unsigned gi = 0; gi < sizeof(gs) / sizeof(gs[0]); gi++) {
+		const struct geometry *g = &gs[gi];
+		struct mounted m;
+		make_dirty_test_volume(g);
+		struct dirty_marks d = dirty_marks(g->type);
+		for (int entry1 = 0; entry1 <= (g->type != 12); entry1++) {
+			struct fat_file *f;
+			struct fat_info info;
+			make_dirty_test_volume(g);
+			set_dirty_mark(&d, entry1);
+			assert_int_equal(blk_file_open(&m.h, IMG, img_sector, "img"), 0);
+			assert_int_equal(fat_mount(&m.h.dev, &m.v), 0);
+			fat_info(m.v, &info);
+			assert_true(info.read_only);
+			assert_int_equal(fat_mkdir(m.v, "/new"), -EROFS);
+			assert_int_equal(fat_rmdir(m.v, "/EMPTY"), -EROFS);
+			assert_int_equal(fat_unlink(m.v, "/DIR/F.BIN"), -EROFS);
+			assert_int_equal(fat_open(m.v, "/new file", FAT_O_CREATE, &f), -EROFS);
+			assert_int_equal(fat_open(m.v, "/DIR/F.BIN", FAT_O_CREATE, &f), 0);
+			assert_int_equal(fat_write(f, 10, "x", 1), -EROFS);
+			assert_int_equal(fat_write(f, 5000, "x", 1), -EROFS);
+			assert_int_equal(fat_truncate(f, 100), -EROFS);
+			assert_int_equal(fat_truncate(f, 10000), -EROFS);
+			fat_close(f);
+			expect_pattern(m.v, "/DIR/F.BIN", 5, 3000);
+			assert_int_equal(fat_unmount(m.v), 0);
+			assert_int_equal(m.h.writes, 0);
+			blk_file_close(&m.h);
+			assert_true(marked_dirty(&d));
+		}
+		make_dirty_test_volume(g);
+		mount_img(&m);
+		assert_false(marked_dirty(&d));
+		assert_int_equal(fat_mkdir(m.v, "/written"), 0);
+		assert_true(marked_dirty(&d));
+		unmount_img(&m);
+		assert_false(marked_dirty(&d));
+		fsck_clean();
+	}
+}
+
+/* Points FAT16 entry c at value in every FAT copy. */
+static void poke_fat16(const struct fat_vol *v, uint32_t c, uint16_t value)
+{
+	for (uint32_t copy = 0; copy < v->nfats; copy++)
+		poke(fat16_entry(v, c) + (uint64_t)copy * v->fat_sectors * v->bps, &value, 2);
+}
+
+/* fsck.fat -n reports clusters no file reaches, and nothing else. */
+static void fsck_only_leaks(void)
+{
+	sh("fsck.fat -n " IMG " >" WORK "/fsck.log 2>&1; "
+	   "grep -q '^Reclaimed [0-9]* unused clusters' " WORK "/fsck.log && "
+	   "! grep -v -e '^fsck.fat ' -e '^Reclaimed [0-9]* unused clusters' "
+	   "-e '^Leaving filesystem unchanged' -e '^$' -e ': [0-9]* files, [0-9/]* clusters$' "
+	   WORK "/fsck.log || { cat " WORK "/fsck.log; false; }");
+}
+
+/* The driver and mtools both read exactly size bytes of want from path. */
+static void expect_bytes(struct fat_vol *v, const char *path, const uint8_t *want, uint32_t size)
+{
+	uint32_t got;
+	uint8_t *data = read_all(v, path, &got, false);
+
+	assert_int_equal(got, size);
+	assert_memory_equal(data, want, size);
+	free(data);
+}
+
+static void expect_bytes_mtools(const char *path, const uint8_t *want, uint32_t size)
+{
+	uint8_t *got = malloc(size + 1);
+
+	sh("mcopy -n -o -i " IMG " '::%s' " WORK "/out", path);
+	FILE *f = fopen(WORK "/out", "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, size + 1, f), size);
+	fclose(f);
+	assert_memory_equal(got, want, size);
+	free(got);
+}
+
+enum cross_op { CROSS_UNLINK_A, CROSS_TRUNCATE_A, CROSS_TRUNCATE_B };
+
+/*
+ * A FAT whose two files share a cluster (deleting one leaves the other
+ * intact, fsck reports only the leak).  A and B have ten 512-byte clusters
+ * each; B's fifth cluster is pointed at A's sixth, so B ends in A's last
+ * five clusters (its own last five are lost).  Deleting A, or cutting A or
+ * B short, frees only clusters no other chain reaches: the other file
+ * reads back whole, and fsck.fat finds the lost clusters and no cross-link.
+ */
+static void test_cross_linked_free(void **state)
+{
+	static const struct geometry g = {16, "16M", 1, false, 512};
+	const uint32_t size = 10 * 512, joined = 5 * 512;
+	uint8_t a[10 * 512], b[10 * 512];
+
+	(void)state;
+	for (uint32_t i = 0; i < size; i++) {
+		a[i] = pattern(1, i);
+		b[i] = i < joined ? pattern(2, i) : a[i];
+	}
+	for (int op = CROSS_UNLINK_A; op <= CROSS_TRUNCATE_B; op++) {
+		struct mounted m;
+		struct fat_dirent ea, eb;
+		struct fat_file *f;
+		make_volume(&g);
+		write_host_file(WORK "/a", 1, size);
+		write_host_file(WORK "/b", 2, size);
+		sh("mcopy -i " IMG " " WORK "/a ::/A.BIN && mcopy -i " IMG " " WORK "/b ::/B.BIN");
+		mount_img(&m);
+		assert_int_equal(fat_stat(m.v, "/A.BIN", &ea), 0);
+		assert_int_equal(fat_stat(m.v, "/B.BIN", &eb), 0);
+		poke_fat16(m.v, eb.cluster + 4, (uint16_t)(ea.cluster + 5));
+		unmount_img(&m);
+		mount_img(&m);
+		expect_bytes(m.v, "/B.BIN", b, size);
+		if (op == CROSS_UNLINK_A) {
+			assert_int_equal(fat_unlink(m.v, "/A.BIN"), 0);
+		} else {
+			assert_int_equal(fat_open(m.v, op == CROSS_TRUNCATE_A ? "/A.BIN" : "/B.BIN", 0, &f), 0);
+			assert_int_equal(fat_truncate(f, op == CROSS_TRUNCATE_A ? 1000 : 3 * 512), 0);
+			fat_close(f);
+		}
+		unmount_img(&m);
+		mount_img(&m);
+		if (op == CROSS_TRUNCATE_B) {
+			expect_bytes(m.v, "/A.BIN", a, size);
+			expect_bytes(m.v, "/B.BIN", b, 3 * 512);
+		} else {
+			expect_bytes(m.v, "/B.BIN", b, size);
+		}
+		if (op == CROSS_TRUNCATE_A)
+			expect_bytes(m.v, "/A.BIN", a, 1000);
+		unmount_img(&m);
+		fsck_only_leaks();
+		if (op == CROSS_TRUNCATE_B)
+			expect_bytes_mtools("/A.BIN", a, size);
+		else
+			expect_bytes_mtools("/B.BIN", b, size);
+	}
+}
+
 /* Each damage is reported with its code; nothing hangs or crashes. */
 static void test_damaged_volumes(void **state)
 {
@@ -1242,6 +1466,8 @@ int main(void)
 		cmocka_unit_test(test_fat12_exact_fat),
 		cmocka_unit_test(test_damaged_volumes),
 		cmocka_unit_test(test_dotdot_root_cluster),
+		cmocka_unit_test(test_dirty_volume_read_only),
+		cmocka_unit_test(test_cross_linked_free),
 		cmocka_unit_test(test_bad_boot_sectors),
 		cmocka_unit_test(test_fat32_too_many_clusters),
 		cmocka_unit_test(test_device_failure),
