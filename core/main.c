@@ -144,9 +144,12 @@ static const char *main_app_name(enum config_app app)
 	return app == CONFIG_APP_SELFTEST ? "selftest" : app == CONFIG_APP_CHECK ? "check" : "bench";
 }
 
-/* The end of a run that did not panic: what the VM did, then the exit line. */
+/* The end of a run that did not panic: the files volume marked clean
+ * (its dirty flag set while writing), what the VM did, the exit line. */
 static _Noreturn void main_finish(int code)
 {
+	if (storage.vol != NULL && fat_unmount(storage.vol) < 0 && code == EXIT_OK)
+		code = EXIT_FAILED;
 	vm_pageout_report();
 	kernel_exit(code);
 }

@@ -6,6 +6,7 @@
 #include "core/mm/malloc.h"
 #include "core/mm/pmap.h"
 #include "core/mm/vm_map.h"
+#include "core/mm/vm_pageout.h"
 
 static struct vm_map vm_kernel_map_store;
 static bool vm_kernel_map_ready;
@@ -309,6 +310,33 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub)
 	e->submap = NULL;
 	vm_map_release_entry(parent, e);
 	return 0;
+}
+
+int vm_map_sync(struct vm_map *map, vaddr_t addr, vm_size_t size)
+{
+	struct vm_map_entry e;
+	int err = 0;
+
+	if (!vm_map_size_ok(size) || !IS_ALIGNED(addr, PAGE_SIZE) || addr + size < addr)
+		return -EINVAL;
+	/* entry by entry, each looked up afresh: the map lock is not held
+	 * while a pager writes */
+	for (vaddr_t va = addr; va < addr + size;) {
+		if (vm_map_lookup_object(map, va, &e) < 0) {
+			va += PAGE_SIZE;
+			continue;
+		}
+		vaddr_t end = MIN(e.end, addr + size);
+		if (e.object->flags & OBJ_FILE) {
+			uint64_t first = (va - e.start + e.offset) / PAGE_SIZE;
+			int r = vm_pageout_clean_object(e.object, first, (end - va) / PAGE_SIZE);
+			if (err == 0)
+				err = r;
+		}
+		vm_object_deallocate(e.object);
+		va = end;
+	}
+	return err;
 }
 
 int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out)

@@ -98,6 +98,16 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub);
  */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
 
+/*
+ * The msync of Phobos: writes back the dirty pages that the object entries
+ * in [addr, addr + size) map of file objects (OBJ_FILE; private mappings
+ * write to their own shadows and are left alone).  Pages stay resident and
+ * mapped, write-protected, so the next store marks them dirty again.
+ * 0, -EINVAL (misaligned or empty range), or the first pager error (those
+ * pages stay dirty).
+ */
+int vm_map_sync(struct vm_map *map, vaddr_t addr, vm_size_t size);
+
 /* Entries ordered, disjoint, agreeing with the buddy; objects checked. */
 void vm_map_check(struct vm_map *map);
 
