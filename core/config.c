@@ -115,6 +115,10 @@ static int config_apply(struct config *c, const char *key, const char *v)
 		r = config_copy(c->check, sizeof(c->check), key, v);
 	} else if (strcmp(key, "selftest") == 0) {
 		r = config_copy(c->selftest, sizeof(c->selftest), key, v);
+	} else if (strcmp(key, "trace") == 0) {
+		static const char *const bits[] = {"0", "1"};
+		if ((r = config_choice(key, v, bits, 2)) >= 0)
+			c->trace = r == 1;
 	} else if (strcmp(key, "mem") == 0) {
 		r = config_size(&c->mem_cap, key, v);
 	} else if (strcmp(key, "fs") == 0) {

@@ -35,6 +35,7 @@ struct config {
 	unsigned console;               /* CONSOLE_* mask; 0 = all present */
 	enum log_level log;
 	char selftest[CONFIG_LIST_MAX]; /* self-tests to run: "" = the default set */
+	bool trace;                     /* trace=1: major faults and page-outs as TRACE lines */
 };
 
 int config_parse(struct config *cfg, const char *text);

@@ -27,7 +27,7 @@ static void test_all_keys(void **state)
 {
 	const char *text = "app=check\nbench=pf_zero,malloc  mem=64M\tswap=off\r\n"
 			   "fs=0657fd6d-a4ab-43c4-84e5-0933c84b4f4f check=/a/b.txt,/c "
-			   "exit=qemu console=serial log=debug selftest=fault";
+			   "exit=qemu console=serial log=debug selftest=fault trace=1";
 
 	assert_int_equal(config_parse(&cfg, text), 0);
 	assert_int_equal(cfg.app, CONFIG_APP_CHECK);
@@ -40,6 +40,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.console, CONSOLE_SERIAL);
 	assert_int_equal(cfg.log, LOG_DEBUG);
 	assert_string_equal(cfg.selftest, "fault");
+	assert_true(cfg.trace);
 }
 
 static void test_sizes_and_guids(void **state)
@@ -64,7 +65,7 @@ static void test_bad_values(void **state)
 		"mem=99999999999999999999G", "mem=-1M", "swap=maybe",
 		"fs=0657fd6d-a4ab-43c4-84e5-0933c84b4f4", "fs=0657fd6d-a4ab-43c4-84e5-0933c84b4f4fz",
 		"fs=0657fd6dxa4ab-43c4-84e5-0933c84b4f4f", "console=vga", "console=serial,",
-		"=value", "novalue",
+		"=value", "novalue", "trace=2", "trace=yes",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(config_parse(&cfg, bad[i]), -EINVAL);

@@ -40,16 +40,17 @@ static int vm_fault_md(struct trap_frame *tf, uint64_t addr, char *why, size_t l
 	int err = vm_fault(map, addr, access, user);
 	if (err == 0)
 		return 0;
+	const char *what = err == -ENOMEM ? "out of memory (-ENOMEM)" : err_name(err);
 	if (vm_map_lookup(map, addr, &e) == 0)
 		ksnprintf(why, len,
 			  "#PF page fault: %llx %s from %s mode: %s; entry %llx-%llx %s prot %s%s%s",
-			  (unsigned long long)addr, vm_fault_md_access(access), mode, err_name(err),
+			  (unsigned long long)addr, vm_fault_md_access(access), mode, what,
 			  (unsigned long long)e.start, (unsigned long long)e.end, vm_fault_md_kind(&e),
 			  (e.prot & VM_PROT_READ) ? "r" : "-", (e.prot & VM_PROT_WRITE) ? "w" : "-",
 			  (e.prot & VM_PROT_EXECUTE) ? "x" : "-");
 	else
 		ksnprintf(why, len, "#PF page fault: %llx %s from %s mode: %s; no entry",
-			  (unsigned long long)addr, vm_fault_md_access(access), mode, err_name(err));
+			  (unsigned long long)addr, vm_fault_md_access(access), mode, what);
 	return err;
 }
 
