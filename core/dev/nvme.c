@@ -429,7 +429,14 @@ static void nvme_ns_attach(struct nvme_ctrl *c, uint32_t nsid)
 	unsigned fmt = (id[26] & 0xf) | (id[26] >> 5 & 3) << 4;
 	uint32_t lbaf;
 	memcpy(&lbaf, id + 128 + 4 * fmt, 4);
-	uint32_t ss = 1u << (lbaf >> 16 & 0xff), ms = lbaf & 0xffff;
+	/* LBADS is a power of two of up to 255 bits' worth: shift only what can be a sector */
+	unsigned lbads = lbaf >> 16 & 0xff;
+	if (lbads < 9 || lbads > 12) {
+		log_error("nvme: %02x:%02x.%u namespace %u: sector size 2^%u bytes: not used",
+			  c->bus, c->dev, c->fn, nsid, lbads);
+		return;
+	}
+	uint32_t ss = 1u << lbads, ms = lbaf & 0xffff;
 	if ((ss != 512 && ss != 4096) || ms != 0 || nsze == 0) {
 		log_error("nvme: %02x:%02x.%u namespace %u: %u-byte sectors with %u metadata "
 			  "bytes, %llu sectors: not used",
