@@ -464,6 +464,40 @@ def scenario_missing_disk():
                                                "no FAT volume to read files from"])
 
 
+
+def scenario_clock_no_acpi_timers():
+    """QEMU cannot remove the ACPI PM timer on its own, but with acpi=off it
+    passes no ACPI tables, so the kernel finds neither the PM timer nor the
+    HPET while the PIT remains: the clock falls back to it (TCG's CPUID has
+    no leaf 0x15 or 0x16), and an AHCI disk is attached and read with every
+    wait bounded."""
+    import hashlib
+    config = "app=check check=/phobos.cfg exit=qemu"
+    b = boot("clock-no-acpi-timers", config, machine="q35,hpet=off,acpi=off", disk_bus="ahci")
+    want = "CHECK /phobos.cfg %s %d" % (hashlib.sha256((config + "\n").encode()).hexdigest(),
+                                        len(config) + 1)
+    stamps = [float(m.group(1)) for m in re.finditer(r"^\[ *(\d+\.\d+)\]", b.log, re.M)]
+    return b, [
+        ("clock-no-acpi-timers: TSC rate from the PIT", "kHz, from the PIT" in b.log,
+         "no PIT clock line"),
+        ("clock-no-acpi-timers: the clock runs", len(stamps) > 2 and stamps[-1] > 0,
+         "timestamps %s" % stamps[-3:]),
+        ("clock-no-acpi-timers: AHCI file read through FAT", want in b.log, "no CHECK line"),
+        ("clock-no-acpi-timers: exit code 0", b.exit_code == 0 and b.qemu_code() == 0,
+         "exit %s status %s" % (b.exit_code, b.status)),
+    ]
+
+
+def scenario_clock_none():
+    """No ACPI timers, no PIT and no CPUID leaf 0x15/0x16: nothing can bound
+    a wait for a device, so no storage is attached and the boot ends with 2."""
+    b = boot("clock-none", "app=check check=/phobos.cfg exit=qemu",
+             machine="q35,hpet=off,acpi=off,pit=off", disk_bus="ahci")
+    return b, exit2_checks("clock-none", b, ["nothing bounds the wait for a device",
+                                             "storage not attached"]) + [
+        ("clock-none: no disk attached", "ahci: ahci0" not in b.log and "storage:" not in b.log,
+         "a disk was attached")]
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -471,4 +505,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              blk_rw_scenario("virtio"), blk_rw_scenario("ahci"), blk_rw_scenario("nvme"),
              blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,
              check_scenario("virtio"), check_scenario("ahci"), check_scenario("nvme"),
-             scenario_corrupt_fat, scenario_missing_disk]
+             scenario_corrupt_fat, scenario_missing_disk, scenario_clock_no_acpi_timers,
+             scenario_clock_none]
