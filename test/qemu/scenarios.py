@@ -498,6 +498,35 @@ def scenario_clock_none():
         ("clock-none: no disk attached", "ahci: ahci0" not in b.log and "storage:" not in b.log,
          "a disk was attached")]
 
+
+def scenario_nvme_8k_sectors():
+    """An NVMe namespace formatted with 8 KiB sectors (LBADS 13): only LBADS
+    9 to 12 are taken, so it is left out with a message and the boot goes on
+    from the virtio disk.  (QEMU allows up to LBADS 21; the values from 32
+    on, where the shift was undefined, take the same path.)"""
+    import os
+    from phobos_qemu import ROOT
+    disk = os.path.join(ROOT, "build", "qemu-tests", "nvme-8k-sectors.disk")
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    with open(disk, "wb") as f:
+        f.truncate(8 << 20)
+    try:
+        b = boot("nvme-8k-sectors", "app=selftest selftest=printf_formats exit=qemu",
+                 extra=("-drive", "if=none,format=raw,file=%s,id=big" % disk, "-device",
+                        "nvme,drive=big,serial=big,logical_block_size=8192,"
+                        "physical_block_size=8192"))
+    finally:
+        os.unlink(disk)
+    return b, [
+        ("nvme-8k-sectors: namespace left out with its sector size",
+         re.search(r"nvme: \S+ namespace 1: sector size 2\^13 bytes: not used", b.log) is not None,
+         "no message"),
+        ("nvme-8k-sectors: no NVMe disk registered", "nvme: nvme0" not in b.log,
+         "namespace registered"),
+        ("nvme-8k-sectors: exit code 0", b.exit_code == 0 and b.qemu_code() == 0,
+         "exit %s status %s" % (b.exit_code, b.status)),
+    ]
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -506,4 +535,4 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,
              check_scenario("virtio"), check_scenario("ahci"), check_scenario("nvme"),
              scenario_corrupt_fat, scenario_missing_disk, scenario_clock_no_acpi_timers,
-             scenario_clock_none]
+             scenario_clock_none, scenario_nvme_8k_sectors]
