@@ -183,11 +183,13 @@ void kmain(struct boot_info *loader_bi)
 	kprintf("\nPhobos x86-64 unikernel\n");
 	if (acpi_init(bi->rsdp) < 0)
 		log_error("acpi: no usable tables");
-	if (clock_init() == 0)
-		log_info("clock: TSC %llu kHz, calibrated against the %s",
-			 (unsigned long long)(clock_tsc_freq() / 1000), clock_reference());
-	else
-		log_error("clock: no PM timer or HPET; timestamps stay 0");
+	if (clock_init() < 0) {
+		log_error("clock: no PM timer, HPET, CPUID TSC rate or PIT: nothing bounds the "
+			  "wait for a device; storage not attached");
+		kernel_exit(EXIT_CONFIG);
+	}
+	log_info("clock: TSC %llu kHz, from the %s", (unsigned long long)(clock_tsc_freq() / 1000),
+		 clock_reference());
 	log_info("config: %s, app=%s", bi->config_source == BOOT_CONFIG_FILE ? "\\phobos.cfg"
 				       : bi->config_source == BOOT_CONFIG_LOAD_OPTIONS ? "load options"
 											  : "defaults",

@@ -29,7 +29,9 @@ uint64_t fat_cluster_sector(const struct fat_vol *v, uint32_t cluster)
 	return v->data_start + (uint64_t)(cluster - 2) * v->spc;
 }
 
-int fat_dev_io(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n, void *buf)
+/* As fat_dev_io, with the block layer's own code (-EBUSY: buf lost, blk.h). */
+static int fat_dev_submit(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n,
+			  void *buf)
 {
 	KASSERT(sector + n <= v->total_sectors);
 	struct blk_req r = {op, sector * v->dev_per_sector, n * v->dev_per_sector, buf, 0};
@@ -37,6 +39,30 @@ int fat_dev_io(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n, v
 	if (err < 0)
 		log_error("fat: %s: %s of sector %llu failed: %s", v->dev->name,
 			  op == BLK_READ ? "read" : "write", (unsigned long long)sector, err_name(err));
+	return err;
+}
+
+int fat_dev_io(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n, void *buf)
+{
+	return fat_dev_submit(v, op, sector, n, buf) < 0 ? -EIO : 0;
+}
+
+/*
+ * Moves one sector between slot s and the disk.  When the device went
+ * offline during the transfer it may still write into s->data at any time
+ * (blk.h), so the slot gives that buffer up for good: it is retired (data
+ * NULL, never chosen again) and what it held is lost with the device.
+ */
+static int fat_slot_io(struct fat_vol *v, struct fat_cache_slot *s, enum blk_op op,
+		       uint64_t sector)
+{
+	int err = fat_dev_submit(v, op, sector, 1, s->data);
+
+	if (err == -EBUSY) {
+		log_error("fat: %s: cache buffer of sector %llu left to the device, never reused",
+			  v->dev->name, (unsigned long long)sector);
+		*s = (struct fat_cache_slot){0};
+	}
 	return err < 0 ? -EIO : 0;
 }
 
@@ -50,7 +76,7 @@ static int fat_slot_write(struct fat_vol *v, struct fat_cache_slot *s)
 		stride = v->fat_sectors;
 	}
 	for (uint32_t i = 0; i < copies; i++) {
-		int err = fat_dev_io(v, BLK_WRITE, s->sector + (uint64_t)i * stride, 1, s->data);
+		int err = fat_slot_io(v, s, BLK_WRITE, s->sector + (uint64_t)i * stride);
 		if (err < 0)
 			return err;
 	}
@@ -60,7 +86,7 @@ static int fat_slot_write(struct fat_vol *v, struct fat_cache_slot *s)
 
 int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data)
 {
-	struct fat_cache_slot *victim = &v->cache[0];
+	struct fat_cache_slot *victim = NULL;
 	struct fat_cache_slot *last = &v->cache[v->cache_last];
 
 	/* chain walks and directory scans stay in one sector for many calls */
@@ -81,9 +107,13 @@ int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data)
 			*data = s->data;
 			return 0;
 		}
-		if (!s->valid || (victim->valid && s->used < victim->used))
+		/* an empty slot first, else the least recently used; retired ones never */
+		if (s->data != NULL &&
+		    (victim == NULL || (victim->valid && (!s->valid || s->used < victim->used))))
 			victim = s;
 	}
+	if (victim == NULL)
+		return -EIO; /* every slot was retired: the device is offline */
 	if (victim->valid && victim->dirty) {
 		int err = fat_slot_write(v, victim);
 		if (err < 0)
@@ -91,7 +121,7 @@ int fat_cache_get(struct fat_vol *v, uint64_t sector, bool fill, uint8_t **data)
 	}
 	victim->valid = false;
 	if (fill) {
-		int err = fat_dev_io(v, BLK_READ, sector, 1, victim->data);
+		int err = fat_slot_io(v, victim, BLK_READ, sector);
 		if (err < 0)
 			return err;
 	} else {

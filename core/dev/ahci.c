@@ -15,9 +15,15 @@
  * and, if more than one command was in flight, they are all issued again
  * one at a time: reads and writes of the same data are safe to repeat, and
  * the one that fails alone is the request to report.
+ *
+ * Buffers go back to the caller only once the port has stopped (PxCMD.CR
+ * clear).  A port that will not stop is stopped with the whole HBA
+ * (GHC.HR), which disables every port of it; if even that does not
+ * complete, the disk goes offline with its buffers (blk.h).
  */
 #include "core/dev/ahci.h"
 #include "core/dev/blk.h"
+#include "core/dev/blk_wait.h"
 #include "core/dev/pci.h"
 #include "core/mm/malloc.h"
 #include "core/mm/pmap.h"
@@ -28,6 +34,7 @@
 #define AHCI_GHC 0x04
 #define AHCI_PI 0x0c
 #define AHCI_CAP_S64A (1u << 31)
+#define AHCI_GHC_HR (1u << 0)
 #define AHCI_GHC_IE (1u << 1)
 #define AHCI_GHC_AE (1u << 31)
 
@@ -58,6 +65,7 @@ enum {
 #define AHCI_PRDS 56 /* what fills a 1 KiB table; 128 KiB at any alignment needs 33 */
 #define AHCI_TIMEOUT_US 10000000 /* commands and resets: a disk may spin up first */
 #define AHCI_STOP_US 500000      /* the spec's limit for CR and FR to clear */
+#define AHCI_HBA_RESET_US 1000000 /* the spec's limit for GHC.HR to clear */
 
 struct ahci_cmd_header {
 	uint16_t flags; /* FIS length in dwords (bits 0-4), write (bit 6) */
@@ -97,6 +105,7 @@ struct ahci_cmd {
  */
 struct ahci_port {
 	struct blk_dev dev;
+	volatile uint8_t *abar;       /* the HBA's registers */
 	volatile uint8_t *regs;       /* the port's registers */
 	unsigned slots;               /* commands in flight at most */
 	bool dma32;                   /* the HBA reaches only the first 4 GiB */
@@ -119,14 +128,22 @@ static void ahci_wr(struct ahci_port *p, unsigned off, uint32_t v)
 	*(volatile uint32_t *)(p->regs + off) = v;
 }
 
-/* Polls until (register & mask) == want; false when timeout_us passed first. */
+/* Polls until (*reg & mask) == want; false when timeout_us passed first. */
+static bool ahci_wait_reg(volatile uint8_t *reg, uint32_t mask, uint32_t want,
+			  uint64_t timeout_us)
+{
+	struct blk_wait w;
+
+	for (blk_wait_start(&w, timeout_us); (*(volatile uint32_t *)reg & mask) != want;)
+		if (blk_wait_expired(&w))
+			return false;
+	return true;
+}
+
 static bool ahci_wait(struct ahci_port *p, unsigned off, uint32_t mask, uint32_t want,
 		      uint64_t timeout_us)
 {
-	for (uint64_t start = clock_us(); (ahci_rd(p, off) & mask) != want;)
-		if (clock_us() - start > timeout_us)
-			return false;
-	return true;
+	return ahci_wait_reg(p->regs + off, mask, want, timeout_us);
 }
 
 /* Stops command processing, then FIS reception (AHCI 10.1.2). */
@@ -141,15 +158,42 @@ static int ahci_port_stop(struct ahci_port *p)
 	return 0;
 }
 
+static const struct blk_ops ahci_ops;
+
+/*
+ * After a failure: stops the port's DMA so that its buffers can go back,
+ * and disables it.  A port that will not stop is stopped with its HBA
+ * (AHCI 10.4.3): that resets every port of the HBA, so all of them are
+ * disabled.  If even the HBA does not finish its reset, the disk goes
+ * offline (blk.h); the other ports have nothing in flight.
+ */
+static void ahci_port_halt(struct ahci_port *p)
+{
+	volatile uint32_t *ghc = (volatile uint32_t *)(p->abar + AHCI_GHC);
+
+	p->broken = true;
+	if (ahci_port_stop(p) == 0)
+		return;
+	log_error("ahci: %s: port does not stop; resetting the HBA", p->dev.name);
+	*ghc |= AHCI_GHC_HR;
+	if (!ahci_wait_reg(p->abar + AHCI_GHC, AHCI_GHC_HR, 0, AHCI_HBA_RESET_US))
+		blk_set_offline(&p->dev, "ahci: HBA reset did not complete");
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next) {
+		struct ahci_port *q = container_of(d, struct ahci_port, dev);
+		if (d->ops == &ahci_ops && q->abar == p->abar && !q->broken) {
+			q->broken = true;
+			log_error("ahci: %s: disabled by the HBA reset", d->name);
+		}
+	}
+}
+
 /* COMRESET (AHCI 10.4.2): DET=1 for at least 1 ms, then wait for the link. */
 static int ahci_comreset(struct ahci_port *p)
 {
 	uint32_t sctl = ahci_rd(p, PX_SCTL) & ~0xfu;
 
 	ahci_wr(p, PX_SCTL, sctl | 1);
-	uint64_t start = clock_us();
-	while (clock_us() - start < 1000)
-		; /* the shortest hold the spec allows */
+	blk_wait_delay(1000); /* the shortest hold the spec allows */
 	ahci_wr(p, PX_SCTL, sctl);
 	if (!ahci_wait(p, PX_SSTS, 0xf, SSTS_DET_PRESENT, AHCI_TIMEOUT_US))
 		return -ETIMEDOUT;
@@ -234,7 +278,9 @@ static void ahci_recover(struct ahci_port *p, const struct ahci_cmd *c, unsigned
 		log_info("ahci: %s: error in a batch of %u commands (PxIS 0x%08x); "
 			 "retrying them one at a time",
 			 p->dev.name, n, is);
-	if (ahci_port_stop(p) < 0 || ahci_port_start(p) < 0) {
+	if (ahci_port_stop(p) < 0) {
+		ahci_port_halt(p);
+	} else if (ahci_port_start(p) < 0) {
 		p->broken = true;
 		log_error("ahci: %s: port did not restart after the error; disk disabled",
 			  p->dev.name);
@@ -255,7 +301,8 @@ static int ahci_issue(struct ahci_port *p, const struct ahci_cmd *cmds, unsigned
 	ahci_wr(p, PX_IS, ~0u);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* tables in memory before the HBA reads them */
 	ahci_wr(p, PX_CI, mask);
-	for (uint64_t start = clock_us();;) {
+	struct blk_wait w;
+	for (blk_wait_start(&w, AHCI_TIMEOUT_US);;) {
 		/*
 		 * PxCI first: by the time a bit clears, an error of its command
 		 * is already in PxIS.  PxTFD is no witness: it may still hold an
@@ -269,12 +316,11 @@ static int ahci_issue(struct ahci_port *p, const struct ahci_cmd *cmds, unsigned
 		}
 		if (idle)
 			break;
-		if (clock_us() - start > AHCI_TIMEOUT_US) {
-			p->broken = true;
+		if (blk_wait_expired(&w)) {
 			log_error("ahci: %s: %u commands timed out (PxCI 0x%08x, status 0x%02x); "
 				  "disk disabled",
 				  p->dev.name, n, ahci_rd(p, PX_CI), ahci_rd(p, PX_TFD) & 0xff);
-			ahci_port_stop(p); /* no DMA into buffers that are handed back */
+			ahci_port_halt(p); /* no DMA into buffers that are handed back */
 			return -ETIMEDOUT;
 		}
 	}
@@ -411,14 +457,18 @@ static int ahci_port_attach(const struct pci_dev *d, volatile uint8_t *abar, uns
 
 	if (p == NULL)
 		return -ENOMEM;
+	p->abar = abar;
 	p->regs = abar + 0x100 + 0x80 * port;
 	p->slots = ((cap >> 8) & 0x1f) + 1; /* CAP.NCS is zero-based */
 	p->dma32 = !(cap & AHCI_CAP_S64A);
 	int err = ahci_port_setup(p);
 	if (err < 0) {
 		/* memory the HBA may still write to is never given back */
-		if (ahci_port_stop(p) < 0)
+		if (blk_offline(&p->dev) || ahci_port_stop(p) < 0) {
+			log_error("ahci: %02x:%02x.%u port %u does not stop; its memory is never "
+				  "reused", d->bus, d->dev, d->fn, port);
 			return err;
+		}
 		if (p->mem != NULL)
 			vm_page_free(p->mem);
 		if (p->tables != NULL)

@@ -17,6 +17,22 @@ static bool blk_req_ok(const struct blk_dev *dev, const struct blk_req *r)
 	       r->count <= dev->sectors - r->lba;
 }
 
+bool blk_offline(const struct blk_dev *dev)
+{
+	for (; dev != NULL; dev = dev->parent)
+		if (dev->offline)
+			return true;
+	return false;
+}
+
+void blk_set_offline(struct blk_dev *dev, const char *why)
+{
+	if (!dev->offline)
+		log_error("blk: %s: %s: device offline; buffers it may still write are "
+			  "never reused", dev->name, why);
+	dev->offline = true;
+}
+
 int blk_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
 {
 	int err = 0;
@@ -30,7 +46,19 @@ int blk_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
 		log_error("blk: %s: request outside the device or empty", dev->name);
 		return err;
 	}
-	return dev->ops->submit(dev, reqs, n);
+	if (blk_offline(dev)) {
+		for (size_t i = 0; i < n; i++)
+			reqs[i].status = -EIO;
+		return -EIO;
+	}
+	err = dev->ops->submit(dev, reqs, n);
+	if (err < 0 && blk_offline(dev)) {
+		/* the device went offline during this batch: see blk.h */
+		for (size_t i = 0; i < n; i++)
+			if (reqs[i].status < 0)
+				reqs[i].status = err = -EBUSY;
+	}
+	return err;
 }
 
 int blk_read(struct blk_dev *dev, uint64_t lba, uint32_t count, void *buf)
@@ -49,6 +77,8 @@ int blk_write(struct blk_dev *dev, uint64_t lba, uint32_t count, const void *buf
 
 int blk_flush(struct blk_dev *dev)
 {
+	if (blk_offline(dev))
+		return -EIO;
 	return dev->ops->flush != NULL ? dev->ops->flush(dev) : 0;
 }
 

@@ -9,9 +9,21 @@
  *
  * Errors: -EINVAL (request outside the device, count 0, misaligned buffer
  * for a driver that needs alignment), -EIO (the device reported an error),
- * -ETIMEDOUT (the device did not complete in time; never a hang).
+ * -ETIMEDOUT (the device did not complete in time; never a hang), -EBUSY
+ * (the buffer is lost, see below).
  * blk_submit returns 0 when every request succeeded, otherwise the first
- * error; each request's status says which ones failed.
+ * error, or -EBUSY if any request has it; each request's status says which
+ * ones failed.
+ *
+ * Offline devices.  A driver whose device fails stops it (a reset) before
+ * it hands the buffers back.  When the device will not stop, it may still
+ * write into them at any time: the driver says so and calls
+ * blk_set_offline.  Every request of the batch that took the device
+ * offline and did not succeed then has status -EBUSY: its buffer belongs
+ * to the device for good and must never be reused or freed (leaked),
+ * since what the device writes there later would corrupt whoever had it
+ * next.  From then on blk_submit fails every request with -EIO without
+ * calling the driver (their buffers are untouched) and blk_flush fails.
  *
  * Lock key: devices are set up once at boot (c); a driver serialises its
  * own queues.
@@ -51,6 +63,7 @@ struct blk_dev {
 	uint8_t part_type_guid[16];   /* (c) GPT type GUID (partitions) */
 	uint8_t part_unique_guid[16]; /* (c) GPT unique partition GUID (partitions) */
 	uint8_t disk_guid[16];        /* (c) GPT disk GUID (whole disks, once read) */
+	bool offline;                 /* set once by blk_set_offline, never cleared */
 	struct blk_dev *next;         /* (c) registry link */
 };
 
@@ -59,6 +72,11 @@ int blk_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n);
 int blk_read(struct blk_dev *dev, uint64_t lba, uint32_t count, void *buf);
 int blk_write(struct blk_dev *dev, uint64_t lba, uint32_t count, const void *buf);
 int blk_flush(struct blk_dev *dev);
+
+/* For drivers: dev will not stop after a failure (see the top); logs why. */
+void blk_set_offline(struct blk_dev *dev, const char *why);
+/* True when dev, or the disk it is a partition of, is offline. */
+bool blk_offline(const struct blk_dev *dev);
 
 /* The registry of devices found at boot (whole disks and partitions). */
 void blk_register(struct blk_dev *dev);

@@ -5,8 +5,14 @@
  *
  * Every queue is one physically contiguous page or less; the command id of
  * an I/O command is the index of its slot, which owns one PRP list page.
+ *
+ * A controller that fails (a command times out, a completion names no
+ * command) is disabled, CC.EN = 0 until CSTS.RDY = 0, which stops its DMA
+ * before the buffers go back; one that stays ready takes every namespace
+ * of it offline with the buffers it holds (blk.h).
  */
 #include "core/dev/blk.h"
+#include "core/dev/blk_wait.h"
 #include "core/dev/nvme.h"
 #include "core/dev/pci.h"
 #include "core/mm/malloc.h"
@@ -155,7 +161,9 @@ static void nvme_log_status(const char *what, unsigned st)
 /* Waits until CSTS.RDY equals ready; a fatal status ends the wait at once. */
 static int nvme_wait_ready(struct nvme_ctrl *c, bool ready)
 {
-	for (uint64_t t = clock_us();;) {
+	struct blk_wait w;
+
+	for (blk_wait_start(&w, c->ready_us);;) {
 		uint32_t csts = nvme_rd32(c, NVME_CSTS);
 		if (ready && (csts & NVME_CSTS_CFS)) {
 			log_error("nvme: %02x:%02x.%u: controller fatal status while enabling",
@@ -164,7 +172,7 @@ static int nvme_wait_ready(struct nvme_ctrl *c, bool ready)
 		}
 		if (((csts & NVME_CSTS_RDY) != 0) == ready)
 			return 0;
-		if (clock_us() - t > c->ready_us) {
+		if (blk_wait_expired(&w)) {
 			log_error("nvme: %02x:%02x.%u: not %s after %llu ms", c->bus, c->dev, c->fn,
 				  ready ? "ready" : "disabled",
 				  (unsigned long long)(c->ready_us / 1000));
@@ -178,6 +186,24 @@ static int nvme_disable(struct nvme_ctrl *c)
 {
 	nvme_wr32(c, NVME_CC, 0);
 	return nvme_wait_ready(c, false);
+}
+
+static const struct blk_ops nvme_ops;
+
+/*
+ * The controller failed (why): it is disabled and not used again.  One
+ * that will not disable may still write anywhere it was pointed, so every
+ * namespace of it goes offline.
+ */
+static void nvme_fail(struct nvme_ctrl *c, const char *why)
+{
+	c->broken = true;
+	log_error("nvme: %02x:%02x.%u: %s; controller disabled", c->bus, c->dev, c->fn, why);
+	if (nvme_disable(c) == 0)
+		return;
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
+		if (d->ops == &nvme_ops && container_of(d, struct nvme_ns, dev)->ctrl == c)
+			blk_set_offline(d, "nvme: controller does not disable");
 }
 
 /* Queue qid's submission and completion queues at page sq_page and the next. */
@@ -213,14 +239,12 @@ static void nvme_sq_ring(struct nvme_queue *q)
 static int nvme_cq_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_cqe *out)
 {
 	volatile struct nvme_cqe *e = &q->cq[q->cq_head];
+	struct blk_wait w;
 
-	for (uint64_t t = clock_us(); (e->status & 1) != q->phase;) {
-		if (clock_us() - t > NVME_TIMEOUT_US) {
-			c->broken = true;
-			nvme_disable(c);
-			log_error("nvme: %02x:%02x.%u: no completion on queue %u within %u ms; "
-				  "controller disabled",
-				  c->bus, c->dev, c->fn, q->qid, NVME_TIMEOUT_US / 1000);
+	for (blk_wait_start(&w, NVME_TIMEOUT_US); (e->status & 1) != q->phase;) {
+		if (blk_wait_expired(&w)) {
+			nvme_fail(c, q->qid == 0 ? "no admin completion in time"
+						 : "no I/O completion in time");
 			return -ETIMEDOUT;
 		}
 	}
@@ -385,8 +409,7 @@ static int nvme_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
 		struct nvme_cqe cqe;
 		int e = nvme_cq_wait(c, &c->io, &cqe);
 		if (e == 0 && !nvme_rw_complete(ns, &cqe)) {
-			c->broken = true;
-			nvme_disable(c);
+			nvme_fail(c, "completion for no command in flight");
 			e = -EIO;
 		}
 		if (e < 0)
@@ -429,7 +452,14 @@ static void nvme_ns_attach(struct nvme_ctrl *c, uint32_t nsid)
 	unsigned fmt = (id[26] & 0xf) | (id[26] >> 5 & 3) << 4;
 	uint32_t lbaf;
 	memcpy(&lbaf, id + 128 + 4 * fmt, 4);
-	uint32_t ss = 1u << (lbaf >> 16 & 0xff), ms = lbaf & 0xffff;
+	/* LBADS is a power of two of up to 255 bits' worth: shift only what can be a sector */
+	unsigned lbads = lbaf >> 16 & 0xff;
+	if (lbads < 9 || lbads > 12) {
+		log_error("nvme: %02x:%02x.%u namespace %u: sector size 2^%u bytes: not used",
+			  c->bus, c->dev, c->fn, nsid, lbads);
+		return;
+	}
+	uint32_t ss = 1u << lbads, ms = lbaf & 0xffff;
 	if ((ss != 512 && ss != 4096) || ms != 0 || nsze == 0) {
 		log_error("nvme: %02x:%02x.%u namespace %u: %u-byte sectors with %u metadata "
 			  "bytes, %llu sectors: not used",
@@ -546,7 +576,12 @@ static int nvme_attach(const struct pci_dev *d)
 		err = nvme_attach_to(c, d);
 	/* failing before any namespace is registered; a controller that will not
 	 * stop may still write to its queues, so those stay allocated */
-	if (err < 0 && (c->regs == NULL || nvme_disable(c) == 0)) {
+	if (err < 0 && c->regs != NULL && nvme_disable(c) < 0) {
+		log_error("nvme: %02x:%02x.%u: controller does not disable; its memory is never "
+			  "reused", d->bus, d->dev, d->fn);
+		return err;
+	}
+	if (err < 0) {
 		if (c->mem != NULL)
 			vm_page_free_contig(c->mem, 3);
 		if (c->prp != NULL)

@@ -11,9 +11,12 @@
  * 0 of the idle queue, so no free list is needed and a chain's head index
  * also picks its header and status byte.  A device that makes no progress for
  * VBLK_TIMEOUT_US fails the outstanding requests with -ETIMEDOUT and is
- * not used again.
+ * not used again: it is reset first (status 0, virtio 1.x 2.1), which stops
+ * its DMA, and if it does not finish the reset it is taken offline with
+ * the buffers it still holds (blk.h).
  */
 #include "core/dev/blk.h"
+#include "core/dev/blk_wait.h"
 #include "core/dev/pci.h"
 #include "core/dev/virtio_blk.h"
 #include "core/mm/malloc.h"
@@ -142,11 +145,28 @@ static void vblk_set_status(struct blk_req *r, int err)
 		r->status = err;
 }
 
-/* The device misbehaved: every outstanding request fails and it is not used again. */
+/* Writes 0 to the device status and waits for it to read 0: the device is reset. */
+static int vblk_reset(volatile uint8_t *common)
+{
+	struct blk_wait w;
+
+	common[VC_STATUS] = 0;
+	for (blk_wait_start(&w, VBLK_TIMEOUT_US); common[VC_STATUS] != 0;)
+		if (blk_wait_expired(&w))
+			return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * The device misbehaved: it is reset so that it lets go of the buffers,
+ * every outstanding request fails and it is not used again.
+ */
 static void vblk_fail(struct vblk *v, int err, const char *why)
 {
 	v->broken = true;
 	log_error("virtio-blk: %s: %s; device disabled", v->dev.name, why);
+	if (vblk_reset(v->common) < 0)
+		blk_set_offline(&v->dev, "virtio-blk: reset did not complete");
 	for (unsigned i = 0; i < v->qsize; i++) {
 		if (v->owner[i] != NULL)
 			vblk_set_status(v->owner[i], err);
@@ -179,10 +199,11 @@ static void vblk_run(struct vblk *v)
 	v->ndesc = v->nchains = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	*v->notify = 0;
-	uint64_t progress = clock_us();
+	struct blk_wait progress;
+	blk_wait_start(&progress, VBLK_TIMEOUT_US);
 	while (v->used_seen != v->avail_idx) {
 		if (*(volatile uint16_t *)(v->used + 2) == v->used_seen) {
-			if (clock_us() - progress > VBLK_TIMEOUT_US) {
+			if (blk_wait_expired(&progress)) {
 				vblk_fail(v, -ETIMEDOUT, "request timed out");
 				return;
 			}
@@ -196,7 +217,7 @@ static void vblk_run(struct vblk *v)
 			return;
 		}
 		vblk_complete(v, head);
-		progress = clock_us();
+		blk_wait_start(&progress, VBLK_TIMEOUT_US);
 	}
 }
 
@@ -314,10 +335,8 @@ static int vblk_attach_to(struct vblk *v, const struct pci_dev *d)
 	if (v->common == NULL || v->device == NULL || notify == NULL)
 		return -ENODEV; /* legacy-only device */
 	volatile uint8_t *c = v->common;
-	c[VC_STATUS] = 0;
-	for (uint64_t t = clock_us(); c[VC_STATUS] != 0; )
-		if (clock_us() - t > VBLK_TIMEOUT_US)
-			return -ETIMEDOUT;
+	if (vblk_reset(c) < 0)
+		return -ETIMEDOUT;
 	c[VC_STATUS] = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER;
 	*(volatile uint32_t *)(c + VC_DFSELECT) = 1;
 	if (!(*(volatile uint32_t *)(c + VC_DF) & VIRTIO_F_VERSION_1_HI))

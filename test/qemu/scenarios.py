@@ -656,6 +656,69 @@ def scenario_swap_bad_sector():
     return b, checks
 
 
+
+def scenario_clock_no_acpi_timers():
+    """QEMU cannot remove the ACPI PM timer on its own, but with acpi=off it
+    passes no ACPI tables, so the kernel finds neither the PM timer nor the
+    HPET while the PIT remains: the clock falls back to it (TCG's CPUID has
+    no leaf 0x15 or 0x16), and an AHCI disk is attached and read with every
+    wait bounded."""
+    import hashlib
+    config = "app=check check=/phobos.cfg exit=qemu"
+    b = boot("clock-no-acpi-timers", config, machine="q35,hpet=off,acpi=off", disk_bus="ahci")
+    want = "CHECK /phobos.cfg %s %d" % (hashlib.sha256((config + "\n").encode()).hexdigest(),
+                                        len(config) + 1)
+    stamps = [float(m.group(1)) for m in re.finditer(r"^\[ *(\d+\.\d+)\]", b.log, re.M)]
+    return b, [
+        ("clock-no-acpi-timers: TSC rate from the PIT", "kHz, from the PIT" in b.log,
+         "no PIT clock line"),
+        ("clock-no-acpi-timers: the clock runs", len(stamps) > 2 and stamps[-1] > 0,
+         "timestamps %s" % stamps[-3:]),
+        ("clock-no-acpi-timers: AHCI file read through FAT", want in b.log, "no CHECK line"),
+        ("clock-no-acpi-timers: exit code 0", b.exit_code == 0 and b.qemu_code() == 0,
+         "exit %s status %s" % (b.exit_code, b.status)),
+    ]
+
+
+def scenario_clock_none():
+    """No ACPI timers, no PIT and no CPUID leaf 0x15/0x16: nothing can bound
+    a wait for a device, so no storage is attached and the boot ends with 2."""
+    b = boot("clock-none", "app=check check=/phobos.cfg exit=qemu",
+             machine="q35,hpet=off,acpi=off,pit=off", disk_bus="ahci")
+    return b, exit2_checks("clock-none", b, ["nothing bounds the wait for a device",
+                                             "storage not attached"]) + [
+        ("clock-none: no disk attached", "ahci: ahci0" not in b.log and "storage:" not in b.log,
+         "a disk was attached")]
+
+
+def scenario_nvme_8k_sectors():
+    """An NVMe namespace formatted with 8 KiB sectors (LBADS 13): only LBADS
+    9 to 12 are taken, so it is left out with a message and the boot goes on
+    from the virtio disk.  (QEMU allows up to LBADS 21; the values from 32
+    on, where the shift was undefined, take the same path.)"""
+    import os
+    from phobos_qemu import ROOT
+    disk = os.path.join(ROOT, "build", "qemu-tests", "nvme-8k-sectors.disk")
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    with open(disk, "wb") as f:
+        f.truncate(8 << 20)
+    try:
+        b = boot("nvme-8k-sectors", "app=selftest selftest=printf_formats exit=qemu",
+                 extra=("-drive", "if=none,format=raw,file=%s,id=big" % disk, "-device",
+                        "nvme,drive=big,serial=big,logical_block_size=8192,"
+                        "physical_block_size=8192"))
+    finally:
+        os.unlink(disk)
+    return b, [
+        ("nvme-8k-sectors: namespace left out with its sector size",
+         re.search(r"nvme: \S+ namespace 1: sector size 2\^13 bytes: not used", b.log) is not None,
+         "no message"),
+        ("nvme-8k-sectors: no NVMe disk registered", "nvme: nvme0" not in b.log,
+         "namespace registered"),
+        ("nvme-8k-sectors: exit code 0", b.exit_code == 0 and b.qemu_code() == 0,
+         "exit %s status %s" % (b.exit_code, b.status)),
+    ]
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -666,4 +729,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_corrupt_fat, scenario_missing_disk, scenario_duplicate_guids,
              scenario_boot_partition_elsewhere, scenario_swap_off, scenario_config_too_long,
              swap_ws_scenario("virtio"), swap_ws_scenario("ahci"), swap_ws_scenario("nvme"),
-             scenario_swap_wiped, scenario_swap_bad_sector]
+             scenario_swap_wiped, scenario_swap_bad_sector, scenario_clock_no_acpi_timers,
+             scenario_clock_none, scenario_nvme_8k_sectors]

@@ -1,7 +1,10 @@
 /*
  * The monotonic microsecond clock: the TSC, calibrated once against a
  * fixed-frequency reference found through ACPI, the PM timer
- * (3.579545 MHz, 24 or 32 bits) or else the HPET.
+ * (3.579545 MHz, 24 or 32 bits) or else the HPET.  Without either, the
+ * CPU's own word on the TSC's rate (CPUID leaf 0x15, else 0x16), and last
+ * the PIT's channel 2 (1.193182 MHz, 16 bits) as the reference.  With none
+ * of them nothing can bound a device's wait, and main attaches no storage.
  *
  * us = (tsc - tsc0) * mult >> 32, with mult = 10^6 * 2^32 / tsc_hz; the
  * product is taken in 128 bits so it cannot overflow within any uptime.
@@ -14,6 +17,8 @@
 #include "core/boot_info.h"
 
 #define PM_TIMER_HZ 3579545ull
+#define PIT_HZ 1193182ull
+#define PIT_PROBE_READS 100000 /* a ticking PIT changes within a few reads */
 #define CLOCK_CALIBRATE_US 25000ull
 #define CLOCK_CALIBRATE_RUNS 5
 
@@ -58,6 +63,16 @@ static uint64_t clock_read_hpet(const struct clock_ref *ref)
 	return ref->mmio[0xf0 / 8];
 }
 
+/* Channel 2 counts down from 65536: 65536 - count counts up, modulo 2^16. */
+static uint64_t clock_read_pit(const struct clock_ref *ref)
+{
+	(void)ref;
+	outb(0x43, 0x80); /* latch channel 2 */
+	uint8_t lo = inb(0x42);
+	uint8_t hi = inb(0x42);
+	return 0x10000u - ((unsigned)hi << 8 | lo);
+}
+
 /* Counts TSC ticks over CLOCK_CALIBRATE_US of the reference, across wraps. */
 /* TSC ticks per second over one window of CLOCK_CALIBRATE_US. */
 static uint64_t clock_calibrate_once(const struct clock_ref *ref)
@@ -79,7 +94,7 @@ static uint64_t clock_calibrate_once(const struct clock_ref *ref)
  * between a reference read and the TSC read spoils one window, not the
  * median.
  */
-static void clock_calibrate(const struct clock_ref *ref)
+static uint64_t clock_calibrate(const struct clock_ref *ref)
 {
 	uint64_t hz[CLOCK_CALIBRATE_RUNS];
 
@@ -90,8 +105,7 @@ static void clock_calibrate(const struct clock_ref *ref)
 			hz[j] = hz[j - 1];
 		hz[j] = x;
 	}
-	clock_tsc_hz = hz[CLOCK_CALIBRATE_RUNS / 2];
-	clock_mult = (1000000ull << 32) / clock_tsc_hz;
+	return hz[CLOCK_CALIBRATE_RUNS / 2];
 }
 
 static bool clock_find_pm(struct clock_ref *ref)
@@ -145,6 +159,56 @@ static bool clock_find_hpet(struct clock_ref *ref)
 }
 
 /*
+ * The PIT's channel 2, gated on with the speaker off, as a free-running
+ * rate generator (mode 2, reload 0 = 65536).  Machines without a PIT
+ * (QEMU's pit=off, legacy-free boards) read back a constant: not used.
+ */
+static bool clock_find_pit(struct clock_ref *ref)
+{
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01);
+	outb(0x43, 0xb4); /* channel 2, low then high byte, mode 2, binary */
+	outb(0x42, 0);
+	outb(0x42, 0);
+	ref->read = clock_read_pit;
+	ref->hz = PIT_HZ;
+	ref->mask = 0xffff;
+	uint64_t first = ref->read(ref);
+	for (int i = 0; i < PIT_PROBE_READS; i++)
+		if (ref->read(ref) != first)
+			return true;
+	return false;
+}
+
+/*
+ * The TSC's rate as the CPU states it: leaf 0x15 gives the crystal's Hz
+ * and the TSC/crystal ratio (Intel SDM, "Determining the Processor Base
+ * Frequency"), leaf 0x16 the base frequency in MHz, which the TSC runs at
+ * where 0x15 leaves the crystal out.  0 when the CPU says neither.
+ */
+static uint64_t clock_cpuid_hz(void)
+{
+	uint32_t r[4];
+
+	cpuid(0, 0, r);
+	uint32_t max = r[0];
+	if (max >= 0x15) {
+		cpuid(0x15, 0, r);
+		if (r[0] != 0 && r[1] != 0 && r[2] != 0) {
+			clock_source = "CPUID leaf 0x15 (crystal and TSC ratio)";
+			return (uint64_t)r[2] * r[1] / r[0];
+		}
+	}
+	if (max >= 0x16) {
+		cpuid(0x16, 0, r);
+		if ((r[0] & 0xffff) != 0) {
+			clock_source = "CPUID leaf 0x16 (base frequency)";
+			return (uint64_t)(r[0] & 0xffff) * 1000000;
+		}
+	}
+	return 0;
+}
+
+/*
  * For the self-test: TSC-clock microseconds over `ms` milliseconds of the
  * HPET, or 0 when there is no HPET.  Compares the clock with a second,
  * independent reference.
@@ -169,13 +233,18 @@ int clock_init(void)
 {
 	struct clock_ref ref = {0};
 
+	clock_tsc0 = rdtsc();
 	if (clock_find_pm(&ref))
 		clock_source = "ACPI PM timer";
 	else if (clock_find_hpet(&ref))
 		clock_source = "HPET";
-	else
-		return -ENODEV;
-	clock_tsc0 = rdtsc();
-	clock_calibrate(&ref);
+	else if ((clock_tsc_hz = clock_cpuid_hz()) == 0) {
+		if (!clock_find_pit(&ref))
+			return -ENODEV;
+		clock_source = "PIT";
+	}
+	if (ref.read != NULL)
+		clock_tsc_hz = clock_calibrate(&ref);
+	clock_mult = (1000000ull << 32) / clock_tsc_hz;
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * The TSC clock behind clock_us() (env.h).  clock_init needs ACPI
- * (acpi_init first); before it, clock_us() reads 0.  -ENODEV when neither
- * a PM timer nor an HPET exists.
+ * (acpi_init first); before it, clock_us() reads 0.  -ENODEV when nothing
+ * gives the TSC's rate: no PM timer, HPET, CPUID leaf 0x15/0x16 or PIT;
+ * clock_us() then stays 0.  clock_reference() names the source used.
  */
 #ifndef PHOBOS_ARCH_CLOCK_H
 #define PHOBOS_ARCH_CLOCK_H
