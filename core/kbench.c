@@ -16,7 +16,8 @@ int kbench_run(const char *selection)
 	int failed = 0, ran = 0;
 
 	for (const struct kbench *b = __kbench_start; b < __kbench_end; b++) {
-		if (!config_list_has(selection, b->name))
+		bool named = strcmp(selection, "all") != 0 && config_list_has(selection, b->name);
+		if (!config_list_has(selection, b->name) || ((b->flags & KBENCH_ON_REQUEST) && !named))
 			continue;
 		log_info("bench: %s", b->name);
 		int err = b->fn();

@@ -19,6 +19,7 @@
 #include "core/mm/vm_page.h"
 #include "core/mm/swap_pager.h"
 #include "core/mm/vm_pageout.h"
+#include "core/mm/vm_trace.h"
 
 struct boot_info *kernel_boot_info;
 struct config kernel_config;
@@ -151,6 +152,16 @@ static _Noreturn void main_finish(int code)
 	if (storage.vol != NULL && fat_unmount(storage.vol) < 0 && code == EXIT_OK)
 		code = EXIT_FAILED;
 	vm_pageout_report();
+	if (swap_enabled()) {
+		struct swap_stats ss;
+		swap_pager_stats(&ss);
+		log_info("swap: %llu of %llu slots in use (%llu retired); %llu pages read, %llu "
+			 "written, %llu I/O errors",
+			 (unsigned long long)ss.slots_used, (unsigned long long)ss.slots_total,
+			 (unsigned long long)ss.slots_lost, (unsigned long long)ss.pages_read,
+			 (unsigned long long)ss.pages_written, (unsigned long long)ss.io_errors);
+	}
+	vm_trace_dump();
 	kernel_exit(code);
 }
 
@@ -210,6 +221,11 @@ void kmain(struct boot_info *loader_bi)
 	if (kernel_config.swap != CONFIG_SWAP_OFF)
 		swap_dev_attach(storage.swap);
 
+	/* a quarter of memory (16-byte events): paging itself needs the rest */
+	struct vm_stats st;
+	vm_page_stats(&st);
+	if (kernel_config.trace && vm_trace_start(st.total * PAGE_SIZE / 4 / 16) < 0)
+		log_error("trace: no memory for the trace ring; not tracing");
 	int failed = 0;
 	switch (kernel_config.app) {
 	case CONFIG_APP_SELFTEST:

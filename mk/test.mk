@@ -18,7 +18,7 @@ stress: deps $(UNIT_BINS)
 fuzz: deps $(FUZZ_BINS)
 	@$(PYTHON) test/run_tests.py --fuzz $(FUZZ_BINS) --fuzz-seconds $(or $(FUZZ_LONG),300)
 
-bench: deps $(BENCH_BINS) image
+bench: deps $(BENCH_BINS) $(TRACE_REPLAY) image
 	@$(PYTHON) test/bench/run_bench.py $(BENCH_BINS)
 
 check-deps:

@@ -17,6 +17,7 @@
 #include "core/mm/pmap.h"
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_pageout.h"
+#include "core/mm/vm_trace.h"
 
 #define VM_FAULT_TRIES 4        /* a busy page: retries before -EAGAIN */
 #define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
@@ -80,6 +81,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 		return err;
 	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
+	vm_trace_record(VM_TRACE_IN, o->id, pindex);
 	o->seq_next = pindex + 1;
 	*out = run[0];
 	return 0;

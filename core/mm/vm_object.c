@@ -27,8 +27,11 @@ struct vm_object *vm_object_allocate(vm_size_t size)
 	if (obj == NULL)
 		return NULL;
 	KASSERT(size > 0 && IS_ALIGNED(size, PAGE_SIZE));
+	static uint32_t next_id;
+
 	obj->size = size;
 	obj->ref_count = 1;
+	obj->id = ++next_id;
 	obj->root = VM_PAGE_NONE;
 	spin_init(&obj->lock, "vm_object");
 	return obj;

@@ -40,6 +40,7 @@ struct vm_object {
 	vm_size_t size;         /* (c) bytes, page aligned */
 	uint32_t flags;         /* (o) OBJ_* */
 	uint32_t ref_count;     /* (o) */
+	uint32_t id;            /* (c) a serial number, for traces */
 	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
 	uint64_t resident;      /* (o) pages in the treap */
 	struct vm_object *backing; /* (o) the object this one shadows, or NULL */

@@ -5,6 +5,7 @@
  */
 #include "core/mm/pmap.h"
 #include "core/mm/vm_pageout.h"
+#include "core/mm/vm_trace.h"
 
 struct vm_counters vm_cnt;
 struct vm_watermarks vm_wm;
@@ -101,6 +102,8 @@ static int vm_pageout_write(struct vm_object *obj, struct vm_page **run, unsigne
 		return err;
 	}
 	vm_cnt.pageouts += n;
+	for (unsigned i = 0; i < n; i++)
+		vm_trace_record(VM_TRACE_OUT, obj->id, run[i]->pindex);
 	return 0;
 }
 

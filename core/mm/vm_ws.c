@@ -1,7 +1,8 @@
 /*
  * Working sets larger than memory, in the kernel map: the swap_ws
  * self-test (selftest=swap_ws, on request: it wants a mem= cap and a swap
- * partition) and the swap_ws benchmark.
+ * partition), the swap_ws benchmark, and the replacement benchmark (a
+ * loop and a Zipf reference string, traced for test/bench/trace_replay).
  *
  * An anonymous, pageable object several times the managed memory is
  * written whole, then touched at random (half writes of a new version of
@@ -16,9 +17,11 @@
 #include "core/mm/pmap.h"
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_pageout.h"
+#include "core/mm/vm_trace.h"
 
 struct vm_ws {
 	struct vm_map *map;
+	struct vm_object *obj; /* the map entry's; for its id and resident count */
 	vaddr_t va;
 	uint64_t pages;
 	uint8_t *ver;      /* the version each page holds; 0: never written */
@@ -57,6 +60,7 @@ static int vm_ws_touch(struct vm_ws *w, uint64_t p, bool write)
 
 	if (err < 0)
 		return err;
+	vm_trace_record(VM_TRACE_REF, w->obj->id, p);
 	if (write) {
 		uint8_t v = (uint8_t)(w->ver[p] % 255 + 1);
 		for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
@@ -90,7 +94,8 @@ static int vm_ws_open(struct vm_ws *w, uint64_t pages)
 	if (err == 0)
 		err = vm_map_insert_object(w->map, obj, 0, pages * PAGE_SIZE, VM_PROT_RW, 0, &w->va);
 	if (obj != NULL)
-		vm_object_deallocate(obj);
+		vm_object_deallocate(obj); /* the entry holds it from here */
+	w->obj = obj;
 	if (err < 0)
 		mm_mfree(w->ver);
 	else
@@ -146,7 +151,7 @@ KTEST_DEFINE(swap_ws, KTEST_ON_REQUEST)
 }
 
 /* Twice the managed memory, random touches at three times its size. */
-KBENCH(swap_ws)
+KBENCH_DEFINE(swap_ws, KBENCH_ON_REQUEST)
 {
 	struct vm_stats st;
 	struct vm_ws w;
@@ -172,4 +177,76 @@ KBENCH(swap_ws)
 	kbench_result("swap_ws", "pageouts", (vm_cnt.pageouts - before.pageouts) * 1000, "pages");
 	kbench_result("swap_ws", "bad_pages", w.bad * 1000, "pages");
 	return 0;
+}
+
+/* 2^40 / (rank + 1), summed: Zipf with exponent 1, in integers. */
+static uint64_t *vm_ws_zipf_table(uint64_t n)
+{
+	uint64_t *cum = mm_malloc(n * sizeof(*cum)), sum = 0;
+
+	for (uint64_t i = 0; cum != NULL && i < n; i++)
+		cum[i] = sum += (1ull << 40) / (i + 1);
+	return cum;
+}
+
+/* A page drawn from the Zipf table: the first rank whose sum passes r. */
+static uint64_t vm_ws_zipf_draw(struct vm_ws *w, const uint64_t *cum)
+{
+	uint64_t r = (vm_ws_rand(w) << 31 ^ vm_ws_rand(w)) % cum[w->pages - 1], lo = 0,
+		 hi = w->pages - 1;
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+		if (cum[mid] > r)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/*
+ * One traced workload over `pages` pages: `loop` walks them in order
+ * `refs` times over, else draws Zipf ranks.  The trace gets the references
+ * and, at the end, the most pages the object ever held: the frames the
+ * replay gives LRU and OPT.
+ */
+static int vm_ws_replacement(const char *name, uint64_t pages, uint64_t refs, bool loop)
+{
+	struct vm_ws w;
+	uint64_t frames = 0, major = vm_cnt.faults_major, *cum = NULL;
+	int err = vm_ws_open(&w, pages);
+
+	if (err < 0)
+		return err;
+	if (!loop && (cum = vm_ws_zipf_table(pages)) == NULL)
+		err = -ENOMEM;
+	vm_trace_record(VM_TRACE_BEGIN, w.obj->id, pages);
+	for (uint64_t t = 0; t < refs && err == 0; t++) {
+		err = vm_ws_touch(&w, loop ? t % pages : vm_ws_zipf_draw(&w, cum), true);
+		frames = MAX(frames, w.obj->resident);
+	}
+	vm_trace_record(VM_TRACE_FRAMES, w.obj->id, frames);
+	mm_mfree(cum);
+	vm_ws_close(&w);
+	if (err < 0)
+		return err;
+	kprintf("# replacement %s: %llu pages, %llu references, %llu frames\n", name,
+		(unsigned long long)pages, (unsigned long long)refs, (unsigned long long)frames);
+	kbench_result(name, "major_faults", (vm_cnt.faults_major - major) * 1000, "faults");
+	return 0;
+}
+
+/* Needs trace=1 (the replay works on the trace) and a mem= cap that makes
+ * the working sets larger than memory. */
+KBENCH_DEFINE(replacement, KBENCH_ON_REQUEST)
+{
+	uint64_t avail = vm_pageout_available();
+
+	if (!vm_trace_on)
+		return -EINVAL;
+	int err = vm_ws_replacement("replacement_loop", avail * 5 / 4, avail * 5 / 4 * 4, true);
+	if (err == 0)
+		err = vm_ws_replacement("replacement_zipf", avail * 2, avail * 24, false);
+	return err;
 }

@@ -54,6 +54,35 @@ def blk_bench(mem, out_dir):
     return results, silent
 
 
+def vm_benches():
+    """swap_ws with 128 MiB (its working set twice that), and replacement
+    with 32 MiB and trace=1, its trace replayed against LRU and OPT by
+    build/host/trace_replay."""
+    results = []
+    print("bench: swap_ws in QEMU (mem=128M)", flush=True)
+    b = boot("bench-swap-ws", "app=bench bench=swap_ws mem=128M exit=qemu", mem="512M",
+             timeout=1800)
+    results += results_of(b.log, "qemu")
+    print("bench: replacement in QEMU (mem=32M, trace=1)", flush=True)
+    b = boot("bench-replacement", "app=bench bench=replacement mem=32M trace=1 exit=qemu",
+             mem="512M", timeout=1800)
+    results += results_of(b.log, "qemu")
+    p = subprocess.run([os.path.join(ROOT, "build", "host", "trace_replay")], input=b.log,
+                       capture_output=True, text=True)
+    names = ["replacement_loop", "replacement_zipf"]
+    for m in re.finditer(r"^replay (\d+) pages \d+ frames (\d+) refs (\d+) phobos (\d+) "
+                         r"lru (\d+) opt (\d+)$", p.stdout, re.M):
+        name = names[int(m.group(1))] if int(m.group(1)) < len(names) else "replay" + m.group(1)
+        phobos, lru, opt = int(m.group(4)), int(m.group(5)), int(m.group(6))
+        for metric, value in (("lru_faults", lru), ("opt_faults", opt)):
+            results.append({"bench": name, "metric": metric, "value": value, "unit": "faults",
+                            "where": "replay"})
+        results.append({"bench": name, "metric": "phobos_per_opt",
+                        "value": phobos / opt if opt else float(phobos > 0) * 1e9,
+                        "unit": "ratio", "where": "replay"})
+    return results
+
+
 def main():
     results = []
     for b in sys.argv[1:]:
@@ -75,6 +104,8 @@ def main():
     if selection == "all" or "blk_read" in selection.split(","):
         blk_results, silent = blk_bench(mem, out_dir)
         results += blk_results
+    if selection == "all":
+        results += vm_benches()
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     print("\n%-11s %-32s %-18s %14s %s" % ("where", "bench", "metric", "value", "unit"))

@@ -1,0 +1,17 @@
+/*
+ * Page replacement replays for trace_replay: the faults LRU and Belady's
+ * OPT take on a reference string with a given number of frames.  Only
+ * faults on pages referenced before are counted: a first touch costs
+ * Phobos a zero-filled page, not a read, so it is no miss of the policy.
+ * Pages are numbered below npages.  -1 when out of memory.
+ */
+#ifndef PHOBOS_BENCH_REPLAY_H
+#define PHOBOS_BENCH_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+long replay_lru(const uint64_t *refs, size_t n, uint64_t npages, uint64_t frames);
+long replay_opt(const uint64_t *refs, size_t n, uint64_t npages, uint64_t frames);
+
+#endif
