@@ -12,8 +12,12 @@ test: deps
 
 test-build: $(UNIT_BINS) $(FUZZ_BINS) image check-deps
 
+# SWAP_STRESS_SECONDS: the length of the swap working-set run (4 times RAM,
+# every touch checked) inside the vm_pageout unit test.
+SWAP_STRESS_SECONDS ?= 1800
 stress: deps $(UNIT_BINS)
-	@PHOBOS_STRESS=1 python3 test/run_tests.py --unit $(UNIT_BINS)
+	@PHOBOS_STRESS=1 PHOBOS_SWAP_SECONDS=$(SWAP_STRESS_SECONDS) \
+		python3 test/run_tests.py --unit $(UNIT_BINS)
 
 fuzz: deps $(FUZZ_BINS)
 	@$(PYTHON) test/run_tests.py --fuzz $(FUZZ_BINS) --fuzz-seconds $(or $(FUZZ_LONG),300)

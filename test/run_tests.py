@@ -36,7 +36,7 @@ def run_unit(t, binary):
     name = os.path.basename(binary)
     env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
     p = subprocess.run([binary], capture_output=True, text=True, errors="replace", env=env,
-                       timeout=900)
+                       timeout=900 + int(os.environ.get("PHOBOS_SWAP_SECONDS", "0")))
     results = re.findall(r"^(not )?ok \d+ - (.+)$", p.stdout, re.M)
     for bad, test in results:
         t.add("unit %s: %s" % (name, test.strip()), not bad)

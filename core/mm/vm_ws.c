@@ -250,3 +250,19 @@ KBENCH_DEFINE(replacement, KBENCH_ON_REQUEST)
 		err = vm_ws_replacement("replacement_zipf", avail * 2, avail * 24, false);
 	return err;
 }
+
+/* With swap=off: a kernel store that finds no page can only panic, and
+ * its PANIC line must say why.  Never returns when it works. */
+KTEST_DEFINE(oom_panic, KTEST_ON_REQUEST)
+{
+	struct vm_stats st;
+	struct vm_ws w;
+
+	vm_page_stats(&st);
+	KTEST_EQ(vm_ws_open(&w, 2 * st.total), 0);
+	for (uint64_t p = 0; p < w.pages; p++)
+		*(volatile uint64_t *)(w.va + p * PAGE_SIZE) = p;
+	ktest_fail(__FILE__, __LINE__, "%llu pages written in %llu pages of memory",
+		   (unsigned long long)w.pages, (unsigned long long)st.total);
+	vm_ws_close(&w);
+}

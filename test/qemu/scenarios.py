@@ -629,6 +629,20 @@ def scenario_swap_wiped():
                 "exit %s status %s" % (b.exit_code, b.status))]
 
 
+def scenario_oom_panic():
+    """No swap, and a kernel store that finds no page: a panic whose line
+    says out of memory (code 3), reached promptly, not a hang."""
+    b = boot("oom-panic", "app=selftest selftest=oom_panic swap=off mem=64M exit=qemu",
+             mem="512M", timeout=300)
+    panic = [l for l in b.log.splitlines() if l.startswith("PANIC:")]
+    return b, [("oom-panic: the PANIC line says out of memory",
+                len(panic) == 1 and "out of memory" in panic[0], str(panic)),
+               ("oom-panic: the fault logged it first", "vm_fault: out of memory at" in b.log,
+                "no log line"),
+               ("oom-panic: exit code 3", b.exit_code == 3 and b.qemu_code() == 3,
+                "exit %s status %s" % (b.exit_code, b.status))]
+
+
 def scenario_swap_bad_sector():
     """A sector of the swap partition that fails every access (blkdebug):
     the page-out over it fails with a message, its slots are retired, and
@@ -729,5 +743,6 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_corrupt_fat, scenario_missing_disk, scenario_duplicate_guids,
              scenario_boot_partition_elsewhere, scenario_swap_off, scenario_config_too_long,
              swap_ws_scenario("virtio"), swap_ws_scenario("ahci"), swap_ws_scenario("nvme"),
-             scenario_swap_wiped, scenario_swap_bad_sector, scenario_clock_no_acpi_timers,
+             scenario_swap_wiped, scenario_swap_bad_sector, scenario_oom_panic,
+             scenario_clock_no_acpi_timers,
              scenario_clock_none, scenario_nvme_8k_sectors]

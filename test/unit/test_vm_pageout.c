@@ -4,12 +4,15 @@
  * area in memory and back, every byte checked against a model; the same
  * with a swap device that fails one request in turn; and memory running
  * out without swap (-ENOMEM, no hang, every checker still holds).
+ * PHOBOS_SWAP_SECONDS=n (make stress sets it) makes the working-set run
+ * go on for n seconds instead of 12000 touches.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "core/mm/slab.h"
@@ -167,7 +170,10 @@ static void test_swap_working_set(void **state)
 	ws_current = &w;
 	pmap_sim_set_fault_handler(ws_fault);
 	struct vm_counters before = vm_cnt;
-	for (int step = 0; step < 12000; step++) {
+	const char *secs = getenv("PHOBOS_SWAP_SECONDS");
+	time_t until = secs != NULL ? time(NULL) + atol(secs) : 0;
+	uint64_t steps = 0;
+	for (int step = 0; secs != NULL ? time(NULL) < until : step < 12000; step++, steps++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		/* a hot quarter gets half the touches: replacement has something to find */
 		uint64_t p = (seed >> 33) % (seed & 1 ? WS_PAGES / 4 : WS_PAGES);
@@ -178,6 +184,9 @@ static void test_swap_working_set(void **state)
 	for (uint64_t p = 0; p < WS_PAGES; p++) /* every page, once more */
 		assert_int_equal(ws_touch(&w, p, false), 0);
 	check_all(&w);
+	printf("# swap working set: %llu touches, %llu pages out, %llu in\n",
+	       (unsigned long long)steps, (unsigned long long)(vm_cnt.pageouts - before.pageouts),
+	       (unsigned long long)(vm_cnt.pageins - before.pageins));
 	assert_true(vm_cnt.pageouts > before.pageouts + WS_PAGES / 2);
 	assert_true(vm_cnt.pageins > before.pageins + WS_PAGES / 2);
 	assert_true(vm_cnt.faults_major > before.faults_major);
