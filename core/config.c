@@ -95,13 +95,13 @@ static int config_console(unsigned *out, const char *v)
 
 static int config_apply(struct config *c, const char *key, const char *v)
 {
-	static const char *const apps[] = {"bench", "selftest", "check"};
+	static const char *const apps[] = {"bench", "selftest", "check", "demo"};
 	static const char *const exits[] = {"halt", "qemu", "reboot"};
 	static const char *const logs[] = {"error", "info", "debug"};
 	int r;
 
 	if (strcmp(key, "app") == 0) {
-		if ((r = config_choice(key, v, apps, 3)) >= 0)
+		if ((r = config_choice(key, v, apps, 4)) >= 0)
 			c->app = (enum config_app)r;
 	} else if (strcmp(key, "exit") == 0) {
 		if ((r = config_choice(key, v, exits, 3)) >= 0)

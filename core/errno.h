@@ -71,6 +71,15 @@
 #ifndef ETIMEDOUT
 #define ETIMEDOUT 110 /* a device did not answer in time */
 #endif
+#ifndef EBADF
+#define EBADF 9   /* not an open file descriptor */
+#endif
+#ifndef EMFILE
+#define EMFILE 24 /* the app's file table is full */
+#endif
+#ifndef ENOSYS
+#define ENOSYS 38 /* no such system call */
+#endif
 
 /* A short name for a code, for log lines ("-ENOMEM"). */
 const char *err_name(int err);

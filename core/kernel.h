@@ -17,6 +17,7 @@ extern struct config kernel_config;
 #define EXIT_FAILED 1
 #define EXIT_CONFIG 2
 #define EXIT_PANIC 3
+#define EXIT_STOPPED 4 /* the app was stopped: a fault the VM could not resolve */
 
 /* Prints "PHOBOS EXIT <code>" and halts, reboots or ends QEMU (exit=). */
 _Noreturn void kernel_exit(int code);

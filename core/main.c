@@ -20,6 +20,8 @@
 #include "core/mm/swap_pager.h"
 #include "core/mm/vm_pageout.h"
 #include "core/mm/vm_trace.h"
+#include "core/proc.h"
+#include "core/arch/x86_64/user.h"
 
 struct boot_info *kernel_boot_info;
 struct config kernel_config;
@@ -142,13 +144,17 @@ static void main_vm_startup(const struct boot_info *bi)
 
 static const char *main_app_name(enum config_app app)
 {
-	return app == CONFIG_APP_SELFTEST ? "selftest" : app == CONFIG_APP_CHECK ? "check" : "bench";
+	static const char *const names[] = {"bench", "selftest", "check", "demo"};
+
+	return names[app];
 }
 
 /* The end of a run that did not panic: the files volume marked clean
  * (its dirty flag set while writing), what the VM did, the exit line. */
 static _Noreturn void main_finish(int code)
 {
+	if (proc_test_stopped && code != EXIT_CONFIG)
+		code = EXIT_STOPPED;
 	if (storage.vol != NULL && fat_unmount(storage.vol) < 0 && code == EXIT_OK)
 		code = EXIT_FAILED;
 	vm_pageout_report();
@@ -216,6 +222,7 @@ void kmain(struct boot_info *loader_bi)
 		kernel_exit(EXIT_CONFIG);
 	}
 	main_vm_startup(bi);
+	user_cpu_init();
 	if (storage_init(bi, kernel_config.fs_guid, kernel_config.swap, kernel_config.swap_guid) < 0)
 		kernel_exit(EXIT_CONFIG);
 	if (kernel_config.swap != CONFIG_SWAP_OFF)
@@ -239,6 +246,14 @@ void kmain(struct boot_info *loader_bi)
 		if (failed == -ENODEV)
 			kernel_exit(EXIT_CONFIG);
 		break;
+	case CONFIG_APP_DEMO: {
+		int code = 0;
+		if (proc_run("demo", &code) < 0)
+			main_finish(EXIT_CONFIG);
+		proc_test_stopped = code == PROC_EXIT_STOPPED;
+		failed = code != 0;
+		break;
+	}
 	}
 	main_finish(failed ? EXIT_FAILED : EXIT_OK);
 }

@@ -9,7 +9,7 @@ EFI_CFLAGS := -target x86_64-unknown-windows -std=gnu11 -ffreestanding -fno-stac
 	-Wno-unused-parameter -I. -I/usr/include/efi -I/usr/include/efi/x86_64 -MMD -MP
 
 KSRCS := $(sort $(shell find core fs app/kernel -name '*.c' 2>/dev/null))
-KASM := $(sort $(wildcard core/arch/x86_64/*.S))
+KASM := $(sort $(wildcard core/arch/x86_64/*.S)) core/app_blob.S
 KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KSRCS)) $(patsubst %.S,$(BUILD)/kernel/%.o,$(KASM))
 LDSCRIPT := core/arch/x86_64/linker.ld
 EFI_SRCS := $(sort $(wildcard efi/*.c))

@@ -38,8 +38,8 @@ static int storage_unique(const char *what, const uint8_t guid[16], bool disk,
 	}
 	guid_format(guid, g);
 	if (n == 0) {
-		log_error("storage: %s%s: no %s with that GUID", what, g,
-			  disk ? "disk" : "partition on any disk");
+		log_error("storage: %s%s: no %s with that GUID%s", what, g,
+			  disk ? "disk" : "partition", disk ? "" : " on any disk");
 		return -ENODEV;
 	}
 	if (n > 1) {

@@ -25,6 +25,9 @@ const char *err_name(int err)
 	case ENOTEMPTY: return "-ENOTEMPTY";
 	case ELOOP: return "-ELOOP";
 	case ETIMEDOUT: return "-ETIMEDOUT";
+	case EBADF: return "-EBADF";
+	case EMFILE: return "-EMFILE";
+	case ENOSYS: return "-ENOSYS";
 	default: return "-E?";
 	}
 }

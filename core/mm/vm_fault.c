@@ -124,8 +124,8 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 	return 0;
 }
 
-/* A page of the top object: zeroed, or a copy of src. */
-static int vm_fault_make(struct vm_map_entry *e, uint64_t pindex, struct vm_page *src,
+/* A page of obj: zeroed, or a copy of src; wired or active. */
+static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, struct vm_page *src,
 			 struct vm_page **out)
 {
 	if (src != NULL)
@@ -140,8 +140,8 @@ static int vm_fault_make(struct vm_map_entry *e, uint64_t pindex, struct vm_page
 	/* anonymous memory exists nowhere else: it must be written before it
 	 * can be dropped */
 	n->flags |= VM_PAGE_DIRTY;
-	vm_object_page_insert(e->object, n, pindex);
-	if (e->flags & MAP_ENTRY_WIRED)
+	vm_object_page_insert(obj, n, pindex);
+	if (wired)
 		vm_page_wire(n);
 	else
 		vm_page_activate(n);
@@ -166,7 +166,7 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 	if (m != NULL && owner != e->object && !(access & VM_PROT_WRITE)) {
 		prot &= (vm_prot_t)~VM_PROT_WRITE; /* still shared: the first write faults again */
 	} else if (m == NULL || owner != e->object) {
-		if ((err = vm_fault_make(e, pindex, m, &m)) < 0)
+		if ((err = vm_fault_make(e->object, e->flags & MAP_ENTRY_WIRED, pindex, m, &m)) < 0)
 			return err;
 	} else if (access & VM_PROT_WRITE) {
 		/* rewritten in memory: whatever the store holds is stale */
@@ -175,6 +175,22 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 	}
 	unsigned flags = (e->flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
 	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+}
+
+int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page **out)
+{
+	struct vm_object *owner;
+	struct vm_page *m;
+
+	vm_pageout_check();
+	int err = vm_fault_find(obj, pindex, &m, &owner);
+	if (err < 0)
+		return err;
+	if (m != NULL && owner == obj) {
+		*out = m;
+		return 0;
+	}
+	return vm_fault_make(obj, false, pindex, m, out);
 }
 
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)

@@ -66,7 +66,16 @@ int vm_map_insert_object(struct vm_map *map, struct vm_object *obj, vm_offset_t 
 			 vm_size_t size, vm_prot_t prot, unsigned flags, vaddr_t *out);
 int vm_map_insert_object_at(struct vm_map *map, vaddr_t addr, struct vm_object *obj,
 			    vm_offset_t offset, vm_size_t size, vm_prot_t prot, unsigned flags);
+/*
+ * The seed's heap mapping: a window of obj whose offset is its own address
+ * (the chunk at address B maps object offset B), at `at` or anywhere when
+ * at is 0.  -EINVAL when the range does not fit in the object.
+ */
+int vm_map_insert_heap(struct vm_map *map, struct vm_object *obj, vaddr_t at, vm_size_t size,
+		       vm_prot_t prot, unsigned flags, vaddr_t *out);
 int vm_map_free(struct vm_map *map, vaddr_t addr);
+/* Removes every entry (submaps must be gone): the end of an address space. */
+void vm_map_remove_all(struct vm_map *map);
 int vm_map_reserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
 int vm_map_unreserve_space(struct vm_map *map, vaddr_t addr, vm_size_t size);
 /*
@@ -97,6 +106,12 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub);
  * page-out (logged); -EIO the pager failed; -EAGAIN the page stayed busy.
  */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
+/*
+ * The page at pindex of obj itself (no chain, no mapping), read from its
+ * pager or zero-filled and made if need be: for the kernel to fill an
+ * object before anything maps it (an app's image).  Errors as vm_fault.
+ */
+int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page **out);
 
 /*
  * The msync of Phobos: writes back the dirty pages that the object entries

@@ -186,12 +186,19 @@ struct vm_page *vm_object_page_next(struct vm_object *obj, uint64_t pindex)
 
 void vm_object_page_remove_from(struct vm_object *obj, uint64_t pindex)
 {
+	vm_object_page_remove_range(obj, pindex, obj->size / PAGE_SIZE);
+}
+
+void vm_object_page_remove_range(struct vm_object *obj, uint64_t first, uint64_t end)
+{
 	struct vm_page *m;
 
-	while ((m = vm_object_page_next(obj, pindex)) != NULL) {
+	if (first >= end)
+		return;
+	vm_pager_free_range(obj, first, end - first);
+	while ((m = vm_object_page_next(obj, first)) != NULL && m->pindex < end) {
 		KASSERT(!(m->flags & VM_PAGE_BUSY) && m->wire_count == 0);
 		pmap_page_remove_all(m);
-		vm_pager_free_range(obj, m->pindex, 1);
 		vm_object_page_remove(obj, m);
 		vm_page_dequeue(m);
 		vm_page_free(m);

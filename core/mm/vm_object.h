@@ -58,8 +58,11 @@ void vm_object_deallocate(struct vm_object *obj);
 struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex);
 /* The resident page with the smallest index >= pindex, or NULL. */
 struct vm_page *vm_object_page_next(struct vm_object *obj, uint64_t pindex);
-/* Frees the resident pages at pindex and above (unmapping them): a file
- * truncated under its mappings.  Busy pages are a programmer error. */
+/* Frees the pages in [first, end) (unmapping them) and lets the pager
+ * forget them: a file truncated under its mappings, a heap block given
+ * back.  Busy pages are a programmer error. */
+void vm_object_page_remove_range(struct vm_object *obj, uint64_t first, uint64_t end);
+/* The same from pindex to the end of the object. */
 void vm_object_page_remove_from(struct vm_object *obj, uint64_t pindex);
 /* m must belong to no object; pindex must be free in obj and inside it. */
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex);

@@ -39,6 +39,11 @@ uint64_t clock_tsc_freq(void)
 	return clock_tsc_hz;
 }
 
+uint64_t clock_tsc_base(void)
+{
+	return clock_tsc0;
+}
+
 const char *clock_reference(void)
 {
 	return clock_source;

@@ -11,6 +11,8 @@
 
 int clock_init(void);
 uint64_t clock_tsc_freq(void);
+/* The TSC when clock_us() read 0: the app's gate page clock counts from it. */
+uint64_t clock_tsc_base(void);
 const char *clock_reference(void);
 uint64_t clock_measure_against_hpet(unsigned ms);
 

@@ -2,11 +2,13 @@
  * The IDT and trap dispatch.  Every exception vector gets an interrupt
  * gate (interrupts stay off inside handlers); #DF, NMI and #MC run on their
  * IST stacks.  #BP and #UD may be announced by a self-test and are then
- * counted and stepped over; page faults go to the VM's hook; everything
- * else is a panic with the full frame.
+ * counted and stepped over; page faults go to the VM's hook (or, inside the
+ * user copy routines, end the copy with -EFAULT); traps from ring 3 go to
+ * the app's handler; everything else is a panic with the full frame.
  */
 #include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/trap.h"
+#include "core/arch/x86_64/user.h"
 
 struct idt_gate {
 	uint16_t off_lo, selector;
@@ -92,7 +94,13 @@ static bool trap_step_over_expected(struct trap_frame *tf)
 
 void trap_dispatch(struct trap_frame *tf)
 {
+	if ((tf->cs & 3) == 3 && trap_user_hook != NULL) {
+		trap_user_hook(tf); /* the app's own business: resolved, or the app stops */
+		return;
+	}
 	if (trap_step_over_expected(tf))
+		return;
+	if (tf->vector == TRAP_PF && user_copy_fault_fixup(tf, read_cr2()))
 		return;
 	if (tf->vector == TRAP_PF && trap_page_fault_hook != NULL) {
 		static char why[256];

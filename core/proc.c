@@ -1,0 +1,259 @@
+/* proc: see proc.h. */
+#include "app/include/phobos/abi.h"
+#include "core/arch/x86_64/clock.h"
+#include "core/arch/x86_64/cpu.h"
+#include "core/arch/x86_64/user.h"
+#include "core/dev/blk.h"
+#include "core/dev/storage.h"
+#include "core/elf.h"
+#include "core/kernel.h"
+#include "core/mm/kmem.h"
+#include "core/mm/pmap.h"
+#include "core/mm/swap_pager.h"
+#include "core/mm/vm_map.h"
+#include "core/mm/vm_pageout.h"
+#include "core/proc.h"
+#include "core/syscall.h"
+
+#define PROC_MAP_END (USER_SPACE_END - PAGE_SIZE)
+#define PROC_STACK_SIZE (1ull << 20)
+#define PROC_KSTACK_PAGES 4
+#define PROC_ARGS_MAX 512
+
+_Static_assert(PHOBOS_GATE_ADDRESS == GATE_AREA_ADDRESS, "the ABI's gate is SPEC 3's");
+
+extern const uint8_t app_image[], app_image_end[];
+
+static struct {
+	struct vm_map map;
+	struct pmap *pmap;
+	struct vm_object *heap, *gate;
+	void *kstack;
+	bool running, stopped;
+} proc;
+
+struct vm_map *proc_map(void)
+{
+	return &proc.map;
+}
+
+struct vm_object *proc_heap(void)
+{
+	return proc.heap;
+}
+
+static const char *proc_prot(vm_prot_t p)
+{
+	static const char *const names[8] = {"---", "r--", "-w-", "rw-", "--x", "r-x", "-wx", "rwx"};
+
+	return names[p & 7];
+}
+
+/* "app: stopped: ..." then back to proc_run: the app is over, the kernel goes on. */
+static _Noreturn void proc_stop(void)
+{
+	proc.stopped = true;
+	user_leave(0);
+}
+
+_Noreturn void proc_exit(int code)
+{
+	user_leave((uint64_t)(uint32_t)code);
+}
+
+/* Traps from ring 3: page faults the VM can serve are served, the rest
+ * stop the app with a line saying where, what and which mapping. */
+static void proc_trap(struct trap_frame *tf)
+{
+	struct vm_map_entry e;
+	char where[96] = "no mapping";
+
+	if (tf->vector != TRAP_PF) {
+		log_error("app: stopped: %s at rip %llx (error %llx)", trap_name((unsigned)tf->vector),
+			  (unsigned long long)tf->rip, (unsigned long long)tf->error);
+		proc_stop();
+	}
+	uint64_t addr = read_cr2();
+	vm_prot_t access = (tf->error & PF_I)   ? VM_PROT_EXECUTE
+			   : (tf->error & PF_W) ? VM_PROT_WRITE
+						: VM_PROT_READ;
+	int err = addr < PROC_MAP_END ? vm_fault(&proc.map, addr, access, true) : -EFAULT;
+	if (err == 0)
+		return;
+	if (addr < PROC_MAP_END && vm_map_lookup(&proc.map, addr, &e) == 0)
+		ksnprintf(where, sizeof(where), "%s %llx-%llx %s",
+			  e.kind == VM_ENTRY_RESERVED ? "reserved (guard)" : e.kind == VM_ENTRY_OBJECT
+			  ? "mapping" : "space", (unsigned long long)e.start, (unsigned long long)e.end,
+			  proc_prot(e.prot));
+	else if (addr >= USER_SPACE_END)
+		ksnprintf(where, sizeof(where), "kernel address");
+	log_error("app: stopped: %s of %llx at rip %llx: %s; %s",
+		  access == VM_PROT_EXECUTE ? "execute" : access == VM_PROT_WRITE ? "write" : "read",
+		  (unsigned long long)addr, (unsigned long long)tf->rip,
+		  err == -ENOMEM ? "out of memory" : err_name(err), where);
+	proc_stop();
+}
+
+/* Copies the image's file bytes into the heap object's pages. */
+static int proc_fill(const struct elf_segment *s)
+{
+	for (uint64_t done = 0; done < s->filesz;) {
+		uint64_t va = s->vaddr + done, n = MIN(s->filesz - done, PAGE_SIZE - (va & PAGE_MASK));
+		struct vm_page *m;
+		int err = vm_fault_object_page(proc.heap, va / PAGE_SIZE, &m);
+		if (err < 0)
+			return err;
+		memcpy((uint8_t *)pmap_phys_to_virt(vm_page_phys(m)) + (va & PAGE_MASK),
+		       app_image + s->offset + done, n);
+		done += n;
+	}
+	return 0;
+}
+
+static vm_prot_t proc_vm_prot(unsigned p)
+{
+	return (vm_prot_t)(((p & PHOBOS_PROT_READ) ? VM_PROT_READ : 0) |
+			   ((p & PHOBOS_PROT_WRITE) ? VM_PROT_WRITE : 0) |
+			   ((p & PHOBOS_PROT_EXEC) ? VM_PROT_EXECUTE : 0));
+}
+
+/* Every PT_LOAD as a heap mapping at its address; the space below the
+ * image reserved.  *heap_base gets the first address above it. */
+static int proc_load(struct elf_image *img, uint64_t *heap_base)
+{
+	const char *why = NULL;
+	int err = elf_parse(app_image, (size_t)(app_image_end - app_image), PHOBOS_APP_BASE,
+			    GATE_AREA_ADDRESS - PROC_STACK_SIZE - PAGE_SIZE, img, &why);
+
+	if (err < 0) {
+		log_error("app: the embedded image is not a valid app: %s", why);
+		return err;
+	}
+	if ((err = vm_map_reserve_space(&proc.map, PAGE_SIZE, img->lowest - PAGE_SIZE)) < 0)
+		return err;
+	for (unsigned i = 0; i < img->nseg && err == 0; i++) {
+		const struct elf_segment *s = &img->seg[i];
+		vaddr_t start = ALIGN_DOWN(s->vaddr, PAGE_SIZE), va;
+		err = vm_map_insert_heap(&proc.map, proc.heap, start,
+					 ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE) - start,
+					 proc_vm_prot(s->prot), MAP_ENTRY_USER, &va);
+		if (err == 0)
+			err = proc_fill(s);
+	}
+	*heap_base = ALIGN_UP(img->highest, PAGE_SIZE);
+	return err;
+}
+
+static void proc_gate_fill(struct phobos_gate *g, uint64_t heap_base)
+{
+	struct vm_stats st;
+	unsigned n = 0;
+
+	vm_page_stats(&st);
+	memset(g, 0, PAGE_SIZE);
+	g->magic = PHOBOS_GATE_MAGIC;
+	g->version = 1;
+	g->page_size = PAGE_SIZE;
+	g->tsc_hz = clock_tsc_freq();
+	g->tsc_base = clock_tsc_base();
+	g->mem_total = st.total * PAGE_SIZE;
+	g->heap_base = heap_base;
+	g->heap_end = GATE_AREA_ADDRESS;
+	g->swap_on = swap_enabled();
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
+		if (d->parent == NULL && n < 8)
+			memcpy(g->disk_names[n++], d->name, sizeof(g->disk_names[0]) - 1);
+	g->disks = n;
+}
+
+/* The gate page, the stack with its guard, the arguments on the stack. */
+static int proc_layout(uint64_t heap_base, const char *args, uint64_t *sp)
+{
+	struct vm_page *m;
+	vaddr_t va, stack = GATE_AREA_ADDRESS - PROC_STACK_SIZE;
+	int err = vm_fault_object_page(proc.gate, 0, &m);
+
+	if (err < 0)
+		return err;
+	proc_gate_fill(pmap_phys_to_virt(vm_page_phys(m)), heap_base);
+	if ((err = vm_map_insert_object_at(&proc.map, GATE_AREA_ADDRESS, proc.gate, 0, PAGE_SIZE,
+					   VM_PROT_READ, MAP_ENTRY_USER)) < 0 ||
+	    (err = vm_map_reserve_space(&proc.map, GATE_AREA_ADDRESS + PAGE_SIZE,
+					PROC_MAP_END - GATE_AREA_ADDRESS - PAGE_SIZE)) < 0 ||
+	    (err = vm_map_reserve_space(&proc.map, stack - PAGE_SIZE, PAGE_SIZE)) < 0 ||
+	    (err = vm_map_insert_heap(&proc.map, proc.heap, stack, PROC_STACK_SIZE, VM_PROT_RW,
+				      MAP_ENTRY_USER, &va)) < 0)
+		return err;
+	/* the argument string at the top of the stack, written into the page */
+	size_t len = MIN(strlen(args), PROC_ARGS_MAX - 1);
+	if ((err = vm_fault_object_page(proc.heap, (GATE_AREA_ADDRESS - 1) / PAGE_SIZE, &m)) < 0)
+		return err;
+	char *top = (char *)pmap_phys_to_virt(vm_page_phys(m)) + PAGE_SIZE - PROC_ARGS_MAX;
+	memcpy(top, args, len);
+	top[len] = '\0';
+	*sp = GATE_AREA_ADDRESS - PROC_ARGS_MAX - 8; /* as after a call: rsp + 8 aligned */
+	return 0;
+}
+
+static int proc_create(void)
+{
+	memset(&proc, 0, sizeof(proc));
+	int err = pmap_create(&proc.pmap);
+	if (err < 0)
+		return err;
+	if ((err = vm_map_init(&proc.map, proc.pmap, PAGE_SIZE, PROC_MAP_END - PAGE_SIZE)) < 0) {
+		pmap_destroy(proc.pmap);
+		return err;
+	}
+	proc.heap = vm_object_allocate(GATE_AREA_ADDRESS);
+	proc.gate = vm_object_allocate(PAGE_SIZE);
+	proc.kstack = kmem_alloc_pages(PROC_KSTACK_PAGES);
+	return proc.heap && proc.gate && proc.kstack ? 0 : -ENOMEM;
+}
+
+static void proc_destroy(void)
+{
+	syscall_close_all();
+	pmap_activate(pmap_kernel());
+	vm_map_remove_all(&proc.map);
+	buddy_destroy(&proc.map.space);
+	pmap_destroy(proc.pmap);
+	if (proc.heap != NULL)
+		vm_object_deallocate(proc.heap);
+	if (proc.gate != NULL)
+		vm_object_deallocate(proc.gate);
+	if (proc.kstack != NULL)
+		kmem_free_pages(proc.kstack, PROC_KSTACK_PAGES);
+	user_vm_map = NULL;
+	trap_user_hook = NULL;
+}
+
+int proc_run(const char *args, int *code)
+{
+	struct elf_image img;
+	uint64_t heap_base = 0, sp = 0;
+
+	KASSERT(!proc.running);
+	int err = proc_create();
+	if (err == 0)
+		err = proc_load(&img, &heap_base);
+	if (err == 0)
+		err = proc_layout(heap_base, args, &sp);
+	if (err < 0) {
+		log_error("app: cannot start: %s", err_name(err));
+		proc_destroy();
+		return err;
+	}
+	user_set_kernel_stack((uint64_t)proc.kstack + PROC_KSTACK_PAGES * PAGE_SIZE);
+	user_vm_map = &proc.map;
+	trap_user_hook = proc_trap;
+	pmap_activate(proc.pmap);
+	proc.running = true;
+	log_info("app: started at %llx, heap from %llx", (unsigned long long)img.entry,
+		 (unsigned long long)heap_base);
+	uint64_t r = user_run(img.entry, sp, GATE_AREA_ADDRESS - PROC_ARGS_MAX);
+	proc.running = false;
+	*code = proc.stopped ? PROC_EXIT_STOPPED : (int)(uint32_t)r;
+	proc_destroy();
+	return 0;
+}

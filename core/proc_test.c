@@ -1,0 +1,45 @@
+/*
+ * Ring-3 self-tests: the embedded app (app/main.c) run in its parts.
+ * user_basic and user_syscall_errors run by default; the faults run only
+ * when named (selftest=user_fault_null, ...), since each stops the app and
+ * the kernel then ends with code 4.
+ */
+#include "core/ktest.h"
+#include "core/proc.h"
+
+bool proc_test_stopped;
+
+static void proc_test_expect(const char *part, int want)
+{
+	int code = 0;
+	int err = proc_run(part, &code);
+
+	KTEST_EQ(err, 0);
+	if (err == 0 && code != want)
+		ktest_fail(__FILE__, __LINE__, "app part %s: exit %d, expected %d", part, code, want);
+	if (code == PROC_EXIT_STOPPED)
+		proc_test_stopped = true;
+}
+
+KTEST(user_basic)
+{
+	proc_test_expect("basic", 0);
+}
+
+KTEST(user_syscall_errors)
+{
+	proc_test_expect("syscall_errors", 0);
+}
+
+#define PROC_FAULT_TEST(part)                                                                      \
+	KTEST_DEFINE(user_##part, KTEST_ON_REQUEST)                                                \
+	{                                                                                          \
+		proc_test_expect(#part, PROC_EXIT_STOPPED);                                        \
+	}
+
+PROC_FAULT_TEST(fault_null)
+PROC_FAULT_TEST(fault_text_store)
+PROC_FAULT_TEST(fault_exec_stack)
+PROC_FAULT_TEST(fault_kernel_read)
+PROC_FAULT_TEST(fault_stack_overflow)
+PROC_FAULT_TEST(heap_exhaust)

@@ -1,0 +1,360 @@
+/*
+ * syscall: see syscall.h.  Each handler takes the raw 64-bit arguments and
+ * checks them before use: sizes and addresses for alignment, range and
+ * overflow, descriptors against the table, strings and buffers by copying
+ * them through user_copy_* (a bad pointer gives -EFAULT, never a kernel
+ * fault).  Buffers move through a kernel bounce buffer a chunk at a time.
+ */
+#include "app/include/phobos/abi.h"
+#include "core/arch/x86_64/user.h"
+#include "core/dev/storage.h"
+#include "core/mm/malloc.h"
+#include "core/mm/swap_pager.h"
+#include "core/mm/vm_map.h"
+#include "core/mm/vm_pageout.h"
+#include "core/proc.h"
+#include "core/syscall.h"
+#include "fs/fat.h"
+
+#define SYS_FILES 16
+#define SYS_CHUNK 4096 /* bytes per bounce through the kernel */
+#define SYS_PATH_MAX 1024
+
+_Static_assert(PHOBOS_EFAULT == EFAULT && PHOBOS_ENOMEM == ENOMEM && PHOBOS_EINVAL == EINVAL &&
+		       PHOBOS_ENOENT == ENOENT && PHOBOS_EIO == EIO && PHOBOS_ENOSPC == ENOSPC,
+	       "the ABI's error codes are the kernel's");
+
+struct sys_file {
+	struct fat_file *f;
+	uint64_t pos;
+};
+
+static struct sys_file sys_files[SYS_FILES];
+
+static int64_t sys_exit(const uint64_t *a)
+{
+	proc_exit((int)a[0]);
+}
+
+static int64_t sys_console_write(const uint64_t *a)
+{
+	char buf[257];
+	uint64_t done = 0;
+
+	while (done < a[1]) {
+		size_t n = (size_t)MIN(a[1] - done, sizeof(buf) - 1);
+		int err = user_copy_in(buf, a[0] + done, n);
+		if (err < 0)
+			return done > 0 ? (int64_t)done : err;
+		buf[n] = '\0';
+		kprintf("%s", buf);
+		done += n;
+	}
+	return (int64_t)done;
+}
+
+static int64_t sys_clock_us(const uint64_t *a)
+{
+	return (int64_t)clock_us();
+}
+
+static vm_prot_t sys_prot(uint64_t p)
+{
+	return (vm_prot_t)(((p & PHOBOS_PROT_READ) ? VM_PROT_READ : 0) |
+			   ((p & PHOBOS_PROT_WRITE) ? VM_PROT_WRITE : 0) |
+			   ((p & PHOBOS_PROT_EXEC) ? VM_PROT_EXECUTE : 0));
+}
+
+/* prot: readable, never writable and executable at once */
+static bool sys_prot_ok(uint64_t p)
+{
+	return (p & ~7ull) == 0 && (p & PHOBOS_PROT_READ) &&
+	       (p & (PHOBOS_PROT_WRITE | PHOBOS_PROT_EXEC)) != (PHOBOS_PROT_WRITE | PHOBOS_PROT_EXEC);
+}
+
+/* (size, prot, location, zeroed): fresh heap pages are always zero, since
+ * a block given back gives its pages back too. */
+static int64_t sys_allocate_heap(const uint64_t *a)
+{
+	uint64_t size = a[0], at = a[2];
+	vaddr_t va;
+
+	if (size == 0 || size > GATE_AREA_ADDRESS || !sys_prot_ok(a[1]) ||
+	    !IS_ALIGNED(at, PAGE_SIZE) || a[3] > 1)
+		return -EINVAL;
+	size = ALIGN_UP(size, PAGE_SIZE);
+	int err = vm_map_insert_heap(proc_map(), proc_heap(), at, size, sys_prot(a[1]),
+				     MAP_ENTRY_USER, &va);
+	return err < 0 ? err : (int64_t)va;
+}
+
+/* A heap block (or file mapping) given back: its heap pages go too. */
+static int64_t sys_free_heap(const uint64_t *a)
+{
+	struct vm_map_entry e;
+
+	if (vm_map_lookup(proc_map(), a[0], &e) < 0 || e.start != a[0] ||
+	    e.kind != VM_ENTRY_OBJECT || e.object == NULL)
+		return -EINVAL;
+	bool heap = e.object == proc_heap();
+	int err = vm_map_free(proc_map(), a[0]);
+	if (err == 0 && heap)
+		vm_object_page_remove_range(proc_heap(), e.start / PAGE_SIZE, e.end / PAGE_SIZE);
+	return err;
+}
+
+static int64_t sys_reserve_space(const uint64_t *a)
+{
+	vaddr_t va;
+	uint64_t size = a[0];
+
+	if (size == 0 || size > GATE_AREA_ADDRESS)
+		return -EINVAL;
+	size = ALIGN_UP(size, PAGE_SIZE);
+	/* take the space, then turn it into a reservation at the same place */
+	int err = vm_map_allocate_space(proc_map(), size, &va);
+	if (err == 0 && (err = vm_map_free(proc_map(), va)) == 0)
+		err = vm_map_reserve_space(proc_map(), va, size);
+	return err < 0 ? err : (int64_t)va;
+}
+
+static int64_t sys_unreserve_space(const uint64_t *a)
+{
+	struct vm_map_entry e;
+
+	if (a[0] >= GATE_AREA_ADDRESS || vm_map_lookup(proc_map(), a[0], &e) < 0 ||
+	    e.kind != VM_ENTRY_RESERVED || e.start != a[0] || e.end > GATE_AREA_ADDRESS)
+		return -EINVAL; /* the gate area and the stack guard are not the app's */
+	return vm_map_unreserve_space(proc_map(), e.start, e.end - e.start);
+}
+
+static int sys_path(uint64_t upath, char *path)
+{
+	if (storage.vol == NULL)
+		return -ENODEV;
+	return user_copy_str(path, upath, SYS_PATH_MAX);
+}
+
+static struct sys_file *sys_fd(uint64_t fd)
+{
+	return fd < SYS_FILES && sys_files[fd].f != NULL ? &sys_files[fd] : NULL;
+}
+
+static int64_t sys_open(const uint64_t *a)
+{
+	char *path = mm_malloc(SYS_PATH_MAX);
+	int err = path == NULL ? -ENOMEM : sys_path(a[0], path);
+	unsigned flags = (unsigned)a[1];
+	int64_t fd = -EMFILE;
+
+	if (err == 0 && (a[1] & ~7ull) != 0)
+		err = -EINVAL;
+	for (int i = 0; err == 0 && i < SYS_FILES && fd < 0; i++)
+		if (sys_files[i].f == NULL)
+			fd = i;
+	if (err == 0 && fd >= 0) {
+		err = fat_open(storage.vol, path,
+			       ((flags & PHOBOS_O_CREATE) ? FAT_O_CREATE : 0) |
+				   ((flags & PHOBOS_O_EXCL) ? FAT_O_EXCL : 0),
+			       &sys_files[fd].f);
+		if (err == 0 && (flags & PHOBOS_O_TRUNC) &&
+		    (err = fat_truncate(sys_files[fd].f, 0)) < 0) {
+			fat_close(sys_files[fd].f);
+			sys_files[fd].f = NULL;
+		}
+		sys_files[fd].pos = 0;
+	}
+	mm_mfree(path);
+	return err < 0 ? err : fd;
+}
+
+static int64_t sys_close(const uint64_t *a)
+{
+	struct sys_file *s = sys_fd(a[0]);
+
+	if (s == NULL)
+		return -EBADF;
+	fat_close(s->f);
+	s->f = NULL;
+	return 0;
+}
+
+/* Moves len bytes between the file and the app a chunk at a time. */
+static int64_t sys_rw(const uint64_t *a, bool write)
+{
+	struct sys_file *s = sys_fd(a[0]);
+	uint64_t done = 0;
+	int64_t err = 0;
+
+	if (s == NULL)
+		return -EBADF;
+	uint8_t *buf = mm_malloc(SYS_CHUNK);
+	if (buf == NULL)
+		return -ENOMEM;
+	while (done < a[2] && err >= 0) {
+		size_t n = (size_t)MIN(a[2] - done, SYS_CHUNK);
+		long got;
+		if (write) {
+			err = user_copy_in(buf, a[1] + done, n);
+			got = err < 0 ? 0 : fat_write(s->f, s->pos, buf, n);
+		} else {
+			got = fat_read(s->f, s->pos, buf, n);
+			if (got > 0)
+				err = user_copy_out(a[1] + done, buf, (size_t)got);
+		}
+		if (got < 0)
+			err = got;
+		if (err < 0 || got <= 0)
+			break;
+		s->pos += (uint64_t)got;
+		done += (uint64_t)got;
+		if ((size_t)got < n)
+			break;
+	}
+	mm_mfree(buf);
+	return done > 0 ? (int64_t)done : err;
+}
+
+static int64_t sys_read(const uint64_t *a)
+{
+	return sys_rw(a, false);
+}
+
+static int64_t sys_write(const uint64_t *a)
+{
+	return sys_rw(a, true);
+}
+
+static int64_t sys_seek(const uint64_t *a)
+{
+	struct sys_file *s = sys_fd(a[0]);
+
+	if (s == NULL)
+		return -EBADF;
+	int64_t base = a[2] == PHOBOS_SEEK_SET ? 0
+		       : a[2] == PHOBOS_SEEK_CUR ? (int64_t)s->pos
+		       : a[2] == PHOBOS_SEEK_END ? (int64_t)fat_size(s->f)
+						 : -1;
+	int64_t off = (int64_t)a[1];
+	if (base < 0 || (off < 0 && -off > base) || (off > 0 && off > INT64_MAX - base))
+		return -EINVAL;
+	s->pos = (uint64_t)(base + off);
+	return (int64_t)s->pos;
+}
+
+static int64_t sys_stat(const uint64_t *a)
+{
+	struct fat_dirent *d = mm_malloc(sizeof(*d) + SYS_PATH_MAX);
+	struct phobos_stat st;
+
+	if (d == NULL)
+		return -ENOMEM;
+	char *path = (char *)(d + 1);
+	int err = sys_path(a[0], path);
+	if (err == 0)
+		err = fat_stat(storage.vol, path, d);
+	if (err == 0) {
+		st = (struct phobos_stat){d->size, (d->attr & FAT_ATTR_DIR) != 0, d->attr};
+		err = user_copy_out(a[1], &st, sizeof(st));
+	}
+	mm_mfree(d);
+	return err;
+}
+
+struct sys_list {
+	uint64_t out, max, n;
+	int err;
+};
+
+static int sys_list_one(const struct fat_dirent *e, void *ctx)
+{
+	struct sys_list *l = ctx;
+	struct phobos_dirent d;
+
+	if (l->n == l->max)
+		return 1;
+	memset(&d, 0, sizeof(d));
+	memcpy(d.name, e->name, MIN(strlen(e->name), sizeof(d.name) - 1));
+	d.size = e->size;
+	d.is_dir = (e->attr & FAT_ATTR_DIR) != 0;
+	l->err = user_copy_out(l->out + l->n * sizeof(d), &d, sizeof(d));
+	l->n += l->err == 0;
+	return l->err != 0;
+}
+
+static int64_t sys_list(const uint64_t *a)
+{
+	char *path = mm_malloc(SYS_PATH_MAX);
+	struct sys_list l = {a[1], a[2], 0, 0};
+
+	if (path == NULL)
+		return -ENOMEM;
+	int err = sys_path(a[0], path);
+	if (err == 0 && a[2] > (USER_SPACE_END / sizeof(struct phobos_dirent)))
+		err = -EINVAL;
+	if (err == 0)
+		err = fat_list(storage.vol, path, sys_list_one, &l);
+	mm_mfree(path);
+	if (l.err < 0)
+		return l.err;
+	return err < 0 ? err : (int64_t)l.n;
+}
+
+static int64_t sys_sync(const uint64_t *a)
+{
+	if (!IS_ALIGNED(a[0], PAGE_SIZE) || a[1] == 0 || a[0] >= GATE_AREA_ADDRESS ||
+	    a[1] > GATE_AREA_ADDRESS - a[0])
+		return -EINVAL;
+	return vm_map_sync(proc_map(), a[0], ALIGN_UP(a[1], PAGE_SIZE));
+}
+
+static int64_t sys_vm_stats(const uint64_t *a)
+{
+	struct phobos_vm_stats s;
+	struct swap_stats ss = {0};
+	struct vm_stats st;
+
+	vm_page_stats(&st);
+	if (swap_enabled())
+		swap_pager_stats(&ss);
+	s = (struct phobos_vm_stats){vm_cnt.faults_major, vm_cnt.faults_minor, vm_cnt.pageins,
+				     vm_cnt.pageouts, vm_cnt.scanned, vm_cnt.reactivated,
+				     ss.slots_used, ss.slots_total, st.total, st.free};
+	return user_copy_out(a[0], &s, sizeof(s));
+}
+
+static int64_t (*const sys_table[PHOBOS_SYS_COUNT])(const uint64_t *a) = {
+	[PHOBOS_SYS_EXIT] = sys_exit,
+	[PHOBOS_SYS_CONSOLE_WRITE] = sys_console_write,
+	[PHOBOS_SYS_CLOCK_US] = sys_clock_us,
+	[PHOBOS_SYS_ALLOCATE_HEAP] = sys_allocate_heap,
+	[PHOBOS_SYS_FREE_HEAP] = sys_free_heap,
+	[PHOBOS_SYS_RESERVE_SPACE] = sys_reserve_space,
+	[PHOBOS_SYS_UNRESERVE_SPACE] = sys_unreserve_space,
+	[PHOBOS_SYS_OPEN] = sys_open,
+	[PHOBOS_SYS_CLOSE] = sys_close,
+	[PHOBOS_SYS_READ] = sys_read,
+	[PHOBOS_SYS_WRITE] = sys_write,
+	[PHOBOS_SYS_SEEK] = sys_seek,
+	[PHOBOS_SYS_STAT] = sys_stat,
+	[PHOBOS_SYS_LIST] = sys_list,
+	[PHOBOS_SYS_SYNC] = sys_sync,
+	[PHOBOS_SYS_UNMAP] = sys_free_heap,
+	[PHOBOS_SYS_VM_STATS] = sys_vm_stats,
+};
+
+int64_t syscall_dispatch(struct syscall_frame *f)
+{
+	if (f->nr >= PHOBOS_SYS_COUNT || sys_table[f->nr] == NULL)
+		return -ENOSYS;
+	return sys_table[f->nr](f->a);
+}
+
+void syscall_close_all(void)
+{
+	for (int i = 0; i < SYS_FILES; i++)
+		if (sys_files[i].f != NULL) {
+			fat_close(sys_files[i].f);
+			sys_files[i].f = NULL;
+		}
+}
