@@ -53,7 +53,7 @@ static int64_t sys_console_write(const uint64_t *a)
 	return (int64_t)done;
 }
 
-static int64_t sys_clock_us(const uint64_t *a)
+static int64_t sys_clock_us(const uint64_t *a __unused)
 {
 	return (int64_t)clock_us();
 }

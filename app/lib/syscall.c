@@ -115,6 +115,7 @@ uint64_t clock_us_fast(void)
 	uint32_t lo, hi;
 
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	uint64_t ticks = ((uint64_t)hi << 32 | lo) - gate()->tsc_base;
-	return (uint64_t)((__uint128_t)ticks * 1000000 / gate()->tsc_hz);
+	uint64_t ticks = ((uint64_t)hi << 32 | lo) - gate()->tsc_base, hz = gate()->tsc_hz;
+	/* whole seconds, then the rest: no 128-bit division in a freestanding app */
+	return ticks / hz * 1000000 + ticks % hz * 1000000 / hz;
 }

@@ -145,29 +145,6 @@ static int vm_map_insert(struct vm_map *map, bool fixed, vaddr_t addr, struct vm
 	return 0;
 }
 
-int vm_map_insert_heap(struct vm_map *map, struct vm_object *obj, vaddr_t at, vm_size_t size,
-		       vm_prot_t prot, unsigned flags, vaddr_t *out)
-{
-	struct vm_map_entry *e;
-
-	if (!vm_map_size_ok(size) || size > obj->size)
-		return -EINVAL;
-	int err = vm_map_take(map, at != 0, at, size, VM_ENTRY_OBJECT, &e);
-	if (err < 0)
-		return err;
-	if (e->end > obj->size) {
-		vm_map_release_entry(map, e);
-		return -EINVAL;
-	}
-	vm_object_reference(obj);
-	e->object = obj;
-	e->offset = e->start;
-	e->prot = prot;
-	e->flags = (uint16_t)flags;
-	*out = e->start;
-	return 0;
-}
-
 int vm_map_insert_object(struct vm_map *map, struct vm_object *obj, vm_offset_t offset,
 			 vm_size_t size, vm_prot_t prot, unsigned flags, vaddr_t *out)
 {
@@ -208,6 +185,29 @@ static void vm_map_release_entry(struct vm_map *map, struct vm_map_entry *e)
 	vm_map_drop(map, e);
 	spin_unlock(&map->lock);
 	vm_map_drop_done(e);
+}
+
+int vm_map_insert_heap(struct vm_map *map, struct vm_object *obj, vaddr_t at, vm_size_t size,
+		       vm_prot_t prot, unsigned flags, vaddr_t *out)
+{
+	struct vm_map_entry *e;
+
+	if (!vm_map_size_ok(size) || size > obj->size)
+		return -EINVAL;
+	int err = vm_map_take(map, at != 0, at, size, VM_ENTRY_OBJECT, &e);
+	if (err < 0)
+		return err;
+	if (e->end > obj->size) {
+		vm_map_release_entry(map, e);
+		return -EINVAL;
+	}
+	vm_object_reference(obj);
+	e->object = obj;
+	e->offset = e->start;
+	e->prot = prot;
+	e->flags = (uint16_t)flags;
+	*out = e->start;
+	return 0;
 }
 
 int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t *out)
