@@ -69,8 +69,9 @@ static void proc_trap(struct trap_frame *tf)
 	char where[96] = "no mapping";
 
 	if (tf->vector != TRAP_PF) {
-		log_error("app: stopped: %s at rip %llx (error %llx)", trap_name((unsigned)tf->vector),
-			  (unsigned long long)tf->rip, (unsigned long long)tf->error);
+		log_error("app: stopped: %s at rip %llx (error %llx, cpl %llu)",
+			  trap_name((unsigned)tf->vector), (unsigned long long)tf->rip,
+			  (unsigned long long)tf->error, (unsigned long long)(tf->cs & 3));
 		proc_stop();
 	}
 	uint64_t addr = read_cr2();
@@ -87,10 +88,11 @@ static void proc_trap(struct trap_frame *tf)
 			  proc_prot(e.prot));
 	else if (addr >= USER_SPACE_END)
 		ksnprintf(where, sizeof(where), "kernel address");
-	log_error("app: stopped: %s of %llx at rip %llx: %s; %s",
+	log_error("app: stopped: %s of %llx at rip %llx (cpl %llu): %s; %s",
 		  access == VM_PROT_EXECUTE ? "execute" : access == VM_PROT_WRITE ? "write" : "read",
 		  (unsigned long long)addr, (unsigned long long)tf->rip,
-		  err == -ENOMEM ? "out of memory" : err_name(err), where);
+		  (unsigned long long)(tf->cs & 3), err == -ENOMEM ? "out of memory" : err_name(err),
+		  where);
 	proc_stop();
 }
 

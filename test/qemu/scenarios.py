@@ -733,6 +733,76 @@ def scenario_nvme_8k_sectors():
          "exit %s status %s" % (b.exit_code, b.status)),
     ]
 
+def scenario_user_basic():
+    """The app in ring 3: CPL 3, the gate page, heap blocks, a file written
+    and read back (the host checks its bytes and fsck.fat after), bad
+    pointers and unknown calls answered with -EFAULT and -ENOSYS."""
+    import os
+    import subprocess
+    found = {}
+
+    def inspect(img):
+        esp = img + ".esp"
+        esp_extract(img, esp)
+        fsck = subprocess.run(["fsck.fat", "-n", esp], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        out = img + ".out"
+        got = subprocess.run(["mcopy", "-n", "-o", "-i", esp, "::/app_test.bin", out],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        found["fsck"] = fsck
+        found["data"] = open(out, "rb").read() if got == 0 else None
+        for p in (esp, out):
+            if os.path.exists(p):
+                os.unlink(p)
+    b = boot("user-basic", "app=selftest selftest=user_basic,user_syscall_errors exit=qemu",
+             inspect=inspect)
+    checks = []
+    expect_selftests_pass(b, checks)
+    want = bytes((i * 7 + (i >> 9)) & 0xff for i in range(100000))  # app/main.c check_file
+    checks += [("user-basic: SMEP and SMAP are on", "SMEP on, SMAP on" in b.log, "not on"),
+               ("user-basic: both parts report ok", "app: basic ok" in b.log and
+                "app: syscall_errors ok" in b.log, "missing"),
+               ("user-basic: the host reads back the file the app wrote", found.get("data") == want,
+                "differs or missing"),
+               ("user-basic: fsck.fat -n finds the ESP clean", found["fsck"].returncode == 0,
+                found["fsck"].stdout[-400:])]
+    return b, checks
+
+
+USER_FAULTS = [("fault_null", "read of 0 at", "no mapping"),
+               ("fault_text_store", "write of 4", "r-x"),
+               ("fault_exec_stack", "execute of 7fffb", "rw-"),
+               ("fault_kernel_read", "read of ffff800000000000", "kernel address"),
+               ("fault_stack_overflow", "write of 7fffbfef", "reserved (guard)"),
+               ("heap_exhaust", "out of memory", "rw-")]
+
+
+def user_fault_scenario(part, what, where):
+    """The app stopped for a fault: one line naming the address, the access
+    and the mapping, exit code 4, no panic, the stats line printed."""
+    def scenario():
+        name = "user-" + part.replace("_", "-")
+        extra = " swap=off mem=64M" if part == "heap_exhaust" else ""
+        b = boot(name, "app=selftest selftest=user_%s exit=qemu%s" % (part, extra),
+                 mem="512M" if extra else "128M")
+        stop = [l for l in b.log.splitlines() if "app: stopped:" in l]
+        checks = [("%s: one line names the access, address and mapping" % name,
+                   len(stop) == 1 and what in stop[0] and where in stop[0], str(stop)),
+                  ("%s: the trap frame was ring 3's" % name,
+                   len(stop) == 1 and "(cpl 3)" in stop[0], str(stop)),
+                  ("%s: no panic, the VM stats line printed" % name,
+                   "PANIC" not in b.log and "vm: faults" in b.log, "panic or no stats"),
+                  ("%s: exit code 4" % name, b.exit_code == 4 and b.qemu_code() == 4,
+                   "exit %s status %s" % (b.exit_code, b.status))]
+        if part == "heap_exhaust":
+            checks.append(("%s: sys_allocate_heap failed cleanly first" % name,
+                           "sys_allocate_heap refused block" in b.log and
+                           "-12" in b.log, "no refusal"))
+        return b, checks
+    scenario.__name__ = "scenario_user_" + part
+    return scenario
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -745,4 +815,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              swap_ws_scenario("virtio"), swap_ws_scenario("ahci"), swap_ws_scenario("nvme"),
              scenario_swap_wiped, scenario_swap_bad_sector, scenario_oom_panic,
              scenario_clock_no_acpi_timers,
-             scenario_clock_none, scenario_nvme_8k_sectors]
+             scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic] + \
+    [user_fault_scenario(*f) for f in USER_FAULTS]
