@@ -51,10 +51,9 @@ debug: deps
 # A stick gets image/usb.cfg (exit=halt: results stay on screen) and GUIDs of
 # its own, drawn anew for every stick written.
 usb: $(IMAGE) image/usb.cfg
-	@test -n "$(DEV)" || { echo "usage: make usb DEV=/dev/sdX"; exit 2; }
+	@test -n "$(DEV)" || { echo "usage: make usb DEV=/dev/sdX [FORCE=1]"; exit 2; }
 	cp --sparse=always $(IMAGE) $(BUILD)/phobos-usb.img
 	sgdisk -G $(BUILD)/phobos-usb.img >/dev/null
 	mcopy -o -i $(BUILD)/phobos-usb.img@@1M image/usb.cfg ::/phobos.cfg
-	@echo "Writing $(BUILD)/phobos-usb.img to $(DEV): everything on $(DEV) is lost."
-	dd if=$(BUILD)/phobos-usb.img of=$(DEV) bs=4M conv=fsync status=progress
+	FORCE=$(FORCE) scripts/usb-write.sh $(DEV) $(BUILD)/phobos-usb.img
 .PHONY: usb

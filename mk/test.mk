@@ -4,10 +4,12 @@
 PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 FUZZ_SECONDS ?= 15
 TEST_JOBS ?= 2
+# Host tests that are scripts, not cmocka binaries; they print TAP too.
+HOST_SCRIPTS := $(sort $(wildcard test/host/*_test.py))
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) test-build
-	@$(PYTHON) test/run_tests.py --unit $(UNIT_BINS) --fuzz $(FUZZ_BINS) \
+	@$(PYTHON) test/run_tests.py --unit $(UNIT_BINS) $(HOST_SCRIPTS) --fuzz $(FUZZ_BINS) \
 		--fuzz-seconds $(FUZZ_SECONDS) --qemu --jobs $(TEST_JOBS)
 
 test-build: $(UNIT_BINS) $(FUZZ_BINS) image check-deps
