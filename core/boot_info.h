@@ -57,7 +57,7 @@ struct boot_fb {
 };
 
 #define BOOT_CONFIG_MAX 2048
-#define BOOT_RANGES_MAX 512
+#define BOOT_RANGES_MAX 1024
 
 struct boot_info {
 	uint64_t magic;
@@ -75,6 +75,8 @@ struct boot_info {
 	 * (config holds its start), more than strlen(config) when it held a
 	 * NUL.  The kernel refuses both rather than run on part of it. */
 	uint32_t config_len;
+	uint32_t ranges_dropped; /* firmware ranges that did not fit in ranges[] */
+	uint32_t pad;
 	struct boot_mem_range ranges[BOOT_RANGES_MAX];
 };
 

@@ -58,6 +58,9 @@ static void main_memory_report(const struct boot_info *bi)
 	}
 	log_info("memory: %llu MiB usable in %u ranges", (unsigned long long)(usable >> 8),
 		 bi->range_count);
+	if (bi->ranges_dropped > 0)
+		log_error("memory: %u more firmware ranges did not fit the hand-off; left unused",
+			  bi->ranges_dropped);
 	for (uint32_t t = 0; t < 18; t++) {
 		if (by_type[t] == 0)
 			continue;

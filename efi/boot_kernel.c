@@ -104,6 +104,7 @@ static enum boot_mem_type loader_translate_type(UINT32 t)
 static void loader_convert_map(struct boot_info *bi, const uint8_t *map, UINTN size, UINTN dsize)
 {
 	bi->range_count = 0;
+	bi->ranges_dropped = 0;
 	for (UINTN off = 0; off + dsize <= size; off += dsize) {
 		const EFI_MEMORY_DESCRIPTOR *d = (const void *)(map + off);
 		struct boot_mem_range *last = bi->range_count ? &bi->ranges[bi->range_count - 1] : NULL;
@@ -112,8 +113,10 @@ static void loader_convert_map(struct boot_info *bi, const uint8_t *map, UINTN s
 			last->pages += d->NumberOfPages;
 			continue;
 		}
-		if (bi->range_count == BOOT_RANGES_MAX)
-			return;
+		if (bi->range_count == BOOT_RANGES_MAX) {
+			bi->ranges_dropped++;
+			continue;
+		}
 		struct boot_mem_range *r = &bi->ranges[bi->range_count++];
 		r->base = d->PhysicalStart;
 		r->pages = d->NumberOfPages;

@@ -65,14 +65,23 @@ paddr_t vm_page_phys(const struct vm_page *m)
 	return s->base + (paddr_t)(m - s->pages) * PAGE_SIZE;
 }
 
+/* Segments are made in ascending address order: a binary search finds
+ * the last one starting at or below pa. */
 struct vm_page *vm_page_from_phys(paddr_t pa)
 {
-	for (unsigned i = 0; i < vm_nsegs; i++) {
-		const struct vm_seg *s = &vm_segs[i];
-		if (pa >= s->base && pa < s->base + s->npages * PAGE_SIZE)
-			return &s->pages[(pa - s->base) / PAGE_SIZE];
+	unsigned lo = 0, hi = vm_nsegs;
+
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+		if (vm_segs[mid].base <= pa)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	return NULL;
+	const struct vm_seg *s = &vm_segs[lo];
+	if (vm_nsegs == 0 || pa < s->base || pa >= s->base + s->npages * PAGE_SIZE)
+		return NULL;
+	return &s->pages[(pa - s->base) / PAGE_SIZE];
 }
 
 enum vm_zone vm_page_zone(const struct vm_page *m)
@@ -393,8 +402,14 @@ static void vm_seg_add(paddr_t base, uint64_t pages)
 	uint64_t d = (pages * sizeof(struct vm_page) + PAGE_SIZE + sizeof(struct vm_page) - 1) /
 		     (PAGE_SIZE + sizeof(struct vm_page));
 
-	if (pages <= d || vm_nsegs == VM_PAGE_MAX_SEGS)
+	if (pages <= d)
 		return;
+	if (vm_nsegs == VM_PAGE_MAX_SEGS) {
+		log_error("vm_page: more than %u memory segments: %llu pages at %llx left unused",
+			  VM_PAGE_MAX_SEGS, (unsigned long long)pages, (unsigned long long)base);
+		return;
+	}
+	KASSERT(vm_nsegs == 0 || base > vm_segs[vm_nsegs - 1].base);
 	struct vm_seg *s = &vm_segs[vm_nsegs];
 	s->pages = pmap_phys_to_virt(base);
 	s->base = base + d * PAGE_SIZE;

@@ -32,7 +32,7 @@
 
 #define VM_PAGE_NONE UINT32_MAX /* "no page" in 32-bit page links */
 #define VM_PAGE_MAX_ORDER 10    /* largest free block: 2^10 pages = 4 MiB */
-#define VM_PAGE_MAX_SEGS 64
+#define VM_PAGE_MAX_SEGS 1024 /* firmware maps of hundreds of ranges exist */
 
 enum vm_zone { VM_ZONE_LOW1M, VM_ZONE_DMA32, VM_ZONE_HIGH, VM_NZONES };
 enum vm_queue { VM_Q_NONE, VM_Q_FREE, VM_Q_ACTIVE, VM_Q_INACTIVE, VM_Q_CACHE, VM_NQUEUES };

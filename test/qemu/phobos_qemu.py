@@ -40,10 +40,12 @@ class Boot:
 
 
 def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
-         image=None, workdir=None, disk_bus="virtio", prepare=None, inspect=None):
+         image=None, workdir=None, disk_bus="virtio", prepare=None, inspect=None, serial=True):
     """disk_bus: the controller the boot disk hangs on: virtio, ahci, nvme,
     or ide (the legacy IDE of -machine pc, which Phobos has no driver for),
     or none when extra attaches it ("{img}" in extra is the image copy).
+    serial=False boots a machine without a serial port (the log stays empty:
+    only QEMU's exit status tells what happened).
     prepare(img) runs on the image copy before QEMU starts, inspect(img)
     after QEMU has exited, before the copy is deleted."""
     image = image or os.path.join(ROOT, "build", "phobos.img")
@@ -77,7 +79,9 @@ def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
            "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
            "-drive", "if=pflash,format=raw,file=" + vars_fd,
            "-device", "isa-debug-exit,iobase=0x501,iosize=1",
-           "-serial", "file:" + log_path, "-monitor", "none"] + disk + list(extra)
+           "-serial", "file:" + log_path if serial else "none", "-monitor", "none"] + disk + \
+        list(extra)
+    open(log_path, "w").close()
     start = time.time()
     timed_out = False
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

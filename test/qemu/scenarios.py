@@ -733,6 +733,16 @@ def scenario_nvme_8k_sectors():
          "exit %s status %s" % (b.exit_code, b.status)),
     ]
 
+def scenario_no_serial_port():
+    """A PC without a legacy serial port: the console is the framebuffer
+    alone, and the self-tests still run to exit code 0 (QEMU's status is
+    the only witness: nothing can be read back)."""
+    b = boot("no-serial", "app=selftest exit=qemu", serial=False, timeout=240)
+    return b, [("no-serial: self-tests pass without a serial port",
+                b.qemu_code() == 0, "qemu status %s%s" % (b.status,
+                                                          " (timed out)" if b.timed_out else ""))]
+
+
 def scenario_user_basic():
     """The app in ring 3: CPL 3, the gate page, heap blocks, a file written
     and read back (the host checks its bytes and fsck.fat after), bad
@@ -815,5 +825,6 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              swap_ws_scenario("virtio"), swap_ws_scenario("ahci"), swap_ws_scenario("nvme"),
              scenario_swap_wiped, scenario_swap_bad_sector, scenario_oom_panic,
              scenario_clock_no_acpi_timers,
-             scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic] + \
+             scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic,
+             scenario_no_serial_port] + \
     [user_fault_scenario(*f) for f in USER_FAULTS]
