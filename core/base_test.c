@@ -80,16 +80,27 @@ KTEST(clock_monotonic_and_calibrated)
 	KTEST_ASSERT(us > 1900000 && us < 2100000);
 }
 
+/*
+ * A host that deschedules the virtual CPU inside a window stretches that
+ * one measurement (seen: 270 ms for 200 under load); a wrong calibration
+ * stretches every one.  So the best of three windows must agree.
+ */
 KTEST(clock_agrees_with_hpet)
 {
-	uint64_t us = clock_measure_against_hpet(200);
+	uint64_t best = 0;
 
-	if (us == 0) {
-		kprintf("# no HPET on this machine: nothing to compare\n");
-		return;
+	for (int i = 0; i < 3; i++) {
+		uint64_t us = clock_measure_against_hpet(200);
+		if (us == 0) {
+			ktest_skip("no HPET on this machine: nothing to compare");
+			return;
+		}
+		kprintf("# 200 ms of HPET took %llu us by the TSC clock\n", (unsigned long long)us);
+		uint64_t off = us > 200000 ? us - 200000 : 200000 - us;
+		if (i == 0 || off < (best > 200000 ? best - 200000 : 200000 - best))
+			best = us;
 	}
-	kprintf("# 200 ms of HPET took %llu us by the TSC clock\n", (unsigned long long)us);
-	KTEST_ASSERT(us > 190000 && us < 210000);
+	KTEST_ASSERT(best > 190000 && best < 210000);
 }
 
 KTEST(trap_breakpoint_returns)

@@ -46,14 +46,18 @@ struct boot_mem_range {
 	uint32_t efi_type; /* the firmware's type number, for the boot report only */
 };
 
-enum boot_fb_format { BOOT_FB_NONE, BOOT_FB_RGBX, BOOT_FB_BGRX };
+enum boot_fb_format { BOOT_FB_NONE, BOOT_FB_RGBX, BOOT_FB_BGRX, BOOT_FB_BITMASK };
 
+/* 32-bit pixels only; the masks say where each colour's bits are, for
+ * every format (GOP's bit-mask modes give them, RGBX and BGRX imply them). */
 struct boot_fb {
 	uint64_t base; /* physical */
 	uint64_t size; /* bytes */
 	uint32_t width, height;
 	uint32_t pitch; /* bytes per scan line */
 	uint32_t format;
+	uint32_t red_mask, green_mask, blue_mask;
+	uint32_t pad;
 };
 
 #define BOOT_CONFIG_MAX 2048

@@ -8,6 +8,7 @@
  * mostly blank screen scrolls cheaply.
  */
 #include "core/console.h"
+#include "core/fbcon_pixel.h"
 #include "core/font8x16.h"
 
 #define FBCON_MAX_COLS 320
@@ -75,9 +76,8 @@ bool fbcon_init(const struct boot_fb *fb)
 	fbcon_stride = fb->pitch / 4;
 	fbcon_cols = MIN(fb->width / FONT_WIDTH, FBCON_MAX_COLS);
 	fbcon_rows = MIN(fb->height / FONT_HEIGHT, FBCON_MAX_ROWS);
-	/* grey has equal channels, so RGBX and BGRX framebuffers agree */
-	fbcon_fg = 0x00c0c0c0;
-	fbcon_bg = 0;
+	fbcon_fg = fbcon_pixel(fb, 0xc0);
+	fbcon_bg = fbcon_pixel(fb, 0);
 	fbcon_x = fbcon_y = 0;
 	for (uint32_t y = 0; y < fb->height; y++)
 		for (uint32_t x = 0; x < fb->width; x++)

@@ -194,12 +194,22 @@ void loader_find_fb(struct boot_info *bi)
 	if (EFI_ERROR(loader_st->BootServices->LocateProtocol(&loader_gop_guid, NULL, (void **)&gop)))
 		return;
 	EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
-	if (info->PixelFormat == PixelRedGreenBlueReserved8BitPerColor)
+	const EFI_PIXEL_BITMASK *m = &info->PixelInformation;
+	if (info->PixelFormat == PixelRedGreenBlueReserved8BitPerColor) {
 		bi->fb.format = BOOT_FB_RGBX;
-	else if (info->PixelFormat == PixelBlueGreenRedReserved8BitPerColor)
+		bi->fb.red_mask = 0xff, bi->fb.green_mask = 0xff00, bi->fb.blue_mask = 0xff0000;
+	} else if (info->PixelFormat == PixelBlueGreenRedReserved8BitPerColor) {
 		bi->fb.format = BOOT_FB_BGRX;
-	else
-		return; /* bit-mask and blt-only modes: run headless */
+		bi->fb.red_mask = 0xff0000, bi->fb.green_mask = 0xff00, bi->fb.blue_mask = 0xff;
+	} else if (info->PixelFormat == PixelBitMask &&
+		   ((m->RedMask | m->GreenMask | m->BlueMask | m->ReservedMask) >> 24) != 0) {
+		/* a mask reaching the top byte means 32-bit pixels, all the console draws */
+		bi->fb.format = BOOT_FB_BITMASK;
+		bi->fb.red_mask = m->RedMask, bi->fb.green_mask = m->GreenMask;
+		bi->fb.blue_mask = m->BlueMask;
+	} else {
+		return; /* narrower bit-mask pixels and blt-only modes: run headless */
+	}
 	bi->fb.base = gop->Mode->FrameBufferBase;
 	bi->fb.size = gop->Mode->FrameBufferSize;
 	bi->fb.width = info->HorizontalResolution;

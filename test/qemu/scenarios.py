@@ -743,6 +743,24 @@ def scenario_no_serial_port():
                                                           " (timed out)" if b.timed_out else ""))]
 
 
+def scenario_framebuffers():
+    """GOP as real PCs give it: none at all (-vga none: headless, the
+    console self-test skips), and a plain linear framebuffer (bochs-display)
+    instead of the standard VGA's."""
+    checks = []
+    b = boot("no-gop", "app=selftest exit=qemu", extra=["-vga", "none"])
+    expect_selftests_pass(b, checks)
+    checks.append(("no-gop: runs headless", "framebuffer: none (headless)" in b.log, "no line"))
+    checks.append(("no-gop: the console self-test says SKIP",
+                   re.search(r"^ok \d+ - fbcon\S* # SKIP", b.log, re.M) is not None, "no SKIP"))
+    g = boot("bochs-display", "app=selftest exit=qemu", extra=["-vga", "none", "-device",
+                                                               "bochs-display"])
+    expect_selftests_pass(g, checks)
+    checks.append(("bochs-display: the console draws on its framebuffer",
+                   re.search(r"framebuffer: \d+x\d+ at", g.log) is not None, "no framebuffer"))
+    return b, checks
+
+
 def scenario_user_basic():
     """The app in ring 3: CPL 3, the gate page, heap blocks, a file written
     and read back (the host checks its bytes and fsck.fat after), bad
@@ -826,5 +844,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_swap_wiped, scenario_swap_bad_sector, scenario_oom_panic,
              scenario_clock_no_acpi_timers,
              scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic,
-             scenario_no_serial_port] + \
+             scenario_no_serial_port, scenario_framebuffers] + \
     [user_fault_scenario(*f) for f in USER_FAULTS]

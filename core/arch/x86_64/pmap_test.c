@@ -324,7 +324,7 @@ KTEST(pmap_mmio_hpet)
 	struct acpi_gas gas;
 
 	if (h == NULL) {
-		kprintf("# no HPET table: nothing to map\n");
+		ktest_skip("no HPET table: nothing to map");
 		return;
 	}
 	memcpy(&gas, (const uint8_t *)h + 40, sizeof(gas));
