@@ -761,6 +761,41 @@ def scenario_framebuffers():
     return b, checks
 
 
+def scenario_boot_disk_not_first():
+    """Three disks, the boot disk the last one found: a blank disk and a
+    partitioned data disk come first on the bus, and neither is taken for
+    ours or written."""
+    import os
+    import subprocess
+    from phobos_qemu import ROOT
+    work = os.path.join(ROOT, "build", "qemu-tests")
+    blank, data = os.path.join(work, "first-blank.img"), os.path.join(work, "first-data.img")
+    os.makedirs(work, exist_ok=True)
+    for p in (blank, data):
+        subprocess.run(["rm", "-f", p], check=True)
+        subprocess.run(["truncate", "-s", "16M", p], check=True)
+    subprocess.run(["sgdisk", "-n", "1:1M:0", "-t", "1:8200", data], check=True,
+                   stdout=subprocess.DEVNULL)
+    before = [file_digest(p) for p in (blank, data)]
+    b = boot("boot-disk-last", "app=selftest selftest=storage_boot_disk exit=qemu",
+             disk_bus="none",
+             extra=["-drive", "if=none,format=raw,file=%s,id=d1" % blank,
+                    "-device", "virtio-blk-pci,drive=d1,addr=0x4",
+                    "-drive", "if=none,format=raw,file=%s,id=d2" % data,
+                    "-device", "virtio-blk-pci,drive=d2,addr=0x5",
+                    "-drive", "if=none,format=raw,file={img},id=boot",
+                    "-device", "virtio-blk-pci,drive=boot,addr=0x6"])
+    checks = []
+    expect_selftests_pass(b, checks)
+    checks.append(("boot-disk-last: the third disk is the boot disk",
+                   "storage: boot disk virtio2" in b.log, "wrong disk"))
+    checks.append(("boot-disk-last: the other disks are untouched",
+                   [file_digest(p) for p in (blank, data)] == before, "changed"))
+    for p in (blank, data):
+        os.unlink(p)
+    return b, checks
+
+
 def scenario_user_basic():
     """The app in ring 3: CPL 3, the gate page, heap blocks, a file written
     and read back (the host checks its bytes and fsck.fat after), bad
@@ -844,5 +879,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_swap_wiped, scenario_swap_bad_sector, scenario_oom_panic,
              scenario_clock_no_acpi_timers,
              scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic,
-             scenario_no_serial_port, scenario_framebuffers] + \
+             scenario_no_serial_port, scenario_framebuffers, scenario_boot_disk_not_first] + \
     [user_fault_scenario(*f) for f in USER_FAULTS]
