@@ -1,7 +1,7 @@
 /*
- * Check mode (app=check, SPEC 6 and 7): each path of check= is read whole
- * through the FAT driver from the file volume and printed as
- * "CHECK <path> <sha256-hex> <bytes>".
+ * Check mode (app=check, SPEC 6 and 7): each path of check= is mapped
+ * from the file volume through the file pager (fat_pager.h), read whole
+ * through the mapping and printed as "CHECK <path> <sha256-hex> <bytes>".
  *
  * Returns the number of paths that could not be read (each logged with
  * its error), or -ENODEV when there is no file volume at all.

@@ -13,7 +13,8 @@
  * of metadata sectors (FAT and directories).  Every call that changes the
  * volume writes its changes through before returning, to every FAT copy, so
  * the volume is consistent between calls; fat_unmount frees the volume and
- * its caches.
+ * its caches.  Files may be mapped (fat_pager.h): reads, writes and
+ * truncation keep to the pages the mappings hold.
  *
  * Dirty flag: the first call that changes the volume marks it dirty on
  * disk (bit 0 of the boot sector's flags byte, and the clean-shutdown bit
@@ -88,8 +89,11 @@ struct fat_dirent {
 int fat_mount(struct blk_dev *dev, struct fat_vol **out);
 /*
  * Writes back what is cached, then clears the dirty marks (if this mount
- * set them), and frees the volume; every file must be closed.  On an error
- * the volume is still freed and the marks stay set.
+ * set them), and frees the volume; every file must be closed, except
+ * files held only by their VM objects (fat_pager.h): their dirty pages
+ * are written back first, and the volume, read-only from then on, is
+ * freed when the last of them is let go.  On an error the volume is still
+ * freed (or left to those files) and the marks stay set.
  */
 int fat_unmount(struct fat_vol *v);
 void fat_info(const struct fat_vol *v, struct fat_info *info);

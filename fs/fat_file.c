@@ -16,20 +16,123 @@ static uint32_t fat_clusters_for(const struct fat_vol *v, uint64_t size)
 	return (uint32_t)((size + v->cluster_size - 1) / v->cluster_size);
 }
 
-/* The ci-th cluster of the file, walking on from the last one reached. */
-static int fat_file_cluster(struct fat_file *f, uint32_t ci, uint32_t *out)
+/* Records that file cluster ci, the first past the extents, is disk
+ * cluster c; grows the table only when grow says it may allocate. */
+static void fat_extent_add(struct fat_file *f, uint32_t ci, uint32_t c, bool grow)
 {
-	int err;
+	struct fat_extent *last = f->next_ext > 0 ? &f->ext[f->next_ext - 1] : NULL;
 
-	if (f->hint_cluster == 0 || ci < f->hint_index) {
-		f->hint_index = 0;
-		f->hint_cluster = f->cluster;
+	KASSERT(ci == f->known);
+	if (last != NULL && last->cluster + last->count == c) {
+		last->count++;
+		f->known++;
+		return;
 	}
-	err = fat_chain_nth(f->v, f->hint_cluster, ci - f->hint_index, out);
-	if (err < 0)
-		return err;
+	if (f->next_ext == f->cap_ext) {
+		uint32_t cap = f->cap_ext == 0 ? 4 : f->cap_ext * 2;
+		struct fat_extent *ext =
+		    !grow || cap > FAT_EXTENTS_MAX ? NULL : mm_malloc(cap * sizeof(*ext));
+		if (ext == NULL)
+			return; /* a cache: walks go on from the hint */
+		if (f->next_ext > 0)
+			memcpy(ext, f->ext, f->next_ext * sizeof(*ext));
+		mm_mfree(f->ext);
+		f->ext = ext;
+		f->cap_ext = cap;
+	}
+	f->ext[f->next_ext++] = (struct fat_extent){ci, c, 1};
+	f->known++;
+}
+
+/* Forgets the extents past the chain's first keep clusters (cut off). */
+static void fat_extent_trim(struct fat_file *f, uint32_t keep)
+{
+	while (f->next_ext > 0 && f->ext[f->next_ext - 1].index >= keep)
+		f->next_ext--;
+	if (f->next_ext > 0) {
+		struct fat_extent *last = &f->ext[f->next_ext - 1];
+		last->count = MIN(last->count, keep - last->index);
+	}
+	f->known = MIN(f->known, keep);
+	f->hint_cluster = 0;
+}
+
+/*
+ * The ci-th cluster of the file (ci at or past `known`), walking on from
+ * the extents' end, or from the hint when the extents stopped short of it;
+ * what the walk finds past the extents is appended to them.
+ */
+static int fat_file_walk(struct fat_file *f, uint32_t ci, bool grow, uint32_t *out)
+{
+	struct fat_vol *v = f->v;
+	uint32_t i, c;
+
+	if (ci >= v->clusters)
+		return -ELOOP; /* no chain has more links than the volume has clusters */
+	if (f->hint_cluster != 0 && f->hint_index >= f->known && f->hint_index <= ci) {
+		i = f->hint_index;
+		c = f->hint_cluster;
+	} else if (f->known > 0) {
+		const struct fat_extent *e = &f->ext[f->next_ext - 1];
+		i = f->known - 1;
+		c = e->cluster + e->count - 1;
+	} else {
+		if (!fat_cluster_valid(v, f->cluster))
+			return fat_corrupt("first cluster out of range", f->cluster);
+		i = 0;
+		c = f->cluster;
+		fat_extent_add(f, 0, c, grow);
+	}
+	for (; i < ci; i++) {
+		int err = fat_next(v, c, &c);
+		f->walked++;
+		if (err < 0)
+			return err;
+		if (c == FAT_EOC)
+			return fat_corrupt("chain shorter than its file", f->cluster);
+		if (i + 1 == f->known)
+			fat_extent_add(f, i + 1, c, grow);
+	}
 	f->hint_index = ci;
-	f->hint_cluster = *out;
+	f->hint_cluster = c;
+	*out = c;
+	return 0;
+}
+
+/*
+ * Extends the extents over the whole chain.  Run where allocating is
+ * safe (fat_open, growth): an allocation may start a page-out that comes
+ * back into the pager, whose lookups therefore never allocate.
+ */
+static int fat_extent_fill(struct fat_file *f)
+{
+	uint32_t n = fat_clusters_for(f->v, f->size), c;
+
+	return n == 0 || f->known >= n ? 0 : fat_file_walk(f, n - 1, true, &c);
+}
+
+/*
+ * The ci-th cluster of the file and how many of the following clusters
+ * are known to come right after it on disk: a binary search of the
+ * extents, a walk only past them.
+ */
+static int fat_file_cluster(struct fat_file *f, uint32_t ci, uint32_t *out, uint32_t *more)
+{
+	if (ci >= f->known) {
+		*more = 0;
+		return fat_file_walk(f, ci, false, out);
+	}
+	uint32_t lo = 0, hi = f->next_ext - 1;
+	while (lo < hi) { /* the last extent starting at or before ci */
+		uint32_t mid = (lo + hi + 1) / 2;
+		if (f->ext[mid].index <= ci)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	const struct fat_extent *e = &f->ext[lo];
+	*out = e->cluster + (ci - e->index);
+	*more = e->index + e->count - ci - 1;
 	return 0;
 }
 
@@ -41,33 +144,37 @@ static int fat_file_run(struct fat_file *f, uint64_t off, uint64_t max, uint64_t
 			uint64_t *bytes)
 {
 	struct fat_vol *v = f->v;
-	uint32_t ci = (uint32_t)(off / v->cluster_size), c;
-	int err = fat_file_cluster(f, ci, &c);
+	uint32_t ci = (uint32_t)(off / v->cluster_size), c, more;
+	int err = fat_file_cluster(f, ci, &c, &more);
 
 	if (err < 0)
 		return err;
 	uint32_t in = (uint32_t)(off % v->cluster_size);
+	uint32_t last = fat_clusters_for(v, f->size) - 1;
 	*sector = fat_cluster_sector(v, c) + in / v->bps;
 	*bytes = v->cluster_size - in;
-	uint32_t last = fat_clusters_for(v, f->size) - 1;
-	while (*bytes < max && ci < last) {
+	for (;;) {
+		uint32_t take = MIN(more, last - ci); /* known to follow on disk */
+		ci += take;
+		c += take;
+		*bytes += (uint64_t)take * v->cluster_size;
+		if (*bytes >= max || ci >= last)
+			break;
 		uint32_t next;
-		err = fat_next(v, c, &next);
-		if (err < 0)
+		if ((err = fat_file_cluster(f, ci + 1, &next, &more)) < 0)
 			return err;
 		if (next != c + 1)
 			break;
-		c = next;
 		ci++;
-		f->hint_index = ci;
-		f->hint_cluster = c;
+		c = next;
 		*bytes += v->cluster_size;
 	}
+	*bytes = MIN(*bytes, max);
 	return 0;
 }
 
-/* Copies between buf and the file's bytes [off, off + len), all allocated. */
-static int fat_file_io(struct fat_file *f, enum blk_op op, uint64_t off, uint8_t *buf,
+/* Copies between buf and the disk for the file's bytes [off, off + len), all allocated. */
+static int fat_file_disk_io(struct fat_file *f, enum blk_op op, uint64_t off, uint8_t *buf,
 		       const uint8_t *src, size_t len)
 {
 	struct fat_vol *v = f->v;
@@ -120,17 +227,28 @@ static int fat_file_io(struct fat_file *f, enum blk_op op, uint64_t off, uint8_t
 	return 0;
 }
 
+/* fat_file_disk_io, kept coherent with the pages of the file's VM object. */
+static int fat_file_io(struct fat_file *f, enum blk_op op, uint64_t off, uint8_t *buf,
+		       const uint8_t *src, size_t len)
+{
+	int err = fat_file_disk_io(f, op, off, buf, src, len);
+
+	if (err == 0 && f->vm != NULL)
+		f->vm->copy(f, off, buf, src, len, op == BLK_WRITE);
+	return err;
+}
+
 /* Makes the chain exactly long enough for size bytes. */
 static int fat_file_resize_chain(struct fat_file *f, uint64_t size)
 {
 	struct fat_vol *v = f->v;
 	uint32_t have = fat_clusters_for(v, f->size), need = fat_clusters_for(v, size);
-	uint32_t last, next, first;
+	uint32_t last, next, first, more;
 	int err;
 
 	if (need == have)
 		return 0;
-	f->hint_cluster = 0; /* it may point into what is cut off */
+	fat_extent_trim(f, MIN(have, need)); /* no extent may lead into what is cut off */
 	if (need == 0) {
 		err = fat_chain_free(v, f->cluster);
 		f->cluster = 0;
@@ -142,7 +260,7 @@ static int fat_file_resize_chain(struct fat_file *f, uint64_t size)
 			f->cluster = first;
 		return err;
 	}
-	err = fat_file_cluster(f, MIN(have, need) - 1, &last);
+	err = fat_file_cluster(f, MIN(have, need) - 1, &last, &more);
 	if (err == 0)
 		err = fat_next(v, last, &next);
 	if (err == 0 && next != FAT_EOC) {
@@ -177,13 +295,16 @@ static int fat_file_set_size(struct fat_file *f, uint64_t size)
 			return err;
 		err = fat_file_resize_chain(f, size);
 		f->size = (uint32_t)size;
+		if (f->vm != NULL)
+			f->vm->truncated(f);
 		return err;
 	}
 	err = fat_file_resize_chain(f, size);
 	if (err < 0)
 		return err;
 	f->size = (uint32_t)size;
-	if (size > old)
+	err = fat_extent_fill(f);
+	if (err == 0 && size > old)
 		err = fat_file_io(f, BLK_WRITE, old, NULL, NULL, size - old);
 	if (err == 0)
 		err = fat_dir_update(f->v, &f->loc, f->cluster, f->size);
@@ -305,8 +426,13 @@ int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_fil
 	f = NEW(struct fat_file);
 	if (f == NULL)
 		return -ENOMEM;
-	*f = (struct fat_file){v, w.loc, w.e.cluster, w.e.size, 1, 0, 0, v->open_files};
+	*f = (struct fat_file){.v = v, .loc = w.loc, .cluster = w.e.cluster, .size = w.e.size,
+			       .refs = 1, .next = v->open_files};
 	v->open_files = f;
+	if ((err = fat_extent_fill(f)) < 0) {
+		fat_close(f);
+		return err;
+	}
 	*out = f;
 	return 0;
 }
@@ -320,6 +446,9 @@ void fat_close(struct fat_file *f)
 	while (*p != f)
 		p = &(*p)->next;
 	*p = f->next;
+	if (f->v->unmounted && f->v->open_files == NULL)
+		fat_vol_free(f->v);
+	mm_mfree(f->ext);
 	DELETE(f);
 }
 

@@ -7,6 +7,7 @@
 #ifndef PHOBOS_FS_FAT_IMPL_H
 #define PHOBOS_FS_FAT_IMPL_H
 
+#include "core/mm/vm_pager.h"
 #include "fs/fat.h"
 
 #define FAT_CACHE_SLOTS 32
@@ -48,6 +49,8 @@ struct fat_vol {
 	uint32_t cache_clock;
 	unsigned cache_last; /* the slot most recently returned */
 	struct fat_file *open_files;
+	bool unmounted; /* fat_unmount ran while file objects still held files:
+			 * read-only, freed by the last fat_close */
 };
 
 /* Where a directory entry lives: its directory and index there. */
@@ -57,14 +60,58 @@ struct fat_loc {
 	uint32_t first; /* of the first LFN entry (== index without LFN) */
 };
 
+/* A run of the chain: file clusters [index, index + count) are the disk
+ * clusters [cluster, cluster + count). */
+struct fat_extent {
+	uint32_t index, cluster, count;
+};
+
+#define FAT_EXTENTS_MAX 4096 /* 48 KiB of extents per file at most */
+
+/*
+ * What the file pager (fat_pager.c) does for the driver on a file that has
+ * a VM object, so that reads, writes and truncation see and keep the
+ * pages mappings hold.  Reached through f->vm, so the driver links and
+ * runs without the VM (the FAT unit test, the fuzzer).
+ *   copy:      with write, puts the bytes just written to disk at
+ *              [off, off + len) (src, or zeros when NULL) into the resident
+ *              pages; without, copies the resident pages over what was just
+ *              read into buf (they are the newest data).
+ *   truncated: drops the pages past the file's new size and zeroes the
+ *              tail of a partial last page.
+ *   flush:     writes the dirty pages back; 0 or -EIO.
+ */
+struct fat_vm_ops {
+	void (*copy)(struct fat_file *f, uint64_t off, uint8_t *buf, const uint8_t *src,
+		     size_t len, bool write);
+	void (*truncated)(struct fat_file *f);
+	int (*flush)(struct fat_file *f);
+};
+
 struct fat_file {
 	struct fat_vol *v;
 	struct fat_loc loc;
 	uint32_t cluster; /* first cluster, 0 when empty */
 	uint32_t size;
-	unsigned refs;
-	/* the last cluster reached, to walk on from there */
+	unsigned refs;    /* fat_open's, plus one held by the file's VM object */
+	/* the last cluster reached, to walk on from there past the extents */
 	uint32_t hint_index, hint_cluster;
+	/*
+	 * Extent cache: the runs of the chain's first `known` clusters, in
+	 * order, so that any cluster below `known` costs a binary search and
+	 * none a walk from the head.  It only ever covers a prefix of the
+	 * chain: a walk goes on from its end and appends.  Cut back when the
+	 * chain is.
+	 */
+	struct fat_extent *ext;
+	uint32_t next_ext, cap_ext, known;
+	uint64_t walked; /* chain links followed for this file: the cache's misses */
+	/* the file's VM object (a weak pointer: the object holds the file,
+	 * and its pager clears this when it dies), its pager, and the
+	 * pager's side of coherence; obj and vm are NULL together */
+	struct vm_object *obj;
+	struct vm_pager pager;
+	const struct fat_vm_ops *vm;
 	struct fat_file *next;
 };
 
@@ -99,6 +146,8 @@ int fat_cache_flush(struct fat_vol *v);
 int fat_cache_evict(struct fat_vol *v, uint64_t first, uint64_t n);
 int fat_dev_io(struct fat_vol *v, enum blk_op op, uint64_t sector, uint32_t n, void *buf);
 int fat_sync(struct fat_vol *v);
+/* Frees the volume and its caches (no file may be left). */
+void fat_vol_free(struct fat_vol *v);
 uint64_t fat_cluster_sector(const struct fat_vol *v, uint32_t cluster);
 bool fat_cluster_valid(const struct fat_vol *v, uint32_t cluster);
 int fat_corrupt(const char *what, uint32_t value);

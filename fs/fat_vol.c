@@ -371,16 +371,42 @@ fail:
 	return err;
 }
 
-int fat_unmount(struct fat_vol *v)
+void fat_vol_free(struct fat_vol *v)
 {
-	KASSERT(v->open_files == NULL, "fat: unmount with files open");
-	int err = 0;
-	if (!v->read_only)
-		err = v->dirty_tried ? fat_mark_dirty(v, false) : fat_sync(v);
+	KASSERT(v->open_files == NULL, "fat: volume freed with files open");
 	for (unsigned i = 0; i < FAT_CACHE_SLOTS; i++)
 		mm_mfree(v->cache[i].data);
 	mm_mfree(v->reach);
 	DELETE(v);
+}
+
+/*
+ * Files still open here must be held by their VM objects alone (a clean
+ * exit with mappings alive): their dirty pages go to disk first, then the
+ * marks are cleared, and the volume stays, read-only, until the last of
+ * those files is closed (fat_close frees it).
+ */
+int fat_unmount(struct fat_vol *v)
+{
+	int err = 0;
+
+	for (struct fat_file *f = v->open_files; f != NULL; f = f->next) {
+		KASSERT(f->vm != NULL && f->refs == 1, "fat: unmount with files open");
+		int e = f->vm->flush(f);
+		if (err == 0)
+			err = e;
+	}
+	if (!v->read_only) {
+		int e = v->dirty_tried && err == 0 ? fat_mark_dirty(v, false) : fat_sync(v);
+		if (err == 0)
+			err = e;
+	}
+	if (v->open_files == NULL) {
+		fat_vol_free(v);
+	} else {
+		v->read_only = true; /* what is written now would be on a clean volume */
+		v->unmounted = true;
+	}
 	return err;
 }
 

@@ -882,3 +882,63 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic,
              scenario_no_serial_port, scenario_framebuffers, scenario_boot_disk_not_first] + \
     [user_fault_scenario(*f) for f in USER_FAULTS]
+
+
+FILE_MAP_FILE = "/file map test.bin"  # core/file_map_test.c
+FILE_MAP_SIZE = 32 << 20
+FILE_MAP_KEY = 0x46494c454d415000
+
+
+def file_map_pattern(b):
+    """Pattern A (put there by the host) or B (stored by the kernel)."""
+    import struct
+    mask = (1 << 64) - 1
+    if b:
+        words = [((o * 0x9e3779b97f4a7c15) & mask) ^ (FILE_MAP_KEY | ord("B"))
+                 for o in range(0, FILE_MAP_SIZE, 8)]
+    else:
+        words = [o ^ (FILE_MAP_KEY | ord("A")) for o in range(0, FILE_MAP_SIZE, 8)]
+    return struct.pack("<%dQ" % len(words), *words)
+
+
+def scenario_file_map():
+    """selftest=file_map with mem=64M: a 32 MiB file on the ESP mapped shared
+    and writable, pattern B stored through the mapping, part synced, the
+    rest written back by page-out and unmap; the host then finds the file
+    holding exactly pattern B and fsck.fat -n finds the ESP clean."""
+    import hashlib
+    import os
+    import subprocess
+    from phobos_qemu import ESP_OFFSET
+
+    def prepare(img):
+        host = img + ".filemap"
+        with open(host, "wb") as f:
+            f.write(file_map_pattern(False))
+        subprocess.run(["mcopy", "-o", "-i", "%s@@%d" % (img, ESP_OFFSET), host,
+                        "::" + FILE_MAP_FILE], check=True)
+        os.unlink(host)
+    def inspect(img):
+        esp, out = img + ".esp", img + ".out"
+        esp_extract(img, esp)
+        fsck = subprocess.run(["fsck.fat", "-n", esp], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        got = subprocess.run(["mcopy", "-n", "-o", "-i", esp, "::" + FILE_MAP_FILE, out],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        digest = hashlib.sha256(open(out, "rb").read()).hexdigest() if got == 0 else None
+        for p in (esp, out):
+            if os.path.exists(p):
+                os.unlink(p)
+        want = hashlib.sha256(file_map_pattern(True)).hexdigest()
+        checks.append(("file-map: fsck.fat -n finds the ESP clean after the write-back",
+                       fsck.returncode == 0, fsck.stdout[-600:]))
+        checks.append(("file-map: the file's sha256 is pattern B's", digest == want,
+                       "got %s" % digest))
+    checks = []
+    b = boot("file-map", "app=selftest selftest=file_map mem=64M exit=qemu", mem="512M",
+             prepare=prepare, inspect=inspect, timeout=300)
+    expect_selftests_pass(b, checks)
+    return b, checks
+
+
+SCENARIOS.append(scenario_file_map)
