@@ -104,12 +104,47 @@ static void check_file(void)
 	CHECK(n > 0 && found == 1);
 }
 
+/* The file of check_file mapped: a private store stays private, a shared
+ * one reaches the file after sys_sync, as sys_read then shows. */
+static void check_file_map(void)
+{
+	const unsigned rw = PHOBOS_PROT_READ | PHOBOS_PROT_WRITE;
+	uint8_t back[16];
+	long fd = sys_open(APP_FILE, 0);
+
+	CHECK(fd >= 0);
+	long priv = sys_map_file(fd, 0, 100000, rw, PHOBOS_MAP_PRIVATE);
+	long shared = sys_map_file(fd, 4096, 8192, rw, PHOBOS_MAP_SHARED);
+	CHECK(priv > 0 && shared > 0);
+	CHECK(sys_map_file(fd, 1, 4096, rw, PHOBOS_MAP_SHARED) == -PHOBOS_EINVAL);
+	CHECK(sys_map_file(fd, 0, 4096, rw | PHOBOS_PROT_EXEC, PHOBOS_MAP_SHARED) ==
+	      -PHOBOS_EINVAL);
+	if (priv <= 0 || shared <= 0)
+		return;
+	volatile uint8_t *p = (volatile uint8_t *)priv, *s = (volatile uint8_t *)shared;
+	CHECK(p[5000] == (uint8_t)(5000 * 7 + (5000 >> 9)) && s[904] == p[5000]);
+	p[0] = 0xaa;                  /* copied into the private mapping's shadow */
+	s[0] = 0x55;                  /* file offset 4096 */
+	CHECK(p[4096] == 0x55);       /* still shared with the file where not copied */
+	CHECK(sys_sync((uint64_t)shared, 8192) == 0);
+	CHECK(sys_seek(fd, 0, PHOBOS_SEEK_SET) == 0 && sys_read(fd, back, 1) == 1 &&
+	      back[0] == 0);          /* the private store never reached the file */
+	CHECK(sys_seek(fd, 4096, PHOBOS_SEEK_SET) == 4096 && sys_read(fd, back, 1) == 1 &&
+	      back[0] == 0x55);
+	CHECK(sys_unmap((uint64_t)priv) == 0 && sys_unmap((uint64_t)shared) == 0);
+	/* put the byte back, so the host sees exactly what check_file wrote */
+	back[0] = (uint8_t)(4096 * 7 + (4096 >> 9));
+	CHECK(sys_seek(fd, 4096, PHOBOS_SEEK_SET) == 4096 && sys_write(fd, back, 1) == 1);
+	CHECK(sys_close(fd) == 0);
+}
+
 static int part_basic(void)
 {
 	CHECK(cpl() == 3);
 	check_gate();
 	check_heap();
 	check_file();
+	check_file_map();
 	return failures;
 }
 

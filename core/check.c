@@ -25,7 +25,7 @@ static int check_one(const char *path)
 		return err;
 	size = fat_size(f);
 	if (size > 0)
-		err = fat_map(map, f, 0, size, VM_PROT_READ, true, &va);
+		err = fat_map(map, f, 0, size, VM_PROT_READ, true, 0, &va);
 	fat_close(f); /* the mapping holds the file */
 	sha256_init(&s);
 	for (; err == 0 && off < size; off += PAGE_SIZE) {

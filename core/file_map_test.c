@@ -48,7 +48,7 @@ KTEST_DEFINE(file_map, KTEST_ON_REQUEST)
 	if (f == NULL)
 		return;
 	KTEST_EQ(fat_size(f), FM_SIZE);
-	KTEST_EQ(fat_map(map, f, 0, FM_SIZE, VM_PROT_RW, true, &va), 0);
+	KTEST_EQ(fat_map(map, f, 0, FM_SIZE, VM_PROT_RW, true, 0, &va), 0);
 	volatile uint64_t *w = (volatile uint64_t *)va;
 	for (uint64_t off = 0; off < FM_SIZE; off += 1 << 20) /* read faults: the host's bytes */
 		KTEST_EQ(fm_mismatches(w, off, PAGE_SIZE, false), 0);

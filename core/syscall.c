@@ -15,6 +15,7 @@
 #include "core/proc.h"
 #include "core/syscall.h"
 #include "fs/fat.h"
+#include "fs/fat_pager.h"
 
 #define SYS_FILES 16
 #define SYS_CHUNK 4096 /* bytes per bounce through the kernel */
@@ -300,6 +301,24 @@ static int64_t sys_list(const uint64_t *a)
 	return err < 0 ? err : (int64_t)l.n;
 }
 
+/* (fd, offset, size, prot, flags): shared mappings write to the file,
+ * private ones copy on write and never touch it. */
+static int64_t sys_map_file(const uint64_t *a)
+{
+	struct sys_file *s = sys_fd(a[0]);
+	vaddr_t va;
+
+	if (s == NULL)
+		return -EBADF;
+	if (!IS_ALIGNED(a[1], PAGE_SIZE) || a[2] == 0 || a[2] > GATE_AREA_ADDRESS ||
+	    !sys_prot_ok(a[3]) || (a[4] != PHOBOS_MAP_SHARED && a[4] != PHOBOS_MAP_PRIVATE))
+		return -EINVAL;
+	/* anywhere in the app's map: above the gate it is all reserved */
+	int err = fat_map(proc_map(), s->f, a[1], a[2], sys_prot(a[3]), a[4] == PHOBOS_MAP_SHARED,
+			  MAP_ENTRY_USER, &va);
+	return err < 0 ? err : (int64_t)va;
+}
+
 static int64_t sys_sync(const uint64_t *a)
 {
 	if (!IS_ALIGNED(a[0], PAGE_SIZE) || a[1] == 0 || a[0] >= GATE_AREA_ADDRESS ||
@@ -338,6 +357,7 @@ static int64_t (*const sys_table[PHOBOS_SYS_COUNT])(const uint64_t *a) = {
 	[PHOBOS_SYS_SEEK] = sys_seek,
 	[PHOBOS_SYS_STAT] = sys_stat,
 	[PHOBOS_SYS_LIST] = sys_list,
+	[PHOBOS_SYS_MAP_FILE] = sys_map_file,
 	[PHOBOS_SYS_SYNC] = sys_sync,
 	[PHOBOS_SYS_UNMAP] = sys_free_heap,
 	[PHOBOS_SYS_VM_STATS] = sys_vm_stats,

@@ -252,7 +252,7 @@ static int fat_pager_object(struct fat_file *f, struct vm_object **out)
 }
 
 int fat_map(struct vm_map *map, struct fat_file *f, uint64_t offset, uint64_t size,
-	    vm_prot_t prot, bool shared, vaddr_t *va)
+	    vm_prot_t prot, bool shared, unsigned flags, vaddr_t *va)
 {
 	struct vm_object *obj;
 
@@ -273,7 +273,8 @@ int fat_map(struct vm_map *map, struct fat_file *f, uint64_t offset, uint64_t si
 		}
 		obj = s;
 	}
-	err = vm_map_insert_object(map, obj, offset, size, prot, shared ? 0 : MAP_ENTRY_COW, va);
+	err = vm_map_insert_object(map, obj, offset, size, prot,
+				   flags | (shared ? 0 : MAP_ENTRY_COW), va);
 	vm_object_deallocate(obj); /* the entry holds its own reference */
 	return err;
 }

@@ -43,12 +43,13 @@
  * private (!shared), stores copy the page into the mapping's own shadow
  * and never reach the file.  size is rounded up to a page; the window may
  * reach past the end of the file (faults there fail until it grows).
- * The mapping holds the file: f may be closed after.
+ * The mapping holds the file: f may be closed after.  flags: more
+ * MAP_ENTRY_* flags for the entry (MAP_ENTRY_USER for an app's mapping).
  * 0, -EINVAL (size 0, offset not page aligned, past the largest FAT
  * file), -EROFS (shared and writable on a read-only volume), -ENOMEM, or
  * vm_map_insert_object's errors.
  */
 int fat_map(struct vm_map *map, struct fat_file *f, uint64_t offset, uint64_t size,
-	    vm_prot_t prot, bool shared, vaddr_t *va);
+	    vm_prot_t prot, bool shared, unsigned flags, vaddr_t *va);
 
 #endif

@@ -174,7 +174,7 @@ static vaddr_t map_file(struct fat_file *f, uint64_t size, vm_prot_t prot, bool 
 {
 	vaddr_t va;
 
-	assert_int_equal(fat_map(&map, f, 0, size, prot, shared, &va), 0);
+	assert_int_equal(fat_map(&map, f, 0, size, prot, shared, 0, &va), 0);
 	return va;
 }
 
