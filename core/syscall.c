@@ -32,6 +32,54 @@ struct sys_file {
 
 static struct sys_file sys_files[SYS_FILES];
 
+/*
+ * The app's reservations (sys_reserve_space), which it may allocate inside
+ * at exact addresses: the kernel's own (below the image, the stack guard,
+ * the gate area) are not among them and stay untouchable.  Allocating
+ * inside one cuts it around the block; freeing the block reserves its
+ * range again, so the pieces may lie side by side.
+ */
+#define SYS_RESERVATIONS 16
+
+struct sys_reservation {
+	uint64_t start, end;
+};
+
+static struct sys_reservation sys_res[SYS_RESERVATIONS];
+
+static struct sys_reservation *sys_res_holding(uint64_t a, uint64_t size)
+{
+	for (int i = 0; i < SYS_RESERVATIONS; i++)
+		if (sys_res[i].end != 0 && a >= sys_res[i].start && size <= sys_res[i].end - a)
+			return &sys_res[i];
+	return NULL;
+}
+
+/* Frees [at, at + size) of the reserved pieces covering it, keeping the
+ * rest reserved; -EBUSY when something else lies in the range. */
+static int sys_res_carve(uint64_t at, uint64_t size)
+{
+	struct vm_map_entry e;
+	uint64_t first = 0, last = 0;
+
+	for (uint64_t a = at; a < at + size; a = e.end) {
+		if (vm_map_lookup(proc_map(), a, &e) < 0 || e.kind != VM_ENTRY_RESERVED)
+			return -EBUSY;
+		first = a == at ? e.start : first;
+		last = e.end;
+	}
+	for (uint64_t a = first; a < last; a = e.end) {
+		vm_map_lookup(proc_map(), a, &e);
+		vm_map_unreserve_space(proc_map(), e.start, e.end - e.start);
+	}
+	int err = 0;
+	if (first < at)
+		err = vm_map_reserve_space(proc_map(), first, at - first);
+	if (err == 0 && at + size < last)
+		err = vm_map_reserve_space(proc_map(), at + size, last - at - size);
+	return err;
+}
+
 static int64_t sys_exit(const uint64_t *a)
 {
 	proc_exit((int)a[0]);
@@ -84,8 +132,13 @@ static int64_t sys_allocate_heap(const uint64_t *a)
 	    !IS_ALIGNED(at, PAGE_SIZE) || a[3] > 1)
 		return -EINVAL;
 	size = ALIGN_UP(size, PAGE_SIZE);
-	int err = vm_map_insert_heap(proc_map(), proc_heap(), at, size, sys_prot(a[1]),
-				     MAP_ENTRY_USER, &va);
+	bool inside = at != 0 && sys_res_holding(at, size) != NULL;
+	int err = inside ? sys_res_carve(at, size) : 0;
+	if (err == 0)
+		err = vm_map_insert_heap(proc_map(), proc_heap(), at, size, sys_prot(a[1]),
+					 MAP_ENTRY_USER, &va);
+	if (err < 0 && inside)
+		vm_map_reserve_space(proc_map(), at, size); /* the cut healed */
 	return err < 0 ? err : (int64_t)va;
 }
 
@@ -101,6 +154,8 @@ static int64_t sys_free_heap(const uint64_t *a)
 	int err = vm_map_free(proc_map(), a[0]);
 	if (err == 0 && heap)
 		vm_object_page_remove_range(proc_heap(), e.start / PAGE_SIZE, e.end / PAGE_SIZE);
+	if (err == 0 && sys_res_holding(e.start, e.end - e.start) != NULL)
+		err = vm_map_reserve_space(proc_map(), e.start, e.end - e.start);
 	return err;
 }
 
@@ -112,21 +167,41 @@ static int64_t sys_reserve_space(const uint64_t *a)
 	if (size == 0 || size > GATE_AREA_ADDRESS)
 		return -EINVAL;
 	size = ALIGN_UP(size, PAGE_SIZE);
+	struct sys_reservation *r = NULL;
+	for (int i = 0; i < SYS_RESERVATIONS && r == NULL; i++)
+		if (sys_res[i].end == 0)
+			r = &sys_res[i];
+	if (r == NULL)
+		return -ENOMEM;
 	/* take the space, then turn it into a reservation at the same place */
 	int err = vm_map_allocate_space(proc_map(), size, &va);
 	if (err == 0 && (err = vm_map_free(proc_map(), va)) == 0)
 		err = vm_map_reserve_space(proc_map(), va, size);
+	if (err == 0)
+		*r = (struct sys_reservation){va, va + size};
 	return err < 0 ? err : (int64_t)va;
 }
 
+/* A whole reservation of the app's, while nothing is allocated inside it. */
 static int64_t sys_unreserve_space(const uint64_t *a)
 {
+	struct sys_reservation *r = NULL;
 	struct vm_map_entry e;
 
-	if (a[0] >= GATE_AREA_ADDRESS || vm_map_lookup(proc_map(), a[0], &e) < 0 ||
-	    e.kind != VM_ENTRY_RESERVED || e.start != a[0] || e.end > GATE_AREA_ADDRESS)
-		return -EINVAL; /* the gate area and the stack guard are not the app's */
-	return vm_map_unreserve_space(proc_map(), e.start, e.end - e.start);
+	for (int i = 0; i < SYS_RESERVATIONS && r == NULL; i++)
+		if (sys_res[i].end != 0 && sys_res[i].start == a[0])
+			r = &sys_res[i];
+	if (r == NULL)
+		return -EINVAL; /* not the app's: the gate area and stack guard stay */
+	for (uint64_t x = r->start; x < r->end; x = e.end)
+		if (vm_map_lookup(proc_map(), x, &e) < 0 || e.kind != VM_ENTRY_RESERVED)
+			return -EBUSY;
+	for (uint64_t x = r->start; x < r->end; x = e.end) {
+		vm_map_lookup(proc_map(), x, &e);
+		vm_map_unreserve_space(proc_map(), e.start, e.end - e.start);
+	}
+	r->end = 0;
+	return 0;
 }
 
 static int sys_path(uint64_t upath, char *path)
@@ -372,6 +447,7 @@ int64_t syscall_dispatch(struct syscall_frame *f)
 
 void syscall_close_all(void)
 {
+	memset(sys_res, 0, sizeof(sys_res));
 	for (int i = 0; i < SYS_FILES; i++)
 		if (sys_files[i].f != NULL) {
 			fat_close(sys_files[i].f);
