@@ -2,10 +2,17 @@
  * The bucket allocator: see bucket.h for the contract.  Terms:
  *   class  a size class (bucket): its block size and run size, and its
  *          list of runs with room (head first, allocation comes from it);
- *   run    one heap block at a 64 KiB slot of the arena, holding blocks
- *          of one class behind a 64-byte header; it is PARTIAL (in its
+ *   run    one heap block inside a 64 KiB slot of the arena, holding
+ *          blocks of one class from its first byte on; it is PARTIAL (in its
  *          class's list), FULL (in no list) or CACHED (empty, in the cache
  *          of its size, owned by no class);
+ *   table  the runs' descriptors, one 64-byte line per slot, in the top
+ *          slots of the arena, its pages allocated as slots come in use.
+ *          Out of band on purpose, and runs shorter than a slot placed at
+ *          a page offset that varies from slot to slot (the run's colour):
+ *          runs all at slot starts, and headers in them, would crowd a
+ *          few sets of the caches (64 KiB apart, they map to the same
+ *          sets) and evict each other;
  *   large  a heap block of its own for one allocation, header before it.
  * Freestanding: no libc (the compiler may still emit memcpy/memset calls
  * for the __builtin_ forms), no TLS, one lock hook.
@@ -26,7 +33,7 @@
 #define BUCKET_SLOT ((uintptr_t)1 << BUCKET_SLOT_SHIFT)
 #define BUCKET_ORDERS 5 /* runs of BUCKET_PAGE << 0 .. 4, up to one slot */
 #define BUCKET_CLASSES 32
-#define BUCKET_RUN_HEADER 64
+#define BUCKET_DESC 64 /* bytes of table per slot */
 #define BUCKET_MIN_BLOCKS 8
 #define BUCKET_CACHE_BYTES (32u << 10)
 #define BUCKET_ARENA_MAX (16ull << 30)
@@ -46,6 +53,7 @@ enum bucket_run_state { BUCKET_RUN_PARTIAL, BUCKET_RUN_FULL, BUCKET_RUN_CACHED }
 
 struct bucket_run {
 	struct bucket_run *next, *prev; /* its class's list, or (next only) its cache */
+	char *base;                     /* the run's first byte, inside its slot */
 	void *free;                     /* free blocks, linked through their first word */
 	char *bump;                     /* blocks from here to end were never on a list */
 	char *end;                      /* one past the last whole block */
@@ -57,7 +65,7 @@ struct bucket_run {
 	uint8_t state;   /* enum bucket_run_state */
 	uint8_t aligned; /* aligned_alloc pointers (inside blocks) were handed out */
 };
-_Static_assert(sizeof(struct bucket_run) <= BUCKET_RUN_HEADER, "run header too big");
+_Static_assert(sizeof(struct bucket_run) <= BUCKET_DESC, "run descriptor too big");
 
 struct bucket_large {
 	struct bucket_large *next, *prev;
@@ -78,8 +86,10 @@ static struct {
 	uint32_t cached[BUCKET_ORDERS];
 	struct bucket_large *large;
 	struct bucket_stats st; /* the kernel, run and large counters; the rest is computed */
-	uintptr_t arena_base, arena_size;
-	uint32_t nslots;    /* arena_size / BUCKET_SLOT */
+	uintptr_t arena_base, arena_size; /* the run slots; the table lies above */
+	struct bucket_run *table;         /* descriptor of slot i: table[i] */
+	uint32_t table_pages;             /* pages of the table allocated, from its start */
+	uint32_t nslots;                  /* arena_size / BUCKET_SLOT */
 	uint32_t slot_top;  /* slots above were never used */
 	uint32_t slot_hint; /* no free slot below word slot_hint of slot_used */
 	bool ready;
@@ -121,13 +131,17 @@ static void bucket_setup(void)
 		k->bsize = bucket_class_size(c);
 		k->order = 0;
 		while (k->order + 1 < BUCKET_ORDERS &&
-		       ((BUCKET_PAGE << k->order) - BUCKET_RUN_HEADER) / k->bsize < BUCKET_MIN_BLOCKS)
+		       (BUCKET_PAGE << k->order) / k->bsize < BUCKET_MIN_BLOCKS)
 			k->order++;
 	}
 	bucket.ready = true;
 }
 
-/* The biggest reservation the kernel grants, its start rounded up to a slot. */
+/*
+ * The biggest reservation the kernel grants, its start rounded up to a
+ * slot; of its n slots the top n / (BUCKET_SLOT / BUCKET_DESC + 1), rounded
+ * up, hold the table, enough for a descriptor per remaining slot.
+ */
 static bool bucket_arena_reserve(void)
 {
 	for (uint64_t size = BUCKET_ARENA_MAX; size >= BUCKET_ARENA_MIN; size >>= 1) {
@@ -135,13 +149,44 @@ static bool bucket_arena_reserve(void)
 		if (a <= 0)
 			continue;
 		uintptr_t base = BUCKET_ALIGN_UP((uintptr_t)a, BUCKET_SLOT);
+		uint32_t n = (uint32_t)((((uintptr_t)a + size - base) & ~(BUCKET_SLOT - 1)) >>
+					BUCKET_SLOT_SHIFT);
+		uint32_t per = BUCKET_SLOT / BUCKET_DESC + 1;
+		bucket.nslots = n - (n + per - 1) / per;
 		bucket.arena_base = base;
-		bucket.arena_size = ((uintptr_t)a + size - base) & ~(BUCKET_SLOT - 1);
-		bucket.nslots = (uint32_t)(bucket.arena_size >> BUCKET_SLOT_SHIFT);
-		bucket.st.arena_size = bucket.arena_size;
+		bucket.arena_size = (uintptr_t)bucket.nslots << BUCKET_SLOT_SHIFT;
+		bucket.table = (struct bucket_run *)(base + bucket.arena_size);
+		bucket.st.arena_size = size;
 		return true;
 	}
 	return false;
+}
+
+static uintptr_t bucket_heap_get(uint64_t size, uint64_t location, int zeroed);
+
+/* The table pages up to slot's descriptor; false when the kernel refuses. */
+static bool bucket_table_cover(uint32_t slot)
+{
+	while (bucket.table_pages <= slot / (BUCKET_PAGE / BUCKET_DESC)) {
+		uintptr_t at = (uintptr_t)bucket.table + bucket.table_pages * BUCKET_PAGE;
+		if (bucket_heap_get(BUCKET_PAGE, at, 1) == 0)
+			return false;
+		bucket.table_pages++;
+	}
+	return true;
+}
+
+static inline uintptr_t bucket_slot_base(const struct bucket_run *r)
+{
+	return bucket.arena_base + ((uintptr_t)(r - bucket.table) << BUCKET_SLOT_SHIFT);
+}
+
+/* Where in its slot a run of the order starts: the slot's page positions
+ * that leave room for it, taken in turn slot after slot. */
+static uintptr_t bucket_run_colour(uint32_t slot, unsigned order)
+{
+	uint32_t positions = (uint32_t)(BUCKET_SLOT / BUCKET_PAGE) - (1u << order) + 1;
+	return (uintptr_t)(slot % positions) * BUCKET_PAGE;
 }
 
 static uintptr_t bucket_heap_get(uint64_t size, uint64_t location, int zeroed)
@@ -172,10 +217,14 @@ static bool bucket_slot_in_use(uint32_t slot)
 	return (bucket.slot_used[slot / 64] >> (slot % 64)) & 1;
 }
 
-/* The lowest free slot (a run's address is arena_base + slot * BUCKET_SLOT), or -1. */
+/* The lowest free slot (a run's address is arena_base + slot * BUCKET_SLOT),
+ * its descriptor's table page allocated; or -1. */
 static long bucket_slot_alloc(void)
 {
 	if (bucket.arena_size == 0 && !bucket_arena_reserve())
+		return -1;
+	/* every slot this call may return is at most slot_top */
+	if (!bucket_table_cover(bucket.slot_top < bucket.nslots ? bucket.slot_top : 0))
 		return -1;
 	for (uint32_t w = bucket.slot_hint; w * 64 < bucket.slot_top; w++) {
 		uint64_t avail = ~bucket.slot_used[w];
@@ -205,8 +254,8 @@ static void bucket_slot_free(uint32_t slot)
 static void bucket_run_format(struct bucket_run *r, unsigned c)
 {
 	const struct bucket_class *k = &bucket.cls[c];
-	char *first = (char *)r + BUCKET_RUN_HEADER;
-	uintptr_t room = (BUCKET_PAGE << k->order) - BUCKET_RUN_HEADER;
+	char *first = r->base;
+	uintptr_t room = BUCKET_PAGE << k->order;
 
 	r->next = r->prev = NULL;
 	r->free = NULL;
@@ -235,12 +284,14 @@ static struct bucket_run *bucket_run_new(unsigned c)
 		long slot = bucket_slot_alloc();
 		if (slot < 0)
 			return NULL;
-		uintptr_t at = bucket.arena_base + ((uintptr_t)slot << BUCKET_SLOT_SHIFT);
+		uintptr_t at = bucket.arena_base + ((uintptr_t)slot << BUCKET_SLOT_SHIFT) +
+			       bucket_run_colour((uint32_t)slot, order);
 		if (bucket_heap_get(BUCKET_PAGE << order, at, 0) == 0) {
 			bucket_slot_free((uint32_t)slot);
 			return NULL;
 		}
-		r = (struct bucket_run *)at;
+		r = &bucket.table[slot];
+		r->base = (char *)at;
 		bucket.st.runs++;
 	}
 	bucket_run_format(r, c);
@@ -249,11 +300,9 @@ static struct bucket_run *bucket_run_new(unsigned c)
 
 static void bucket_run_release(struct bucket_run *r)
 {
-	uintptr_t at = (uintptr_t)r;
-
 	r->magic = 0;
-	bucket_heap_put(at, BUCKET_PAGE << r->order);
-	bucket_slot_free((uint32_t)((at - bucket.arena_base) >> BUCKET_SLOT_SHIFT));
+	bucket_heap_put((uintptr_t)r->base, BUCKET_PAGE << r->order);
+	bucket_slot_free((uint32_t)(r - bucket.table));
 	bucket.st.runs--;
 }
 
@@ -382,19 +431,18 @@ static inline void **bucket_block_of(const struct bucket_run *r, uintptr_t p)
 {
 	if (!r->aligned)
 		return (void **)p;
-	uintptr_t first = (uintptr_t)r + BUCKET_RUN_HEADER;
+	uintptr_t first = (uintptr_t)r->base;
 	return (void **)(first + (p - first) / r->bsize * r->bsize);
 }
 
 /* The run holding arena pointer p, checked as far as the build checks. */
 static struct bucket_run *bucket_run_of(uintptr_t p)
 {
-	struct bucket_run *r = (struct bucket_run *)(p & ~(BUCKET_SLOT - 1));
+	uint32_t slot = (uint32_t)((p - bucket.arena_base) >> BUCKET_SLOT_SHIFT);
+	struct bucket_run *r = &bucket.table[slot];
 
-#ifdef BUCKET_DEBUG
-	if (!bucket_slot_in_use((uint32_t)((p - bucket.arena_base) >> BUCKET_SLOT_SHIFT)))
+	if (slot >= bucket.slot_top) /* the table stops there */
 		sys_panic("bucket: invalid free (no run there)", p);
-#endif
 	if (r->magic != BUCKET_RUN_MAGIC || r->state == BUCKET_RUN_CACHED)
 		sys_panic("bucket: invalid free (not a live run)", p);
 	return r;
@@ -405,7 +453,7 @@ static struct bucket_run *bucket_run_of(uintptr_t p)
  * present (user data may match it) is the free list walked for proof. */
 static void bucket_debug_free(const struct bucket_run *r, void **b, uintptr_t p)
 {
-	uintptr_t first = (uintptr_t)r + BUCKET_RUN_HEADER;
+	uintptr_t first = (uintptr_t)r->base;
 
 	if ((uintptr_t)b < first || (char *)b >= r->bump || ((uintptr_t)b - first) % r->bsize != 0)
 		sys_panic("bucket: invalid free (not a block)", p);
@@ -595,7 +643,7 @@ void *bucket_aligned_alloc(size_t align, size_t size)
 	    size + align - 16 <= BUCKET_SMALL_MAX) {
 		void *b = bucket_small_alloc(bucket_class_of(size + align - 16));
 		if (b != NULL) {
-			((struct bucket_run *)((uintptr_t)b & ~(BUCKET_SLOT - 1)))->aligned = 1;
+			bucket_run_of((uintptr_t)b)->aligned = 1;
 			p = (void *)BUCKET_ALIGN_UP((uintptr_t)b, align);
 		}
 	}
@@ -618,9 +666,7 @@ size_t bucket_malloc_usable_size(void *p)
 #define BUCKET_EACH_RUN(r, s)                                                                      \
 	for (uint32_t s = 0; s < bucket.slot_top; s++)                                             \
 		if (bucket_slot_in_use(s) &&                                                       \
-		    ((r) = (struct bucket_run *)(bucket.arena_base +                               \
-						 ((uintptr_t)s << BUCKET_SLOT_SHIFT)),             \
-		     true))
+		    ((r) = &bucket.table[s], true))
 
 void bucket_stats(struct bucket_stats *out)
 {
@@ -650,13 +696,16 @@ void bucket_stats(struct bucket_stats *out)
 /* One run's own invariants; returns its bytes. */
 static uint64_t bucket_check_run(const struct bucket_run *r)
 {
-	uintptr_t a = (uintptr_t)r, first = a + BUCKET_RUN_HEADER;
+	uintptr_t a = (uintptr_t)r->base, first = a;
 
 	BUCKET_CHECK(r->magic == BUCKET_RUN_MAGIC, "run magic", a);
 	BUCKET_CHECK(r->cls < BUCKET_CLASSES && r->order < BUCKET_ORDERS, "run class", a);
+	BUCKET_CHECK(a == bucket_slot_base(r) + bucket_run_colour((uint32_t)(r - bucket.table),
+								    r->order),
+		     "run base", a);
 	BUCKET_CHECK(r->state <= BUCKET_RUN_CACHED, "run state", a);
 	const struct bucket_class *k = &bucket.cls[r->cls];
-	uintptr_t room = (BUCKET_PAGE << r->order) - BUCKET_RUN_HEADER;
+	uintptr_t room = BUCKET_PAGE << r->order;
 	BUCKET_CHECK(r->state == BUCKET_RUN_CACHED ||
 			     (r->bsize == k->bsize && r->order == k->order),
 		     "run size", a);
@@ -693,8 +742,8 @@ static uint64_t bucket_check_lists(void)
 	for (unsigned c = 0; c < BUCKET_CLASSES; c++) {
 		const struct bucket_run *prev = NULL;
 		for (const struct bucket_run *r = bucket.cls[c].head; r != NULL; r = r->next) {
-			BUCKET_CHECK(bucket_in_arena((uintptr_t)r), "class run outside arena",
-				     (uintptr_t)r);
+			BUCKET_CHECK(r >= bucket.table && r < bucket.table + bucket.slot_top,
+				     "class run outside the table", (uintptr_t)r);
 			BUCKET_CHECK(r->state == BUCKET_RUN_PARTIAL && r->cls == c,
 				     "class list holds a foreign run", (uintptr_t)r);
 			BUCKET_CHECK(r->prev == prev, "class list links", (uintptr_t)r);
@@ -707,8 +756,8 @@ static uint64_t bucket_check_lists(void)
 	for (unsigned o = 0; o < BUCKET_ORDERS; o++) {
 		uint32_t n = 0;
 		for (const struct bucket_run *r = bucket.cache[o]; r != NULL; r = r->next) {
-			BUCKET_CHECK(bucket_in_arena((uintptr_t)r), "cached run outside arena",
-				     (uintptr_t)r);
+			BUCKET_CHECK(r >= bucket.table && r < bucket.table + bucket.slot_top,
+				     "cached run outside the table", (uintptr_t)r);
 			BUCKET_CHECK(r->state == BUCKET_RUN_CACHED && r->order == o,
 				     "cache holds a foreign run", (uintptr_t)r);
 			n++;
@@ -751,6 +800,9 @@ void bucket_check(void)
 		prev = h;
 	}
 	BUCKET_CHECK(nlarge == bucket.st.large_blocks, "large count", nlarge);
+	BUCKET_CHECK(bucket.slot_top <= bucket.table_pages * (BUCKET_PAGE / BUCKET_DESC),
+		     "slot without a table page", bucket.slot_top);
+	bytes += bucket.table_pages * BUCKET_PAGE;
 	BUCKET_CHECK(bytes == bucket.st.heap_bytes && bytes <= bucket.st.heap_peak, "heap bytes",
 		     bytes);
 	BUCKET_UNLOCK();
@@ -774,6 +826,14 @@ void bucket_trim(void)
 			bucket_class_unlink(r);
 			bucket_run_release(r);
 		}
+	}
+	if (bucket.st.runs == 0) {
+		while (bucket.table_pages > 0) {
+			bucket.table_pages--;
+			bucket_heap_put((uintptr_t)bucket.table + bucket.table_pages * BUCKET_PAGE,
+					BUCKET_PAGE);
+		}
+		bucket.slot_top = bucket.slot_hint = 0;
 	}
 	BUCKET_UNLOCK();
 }
