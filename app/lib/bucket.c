@@ -35,7 +35,7 @@
 #define BUCKET_CLASSES 32
 #define BUCKET_DESC 64 /* bytes of table per slot */
 #define BUCKET_MIN_BLOCKS 8
-#define BUCKET_CACHE_BYTES (32u << 10)
+#define BUCKET_CACHE_BYTES (8u << 10) /* of empty runs kept per run size, or one run */
 #define BUCKET_ARENA_MAX (16ull << 30)
 #define BUCKET_ARENA_MIN (64ull << 20)
 #define BUCKET_SLOT_WORDS ((BUCKET_ARENA_MAX >> BUCKET_SLOT_SHIFT) / 64)
@@ -43,26 +43,30 @@
 /* Larger requests cannot exist in a 47-bit address space; the bound keeps
  * size arithmetic from overflowing. */
 #define BUCKET_LARGE_MAX (1ull << 47)
-#define BUCKET_RUN_MAGIC 0x4e55524bu            /* "KRUN" */
+#define BUCKET_RUN_MAGIC 0x4e55524bu		 /* "KRUN": a run of a class */
+#define BUCKET_CACHED_MAGIC 0x48434143u		 /* "CACH": a cached run, no free goes there */
 #define BUCKET_LARGE_MAGIC 0x454752414c4b4355ull /* "UCKLARGE" */
 #define BUCKET_FREE_CANARY 0x5a17f4eeb10cce55ull
 
 #define BUCKET_ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
+#define BUCKET_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Rare paths stay out of line so the fast paths need few registers. */
+#define BUCKET_COLD __attribute__((noinline, cold))
 
 enum bucket_run_state { BUCKET_RUN_PARTIAL, BUCKET_RUN_FULL, BUCKET_RUN_CACHED };
 
 struct bucket_run {
 	struct bucket_run *next, *prev; /* its class's list, or (next only) its cache */
-	char *base;                     /* the run's first byte, inside its slot */
-	void *free;                     /* free blocks, linked through their first word */
-	char *bump;                     /* blocks from here to end were never on a list */
-	char *end;                      /* one past the last whole block */
+	char *base;			/* the run's first byte, inside its slot */
+	void *free;			/* free blocks, linked through their first word */
+	char *bump;			/* blocks from here to end were never on a list */
+	char *end;			/* one past the last whole block */
 	uint32_t magic;
-	uint32_t used;  /* blocks handed out */
+	uint32_t used;	/* blocks handed out */
 	uint32_t bsize; /* the class's block size */
 	uint8_t cls;
-	uint8_t order;   /* the run is BUCKET_PAGE << order bytes */
-	uint8_t state;   /* enum bucket_run_state */
+	uint8_t order;	 /* the run is BUCKET_PAGE << order bytes */
+	uint8_t state;	 /* enum bucket_run_state */
 	uint8_t aligned; /* aligned_alloc pointers (inside blocks) were handed out */
 };
 _Static_assert(sizeof(struct bucket_run) <= BUCKET_DESC, "run descriptor too big");
@@ -70,14 +74,16 @@ _Static_assert(sizeof(struct bucket_run) <= BUCKET_DESC, "run descriptor too big
 struct bucket_large {
 	struct bucket_large *next, *prev;
 	uint64_t base, size; /* the heap block */
-	uint64_t magic;      /* BUCKET_LARGE_MAGIC ^ the user pointer */
+	uint64_t magic;	     /* BUCKET_LARGE_MAGIC ^ the user pointer */
 };
 _Static_assert(sizeof(struct bucket_large) <= BUCKET_LARGE_HEADER, "large header too big");
 
 struct bucket_class {
 	struct bucket_run *head;
 	uint32_t bsize;
-	uint8_t order;
+	uint32_t runs;	   /* runs of the class, full ones included */
+	uint8_t min_order; /* the smallest run holding BUCKET_MIN_BLOCKS blocks */
+	uint8_t order;	   /* the next run's: one up per run while the class has any */
 };
 
 static struct {
@@ -87,12 +93,17 @@ static struct {
 	struct bucket_large *large;
 	struct bucket_stats st; /* the kernel, run and large counters; the rest is computed */
 	uintptr_t arena_base, arena_size; /* the run slots; the table lies above */
-	struct bucket_run *table;         /* descriptor of slot i: table[i] */
-	uint32_t table_pages;             /* pages of the table allocated, from its start */
-	uint32_t nslots;                  /* arena_size / BUCKET_SLOT */
-	uint32_t slot_top;  /* slots above were never used */
-	uint32_t slot_hint; /* no free slot below word slot_hint of slot_used */
+	struct bucket_run *table;	  /* descriptor of slot i: table[i] */
+	uint32_t table_pages;		  /* pages of the table allocated, from its start */
+	uint32_t nslots;		  /* arena_size / BUCKET_SLOT */
+	uint32_t slot_top;		  /* slots above were never used */
+	uint32_t slot_hint;		  /* no free slot below word slot_hint of slot_used */
 	bool ready;
+	/* The class of n <= 1024 at [(n + 15) / 16]: a load instead of the
+	 * branches of bucket_class_of on the hot path.  All zeros before
+	 * bucket_setup: class 0 has no run then, so the first malloc reaches
+	 * the slow path, which sets up and looks again. */
+	uint8_t class_by16[1024 / 16 + 1];
 	uint64_t slot_used[BUCKET_SLOT_WORDS]; /* a bit per slot holding a run */
 } bucket;
 
@@ -129,11 +140,14 @@ static void bucket_setup(void)
 	for (unsigned c = 0; c < BUCKET_CLASSES; c++) {
 		struct bucket_class *k = &bucket.cls[c];
 		k->bsize = bucket_class_size(c);
-		k->order = 0;
-		while (k->order + 1 < BUCKET_ORDERS &&
-		       (BUCKET_PAGE << k->order) / k->bsize < BUCKET_MIN_BLOCKS)
-			k->order++;
+		k->min_order = 0;
+		while (k->min_order + 1 < BUCKET_ORDERS &&
+		       (BUCKET_PAGE << k->min_order) / k->bsize < BUCKET_MIN_BLOCKS)
+			k->min_order++;
+		k->order = k->min_order;
 	}
+	for (unsigned i = 0; i <= 1024 / 16; i++)
+		bucket.class_by16[i] = (uint8_t)bucket_class_of(i * 16);
 	bucket.ready = true;
 }
 
@@ -196,7 +210,8 @@ static uintptr_t bucket_heap_get(uint64_t size, uint64_t location, int zeroed)
 		return 0;
 	if (((uintptr_t)a & (BUCKET_PAGE - 1)) != 0 ||
 	    (location != PHOBOS_HEAP_ANYWHERE && (uintptr_t)a != location))
-		sys_panic("bucket: sys_allocate_heap gave a block where none was asked", (uint64_t)a);
+		sys_panic("bucket: sys_allocate_heap gave a block where none was asked",
+			  (uint64_t)a);
 	bucket.st.heap_bytes += size;
 	if (bucket.st.heap_bytes > bucket.st.heap_peak)
 		bucket.st.heap_peak = bucket.st.heap_bytes;
@@ -251,11 +266,11 @@ static void bucket_slot_free(uint32_t slot)
 		bucket.slot_hint = slot / 64;
 }
 
-static void bucket_run_format(struct bucket_run *r, unsigned c)
+static void bucket_run_format(struct bucket_run *r, unsigned c, unsigned order)
 {
 	const struct bucket_class *k = &bucket.cls[c];
 	char *first = r->base;
-	uintptr_t room = BUCKET_PAGE << k->order;
+	uintptr_t room = BUCKET_PAGE << order;
 
 	r->next = r->prev = NULL;
 	r->free = NULL;
@@ -265,15 +280,22 @@ static void bucket_run_format(struct bucket_run *r, unsigned c)
 	r->used = 0;
 	r->bsize = k->bsize;
 	r->cls = (uint8_t)c;
-	r->order = k->order;
+	r->order = (uint8_t)order;
 	r->state = BUCKET_RUN_PARTIAL;
 	r->aligned = 0;
 }
 
-/* A run for class c: a cached one of its size, else a new heap block. */
+/*
+ * A run for class c: a cached one of its size, else a new heap block.
+ * Each new run of a class that has runs is twice the last (up to 64 KiB):
+ * a busy class gets few big runs, seldom full (a free into a full run and
+ * a malloc finding the head full are the slow paths), while a class with
+ * a handful of blocks keeps one small run.
+ */
 static struct bucket_run *bucket_run_new(unsigned c)
 {
-	unsigned order = bucket.cls[c].order;
+	struct bucket_class *k = &bucket.cls[c];
+	unsigned order = k->order;
 	struct bucket_run *r = bucket.cache[order];
 
 	if (r != NULL) {
@@ -294,7 +316,10 @@ static struct bucket_run *bucket_run_new(unsigned c)
 		r->base = (char *)at;
 		bucket.st.runs++;
 	}
-	bucket_run_format(r, c);
+	bucket_run_format(r, c, order);
+	k->runs++;
+	if (k->order + 1 < BUCKET_ORDERS)
+		k->order++;
 	return r;
 }
 
@@ -315,6 +340,16 @@ static void bucket_class_unlink(struct bucket_run *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	r->next = r->prev = NULL;
+}
+
+/* A run leaves its class (for the cache or the kernel). */
+static void bucket_class_leave(struct bucket_run *r)
+{
+	struct bucket_class *k = &bucket.cls[r->cls];
+
+	bucket_class_unlink(r);
+	if (--k->runs == 0)
+		k->order = k->min_order;
 }
 
 /* A run that has room again goes second, so the head fills up first and
@@ -339,17 +374,20 @@ static void bucket_class_insert(struct bucket_run *r)
 
 /* An empty run leaves its class for the cache, unless it is the class's
  * only run with room: then it stays, so a class hovering at a run boundary
- * costs no kernel calls.  A full cache sends the run back to the kernel. */
+ * costs no kernel calls.  A run its size's cache has no room for goes back
+ * to the kernel.  (One budget shared by all sizes was tried: small runs
+ * filled it and each 64 KiB run went back and forth to the kernel.) */
 static void bucket_run_empty(struct bucket_run *r)
 {
 	if (bucket.cls[r->cls].head == r && r->next == NULL)
 		return;
-	bucket_class_unlink(r);
+	bucket_class_leave(r);
 	if (bucket.cached[r->order] >= bucket_cache_cap(r->order)) {
 		bucket_run_release(r);
 		return;
 	}
 	r->state = BUCKET_RUN_CACHED;
+	r->magic = BUCKET_CACHED_MAGIC;
 	r->next = bucket.cache[r->order];
 	bucket.cache[r->order] = r;
 	bucket.cached[r->order]++;
@@ -390,10 +428,11 @@ static inline void *bucket_run_pop(struct bucket_run *r)
 	return b;
 }
 
-static void *bucket_small_slow(unsigned c)
+static BUCKET_COLD void *bucket_small_slow(size_t n)
 {
 	if (!bucket.ready)
 		bucket_setup();
+	unsigned c = bucket_class_of(n);
 	struct bucket_class *k = &bucket.cls[c];
 	for (;;) {
 		struct bucket_run *r = k->head;
@@ -412,13 +451,14 @@ static void *bucket_small_slow(unsigned c)
 	}
 }
 
-static inline void *bucket_small_alloc(unsigned c)
+static inline void *bucket_small_alloc(size_t n)
 {
+	unsigned c = n <= 1024 ? bucket.class_by16[(n + 15) >> 4] : bucket_class_of(n);
 	struct bucket_run *r = bucket.cls[c].head;
 
-	if (r != NULL && r->free != NULL)
-		return bucket_run_pop(r);
-	return bucket_small_slow(c);
+	if (BUCKET_UNLIKELY(r == NULL || r->free == NULL))
+		return bucket_small_slow(n);
+	return bucket_run_pop(r);
 }
 
 static inline bool bucket_in_arena(uintptr_t a)
@@ -429,21 +469,21 @@ static inline bool bucket_in_arena(uintptr_t a)
 /* The block holding p: p itself unless aligned_alloc handed out insides. */
 static inline void **bucket_block_of(const struct bucket_run *r, uintptr_t p)
 {
-	if (!r->aligned)
+	if (__builtin_expect(!r->aligned, 1))
 		return (void **)p;
 	uintptr_t first = (uintptr_t)r->base;
 	return (void **)(first + (p - first) / r->bsize * r->bsize);
 }
 
 /* The run holding arena pointer p, checked as far as the build checks. */
-static struct bucket_run *bucket_run_of(uintptr_t p)
+static inline struct bucket_run *bucket_run_of(uintptr_t p)
 {
 	uint32_t slot = (uint32_t)((p - bucket.arena_base) >> BUCKET_SLOT_SHIFT);
 	struct bucket_run *r = &bucket.table[slot];
 
-	if (slot >= bucket.slot_top) /* the table stops there */
+	if (BUCKET_UNLIKELY(slot >= bucket.slot_top)) /* the table stops there */
 		sys_panic("bucket: invalid free (no run there)", p);
-	if (r->magic != BUCKET_RUN_MAGIC || r->state == BUCKET_RUN_CACHED)
+	if (BUCKET_UNLIKELY(r->magic != BUCKET_RUN_MAGIC))
 		sys_panic("bucket: invalid free (not a live run)", p);
 	return r;
 }
@@ -465,7 +505,16 @@ static void bucket_debug_free(const struct bucket_run *r, void **b, uintptr_t p)
 }
 #endif
 
-static void bucket_small_free(uintptr_t p)
+/* After a free into a full run or one that emptied. */
+static BUCKET_COLD void bucket_run_settle(struct bucket_run *r)
+{
+	if (r->state == BUCKET_RUN_FULL)
+		bucket_class_insert(r);
+	if (r->used == 0)
+		bucket_run_empty(r);
+}
+
+static inline void bucket_small_free(uintptr_t p)
 {
 	struct bucket_run *r = bucket_run_of(p);
 	void **b = bucket_block_of(r, p);
@@ -476,10 +525,8 @@ static void bucket_small_free(uintptr_t p)
 	b[0] = r->free;
 	r->free = b;
 	r->used--;
-	if (r->state == BUCKET_RUN_FULL)
-		bucket_class_insert(r);
-	if (r->used == 0)
-		bucket_run_empty(r);
+	if (BUCKET_UNLIKELY(r->state == BUCKET_RUN_FULL || r->used == 0))
+		bucket_run_settle(r);
 }
 
 /*
@@ -488,7 +535,7 @@ static void bucket_small_free(uintptr_t p)
  * that address lies at most max(align, 64) bytes in (when align exceeds a
  * page and the block happens to be align-aligned, a whole align in).
  */
-static void *bucket_large_alloc(size_t n, size_t align, int zeroed)
+static BUCKET_COLD void *bucket_large_alloc(size_t n, size_t align, int zeroed)
 {
 	size_t lead = align > 64 ? align : 64;
 
@@ -529,7 +576,7 @@ static struct bucket_large *bucket_large_of(uintptr_t p)
 	return h;
 }
 
-static void bucket_large_free(uintptr_t p)
+static BUCKET_COLD void bucket_large_free(uintptr_t p)
 {
 	struct bucket_large *h = bucket_large_of(p);
 
@@ -549,7 +596,7 @@ static void bucket_large_free(uintptr_t p)
 static void *bucket_alloc(size_t n, int zeroed)
 {
 	if (n <= BUCKET_SMALL_MAX) {
-		void *p = bucket_small_alloc(bucket_class_of(n));
+		void *p = bucket_small_alloc(n);
 		if (p != NULL) {
 			if (zeroed)
 				__builtin_memset(p, 0, n);
@@ -563,7 +610,7 @@ static void bucket_release(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 
-	if (bucket_in_arena(a))
+	if (__builtin_expect(bucket_in_arena(a), 1))
 		bucket_small_free(a);
 	else if (p != NULL)
 		bucket_large_free(a);
@@ -641,7 +688,7 @@ void *bucket_aligned_alloc(size_t align, size_t size)
 	void *p = NULL;
 	if (size <= BUCKET_SMALL_MAX && align <= BUCKET_SMALL_MAX &&
 	    size + align - 16 <= BUCKET_SMALL_MAX) {
-		void *b = bucket_small_alloc(bucket_class_of(size + align - 16));
+		void *b = bucket_small_alloc(size + align - 16);
 		if (b != NULL) {
 			bucket_run_of((uintptr_t)b)->aligned = 1;
 			p = (void *)BUCKET_ALIGN_UP((uintptr_t)b, align);
@@ -665,8 +712,7 @@ size_t bucket_malloc_usable_size(void *p)
 
 #define BUCKET_EACH_RUN(r, s)                                                                      \
 	for (uint32_t s = 0; s < bucket.slot_top; s++)                                             \
-		if (bucket_slot_in_use(s) &&                                                       \
-		    ((r) = &bucket.table[s], true))
+		if (bucket_slot_in_use(s) && ((r) = &bucket.table[s], true))
 
 void bucket_stats(struct bucket_stats *out)
 {
@@ -698,26 +744,28 @@ static uint64_t bucket_check_run(const struct bucket_run *r)
 {
 	uintptr_t a = (uintptr_t)r->base, first = a;
 
-	BUCKET_CHECK(r->magic == BUCKET_RUN_MAGIC, "run magic", a);
+	BUCKET_CHECK(r->magic ==
+			 (r->state == BUCKET_RUN_CACHED ? BUCKET_CACHED_MAGIC : BUCKET_RUN_MAGIC),
+		     "run magic", a);
 	BUCKET_CHECK(r->cls < BUCKET_CLASSES && r->order < BUCKET_ORDERS, "run class", a);
-	BUCKET_CHECK(a == bucket_slot_base(r) + bucket_run_colour((uint32_t)(r - bucket.table),
-								    r->order),
+	BUCKET_CHECK(a == bucket_slot_base(r) +
+			      bucket_run_colour((uint32_t)(r - bucket.table), r->order),
 		     "run base", a);
 	BUCKET_CHECK(r->state <= BUCKET_RUN_CACHED, "run state", a);
 	const struct bucket_class *k = &bucket.cls[r->cls];
 	uintptr_t room = BUCKET_PAGE << r->order;
 	BUCKET_CHECK(r->state == BUCKET_RUN_CACHED ||
-			     (r->bsize == k->bsize && r->order == k->order),
+			 (r->bsize == k->bsize && r->order >= k->min_order),
 		     "run size", a);
 	BUCKET_CHECK((uintptr_t)r->end == first + room / r->bsize * r->bsize, "run end", a);
 	BUCKET_CHECK((uintptr_t)r->bump >= first && r->bump <= r->end &&
-			     ((uintptr_t)r->bump - first) % r->bsize == 0,
+			 ((uintptr_t)r->bump - first) % r->bsize == 0,
 		     "run bump", a);
 	uint32_t cap = (uint32_t)(room / r->bsize), nfree = 0;
 	for (void **f = r->free; f != NULL; f = *f) {
 		BUCKET_CHECK(nfree < cap, "free list cycle", a);
 		BUCKET_CHECK((uintptr_t)f >= first && (char *)f < r->bump &&
-				     ((uintptr_t)f - first) % r->bsize == 0,
+				 ((uintptr_t)f - first) % r->bsize == 0,
 			     "free block outside run", (uintptr_t)f);
 #ifdef BUCKET_DEBUG
 		BUCKET_CHECK(f[1] == (void *)((uintptr_t)f ^ BUCKET_FREE_CANARY), "free canary",
@@ -727,8 +775,8 @@ static uint64_t bucket_check_run(const struct bucket_run *r)
 	}
 	uint32_t unused = (uint32_t)((uintptr_t)(r->end - r->bump) / r->bsize);
 	BUCKET_CHECK(r->used + nfree + unused == cap, "run block count", a);
-	BUCKET_CHECK(r->state != BUCKET_RUN_FULL || (nfree == 0 && unused == 0), "full run has room",
-		     a);
+	BUCKET_CHECK(r->state != BUCKET_RUN_FULL || (nfree == 0 && unused == 0),
+		     "full run has room", a);
 	BUCKET_CHECK(r->state != BUCKET_RUN_CACHED || r->used == 0, "cached run in use", a);
 	return BUCKET_PAGE << r->order;
 }
@@ -772,21 +820,28 @@ void bucket_check(void)
 {
 	const struct bucket_run *r;
 	uint64_t runs = 0, partial_or_cached = 0, bytes = 0, nlarge = 0, cached = 0;
+	uint32_t per_class[BUCKET_CLASSES] = {0};
 
 	BUCKET_LOCK();
 	BUCKET_CHECK(bucket.slot_top <= bucket.nslots, "slot top", bucket.slot_top);
+	for (unsigned i = 0; bucket.ready && i <= 1024 / 16; i++)
+		BUCKET_CHECK(bucket.class_by16[i] == bucket_class_of(i * 16), "class table", i);
 	BUCKET_EACH_RUN(r, s)
 	{
 		bytes += bucket_check_run(r);
 		runs++;
 		partial_or_cached += r->state != BUCKET_RUN_FULL;
 		cached += r->state == BUCKET_RUN_CACHED;
+		per_class[r->cls] += r->state != BUCKET_RUN_CACHED;
 	}
+	for (unsigned c = 0; c < BUCKET_CLASSES; c++)
+		BUCKET_CHECK(per_class[c] == bucket.cls[c].runs, "class run count", c);
 	for (uint32_t s = bucket.slot_top; s < bucket.nslots && s % 64 != 0; s++)
 		BUCKET_CHECK(!bucket_slot_in_use(s), "slot above top in use", s);
 	for (uint32_t w = 0; w < bucket.slot_hint; w++)
 		BUCKET_CHECK(bucket.slot_used[w] == ~0ull, "free slot below hint", w);
-	BUCKET_CHECK(bucket_check_lists() == partial_or_cached, "run in no list", partial_or_cached);
+	BUCKET_CHECK(bucket_check_lists() == partial_or_cached, "run in no list",
+		     partial_or_cached);
 	BUCKET_CHECK(runs == bucket.st.runs && cached == bucket.st.runs_cached, "run count", runs);
 	const struct bucket_large *prev = NULL;
 	for (const struct bucket_large *h = bucket.large; h != NULL; h = h->next) {
@@ -823,7 +878,7 @@ void bucket_trim(void)
 	for (unsigned c = 0; c < BUCKET_CLASSES; c++) {
 		struct bucket_run *r = bucket.cls[c].head;
 		if (r != NULL && r->used == 0) {
-			bucket_class_unlink(r);
+			bucket_class_leave(r);
 			bucket_run_release(r);
 		}
 	}

@@ -13,9 +13,11 @@
  * rounded up to one of 32 classes: 16 to 128 bytes in steps of 16, then
  * four classes per power of two (160, 192, 224, 256, 320, ... 8192), so
  * rounding wastes under 16 bytes up to 128 and at most 25 % above.
- * Every block is 16-byte aligned (power-of-two classes naturally aligned).
- * A class's blocks live in runs of 4 to 64 KiB (the smallest power of two
- * holding 8 blocks), one run per heap block, blocks from its first byte.
+ * Every block is 16-byte aligned.  A class's blocks live in runs, one run
+ * per heap block, blocks from its first byte: its first run is the
+ * smallest power of two from 4 KiB holding 8 blocks, each further run
+ * while it has runs twice the last, up to 64 KiB (a busy class gets few
+ * runs, seldom full, which keeps malloc and free on their fast paths).
  * Blocks are handed out from a free list, then from a never-used tail, so
  * a fresh run is touched only as far as it is used.  Larger requests, and
  * aligned_alloc beyond what a class can hold, get a heap block of their
@@ -31,7 +33,7 @@
  * When memory goes back to the kernel.  A large block: at its free.  A run
  * that empties stays with its class while it is the class's only run with
  * room (so a malloc/free pair at a run boundary never calls the kernel);
- * otherwise it goes to a small cache of empty runs per run size (32 KiB
+ * otherwise it goes to a small cache of empty runs per run size (8 KiB
  * of each size, at least one run), reused by any class needing that size;
  * a run pushed out of the cache is freed with sys_free_heap.  bucket_trim
  * frees every cached and idle run, and the table once no run is left.
@@ -65,16 +67,16 @@
 #define BUCKET_SMALL_MAX 8192u
 
 struct bucket_stats {
-	uint64_t heap_bytes;    /* bytes held from sys_allocate_heap now (table included) */
-	uint64_t heap_peak;     /* the most ever held at once */
-	uint64_t heap_allocs;   /* sys_allocate_heap calls that succeeded */
-	uint64_t heap_frees;    /* sys_free_heap calls */
-	uint64_t runs;          /* runs held, cached ones included */
-	uint64_t runs_cached;   /* empty runs in the cache */
-	uint64_t large_blocks;  /* live large blocks */
+	uint64_t heap_bytes;	/* bytes held from sys_allocate_heap now (table included) */
+	uint64_t heap_peak;	/* the most ever held at once */
+	uint64_t heap_allocs;	/* sys_allocate_heap calls that succeeded */
+	uint64_t heap_frees;	/* sys_free_heap calls */
+	uint64_t runs;		/* runs held, cached ones included */
+	uint64_t runs_cached;	/* empty runs in the cache */
+	uint64_t large_blocks;	/* live large blocks */
 	uint64_t blocks_in_use; /* live blocks, small and large */
-	uint64_t bytes_in_use;  /* their usable bytes */
-	uint64_t arena_size;    /* bytes of address space reserved (0 before the first run) */
+	uint64_t bytes_in_use;	/* their usable bytes */
+	uint64_t arena_size;	/* bytes of address space reserved (0 before the first run) */
 };
 
 /* malloc(0) returns a unique minimal block. */

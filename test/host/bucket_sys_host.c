@@ -25,7 +25,8 @@ static size_t nblocks, cap_blocks, nreserves;
 static const struct bucket_sys_range *bucket_sys_reserve_of(uint64_t start, uint64_t size)
 {
 	for (size_t i = 0; i < nreserves; i++)
-		if (start >= reserves[i].start && start + size <= reserves[i].start + reserves[i].size)
+		if (start >= reserves[i].start &&
+		    start + size <= reserves[i].start + reserves[i].size)
 			return &reserves[i];
 	return NULL;
 }

@@ -36,9 +36,9 @@ static void expect_all_returned(void)
 
 static void test_classes_and_alignment(void **state)
 {
-	static const size_t sizes[] = {0,    1,    15,   16,    17,    100,   128,    129,
-					255,  256,  257,  1000,  1024,  1025,  4000,   4096,
-					8191, 8192, 8193, 10000, 65536, 70000, 1 << 20, 3 << 20};
+	static const size_t sizes[] = {0,    1,	   15,	 16,	17,    100,   128,     129,
+				       255,  256,  257,	 1000,	1024,  1025,  4000,    4096,
+				       8191, 8192, 8193, 10000, 65536, 70000, 1 << 20, 3 << 20};
 	void *p[sizeof(sizes) / sizeof(sizes[0])];
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -396,17 +396,17 @@ static void test_random_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_classes_and_alignment),
-		cmocka_unit_test(test_calloc_overflow_and_zero),
-		cmocka_unit_test(test_realloc_in_place),
-		cmocka_unit_test(test_aligned_alloc),
-		cmocka_unit_test(test_hysteresis),
-		cmocka_unit_test(test_out_of_memory),
-		cmocka_unit_test(test_bad_large_free_panics),
+	    cmocka_unit_test(test_classes_and_alignment),
+	    cmocka_unit_test(test_calloc_overflow_and_zero),
+	    cmocka_unit_test(test_realloc_in_place),
+	    cmocka_unit_test(test_aligned_alloc),
+	    cmocka_unit_test(test_hysteresis),
+	    cmocka_unit_test(test_out_of_memory),
+	    cmocka_unit_test(test_bad_large_free_panics),
 #ifdef BUCKET_DEBUG
-		cmocka_unit_test(test_debug_bad_frees_panic),
+	    cmocka_unit_test(test_debug_bad_frees_panic),
 #endif
-		cmocka_unit_test(test_random_model),
+	    cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
