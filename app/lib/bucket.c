@@ -19,7 +19,7 @@
  */
 #include <stdbool.h>
 
-#include "phobos/abi.h"
+#include "../include/phobos/abi.h"
 #include "bucket.h"
 #include "sys.h"
 

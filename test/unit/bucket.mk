@@ -3,9 +3,8 @@
 # freestanding for the app's target, as the app build will.
 UNIT_TESTS += bucket bucket_debug
 bucket_SRCS := test/unit/test_bucket.c app/lib/bucket.c test/host/bucket_sys_host.c
-bucket_CFLAGS := -Iapp/include
 bucket_debug_SRCS := $(bucket_SRCS)
-bucket_debug_CFLAGS := -Iapp/include -DBUCKET_DEBUG
+bucket_debug_CFLAGS := -DBUCKET_DEBUG
 
 BUCKET_FREESTANDING := $(BUILD)/app/bucket-freestanding.o $(BUILD)/app/bucket-freestanding-debug.o
 $(BUILD)/host/unit/bucket $(BUILD)/host/unit/bucket_debug: app/lib/bucket.h app/lib/sys.h \
@@ -13,6 +12,6 @@ $(BUILD)/host/unit/bucket $(BUILD)/host/unit/bucket_debug: app/lib/bucket.h app/
 $(BUILD)/app/bucket-freestanding.o $(BUILD)/app/bucket-freestanding-debug.o: app/lib/bucket.c \
 	app/lib/bucket.h app/lib/sys.h app/include/phobos/abi.h
 	@mkdir -p $(@D)
-	clang -target x86_64-unknown-none-elf -ffreestanding -fno-stack-protector -mno-red-zone \
-		-O2 -Wall -Wextra -Werror -Iapp/include $(if $(findstring debug,$@),-DBUCKET_DEBUG) \
-		-c app/lib/bucket.c -o $@
+	clang -target x86_64-unknown-none-elf -std=gnu11 -ffreestanding -fno-stack-protector \
+		-fno-pic -mno-red-zone -mgeneral-regs-only -O2 -Wall -Wextra -Werror -Iapp/include \
+		$(if $(findstring debug,$@),-DBUCKET_DEBUG) -c app/lib/bucket.c -o $@
