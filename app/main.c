@@ -5,6 +5,8 @@
  *   basic              ring-3 checks: CPL 3, the gate page and its clock,
  *                      heap blocks, malloc and free with contents checked,
  *                      a file written and read back
+ *   alloc_mix          the allocator benchmark: free+malloc pairs over 1024
+ *                      live blocks of 16-1024 bytes (RESULT lines)
  *   syscall_errors     a kernel pointer (-EFAULT), an unknown call
  *                      (-ENOSYS), bad arguments (-EINVAL): the app goes on
  *   fault_null, fault_text_store, fault_exec_stack, fault_kernel_read,
@@ -14,6 +16,7 @@
  * tests read those lines and the exit code.
  */
 #include "app/include/phobos/app.h"
+#include "app/lib/bucket.h"
 
 #define APP_FILE "/app_test.bin"
 
@@ -138,6 +141,56 @@ static void check_file_map(void)
 	CHECK(sys_close(fd) == 0);
 }
 
+static uint64_t rng_state = 42;
+
+static uint64_t rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return rng_state >> 33;
+}
+
+/* malloc and friends over the kernel's heap: contents kept, blocks of
+ * every size class and large ones, everything given back. */
+static void check_malloc(void)
+{
+	static uint8_t *blocks[512];
+	static size_t sizes[512];
+	struct bucket_stats st;
+
+	/* every byte is written and checked: under an emulated CPU a few MiB
+	 * per round is what a self-test can afford */
+	for (int round = 0; round < 4; round++)
+		for (int i = 0; i < 512; i++) {
+			if (blocks[i] != NULL) {
+				for (size_t k = 0; k < sizes[i]; k++)
+					if (blocks[i][k] != (uint8_t)(i + sizes[i] + k)) {
+						failures++;
+						break;
+					}
+				free(blocks[i]);
+			}
+			sizes[i] = rng() % 64 == 0 ? rng() % (3 << 20) : rng() % 2048;
+			blocks[i] = malloc(sizes[i]);
+			CHECK(blocks[i] != NULL && malloc_usable_size(blocks[i]) >= sizes[i]);
+			for (size_t k = 0; blocks[i] != NULL && k < sizes[i]; k++)
+				blocks[i][k] = (uint8_t)(i + sizes[i] + k);
+		}
+	for (int i = 0; i < 512; i++)
+		free(blocks[i]);
+	uint64_t *z = calloc(1000, 8), *big = aligned_alloc(1 << 20, 4096);
+	CHECK(z != NULL && z[999] == 0 && big != NULL && ((uintptr_t)big & ((1 << 20) - 1)) == 0);
+	CHECK(calloc(1ull << 62, 16) == NULL);
+	z = realloc(z, 16000);
+	CHECK(z != NULL && z[999] == 0);
+	free(z);
+	free(big);
+	bucket_trim();
+	bucket_check();
+	bucket_stats(&st);
+	printf("app: malloc: %lu bytes of heap held after freeing everything\n",
+	       (unsigned long)st.heap_bytes);
+}
+
 static int part_basic(void)
 {
 	CHECK(cpl() == 3);
@@ -145,7 +198,44 @@ static int part_basic(void)
 	check_heap();
 	check_file();
 	check_file_map();
+	check_malloc();
 	return failures;
+}
+
+/* The host's slab and bucket mix, inside the app: sizes log-uniform from
+ * 16 to 1024 bytes, a working set of 1024 live blocks, each step freeing
+ * one slot and allocating into it again. */
+static int part_alloc_mix(void)
+{
+	enum { LIVE = 1024, PAIRS = 2000000 };
+	static void *live[LIVE];
+	struct bucket_stats st;
+
+	for (int i = 0; i < LIVE; i++)
+		live[i] = malloc(16);
+	uint64_t start = clock_us_fast();
+	for (int i = 0; i < PAIRS; i++) {
+		uint64_t r = rng();
+		size_t s = (size_t)16 << (r % 7); /* 16 .. 1024 */
+		s += (r >> 8) % s;
+		s = s > 1024 ? 1024 : s;
+		unsigned slot = (unsigned)(r >> 20) % LIVE;
+		free(live[slot]);
+		live[slot] = malloc(s);
+		if (live[slot] == NULL)
+			return 1;
+		*(volatile uint8_t *)live[slot] = 1;
+	}
+	uint64_t us = clock_us_fast() - start;
+	bucket_stats(&st);
+	printf("RESULT {\"bench\":\"bucket_app_small_pair\",\"metric\":\"ns_per_pair\","
+	       "\"value\":%lu.%03lu,\"unit\":\"ns\"}\n", (unsigned long)(us * 1000 / PAIRS),
+	       (unsigned long)(us * 1000000 / PAIRS % 1000));
+	printf("RESULT {\"bench\":\"bucket_app_small_pair\",\"metric\":\"heap_bytes\","
+	       "\"value\":%lu,\"unit\":\"bytes\"}\n", (unsigned long)st.heap_peak);
+	for (int i = 0; i < LIVE; i++)
+		free(live[i]);
+	return 0;
 }
 
 static int part_syscall_errors(void)
@@ -249,6 +339,8 @@ int main(const char *args)
 		r = part_syscall_errors();
 	else if (strcmp(args, "demo") == 0)
 		r = part_demo();
+	else if (strcmp(args, "alloc_mix") == 0)
+		r = part_alloc_mix();
 	else
 		r = part_fault(args);
 	if (r == 0)

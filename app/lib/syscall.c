@@ -14,6 +14,13 @@ long phobos_syscall(long nr, long a0, long a1, long a2, long a3, long a4)
 	return ret;
 }
 
+/* The allocator's last word on a broken heap: a bad free, a broken run. */
+_Noreturn void sys_panic(const char *why, uint64_t value)
+{
+	printf("app: panic: %s (%lx)\n", why, (unsigned long)value);
+	sys_exit(70);
+}
+
 _Noreturn void sys_exit(int code)
 {
 	phobos_syscall(PHOBOS_SYS_EXIT, code, 0, 0, 0, 0);
