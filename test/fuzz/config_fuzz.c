@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memchr(cfg.fs_guid, '\0', sizeof(cfg.fs_guid)) == NULL ||
 	    memchr(cfg.swap_guid, '\0', sizeof(cfg.swap_guid)) == NULL)
 		abort();
-	if (cfg.app > CONFIG_APP_CHECK || cfg.exit > CONFIG_EXIT_REBOOT || cfg.log > LOG_DEBUG ||
+	if (cfg.app > CONFIG_APP_DEMO || cfg.exit > CONFIG_EXIT_REBOOT || cfg.log > LOG_DEBUG ||
 	    (cfg.mem_cap != 0 && cfg.mem_cap < (1u << 20)))
 		abort();
 	return 0;
