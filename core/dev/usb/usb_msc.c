@@ -216,6 +216,9 @@ static int msc_command(struct msc *m, const struct msc_cmd *c, bool quiet, unsig
 	*key = *code = 0;
 	if (err < 0)
 		return err;
+	if (status == 0 && residue != 0)
+		log_error("usb_msc: %s LUN %u: command 0x%02x passed with %u of %u bytes not moved",
+			  m->udev->name, c->lun, c->cdb[0], residue, c->len);
 	if (status == 0)
 		return residue == 0 ? 0 : -EIO;
 	err = msc_sense(m, c->lun, key, code);
