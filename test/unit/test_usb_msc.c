@@ -25,8 +25,18 @@
 #define EP_IN 0x81
 #define EP_OUT 0x02
 
-enum fault { F_NONE, F_DATA_STALL, F_CSW_TAG, F_CSW_SIG, F_PHASE, F_CSW_STALL, F_CBW_STALL,
-	     F_TIMEOUT, F_LOST, F_RESIDUE };
+enum fault {
+	F_NONE,
+	F_DATA_STALL,
+	F_CSW_TAG,
+	F_CSW_SIG,
+	F_PHASE,
+	F_CSW_STALL,
+	F_CBW_STALL,
+	F_TIMEOUT,
+	F_LOST,
+	F_RESIDUE
+};
 enum phase { P_CBW, P_DATA, P_CSW };
 
 static struct sim {
@@ -35,13 +45,13 @@ static struct sim {
 	uint64_t capacity;
 	enum phase phase;
 	uint8_t cbw[31];
-	uint8_t status;     /* of the command in progress */
+	uint8_t status; /* of the command in progress */
 	uint32_t residue;
 	bool halted_in, halted_out, unit_attention, two_luns;
 	enum fault fault;
-	uint64_t fault_lba; /* commands that cover it meet the fault */
+	uint64_t fault_lba;	    /* commands that cover it meet the fault */
 	unsigned opcodes[64], nops; /* SCSI opcodes seen */
-	char trail[256];            /* the recovery requests, in order: R reset, I/O clear halt */
+	char trail[256];	    /* the recovery requests, in order: R reset, I/O clear halt */
 	unsigned sense_key, sense_asc;
 } sim;
 
@@ -121,10 +131,9 @@ static void trail(char c)
 static int sim_control(struct usb_dev *d, const struct usb_setup *s, void *data, size_t *actual)
 {
 	static const uint8_t desc[18] = {18, 1, 0, 2, 0, 0, 0, 64, 0xf4, 0x46, 1, 0};
-	static const uint8_t config[32] = {9, 2, 32, 0, 1, 1, 0, 0x80, 50,
-					   9, 4, 0, 0, 2, 8, 6, 0x50, 0,
-					   7, 5, EP_IN, 2, 0, 2, 0,
-					   7, 5, EP_OUT, 2, 0, 2, 0};
+	static const uint8_t config[32] = {9, 2, 32, 0, 1, 1,	   0, 0x80, 50, 9,     4,
+					   0, 0, 2,  8, 6, 0x50,   0, 7,    5,	EP_IN, 2,
+					   0, 2, 0,  7, 5, EP_OUT, 2, 0,    2,	0};
 	*actual = 0;
 	if (s->request == USB_REQ_GET_DESCRIPTOR) {
 		const uint8_t *src = s->value >> 8 == USB_DESC_DEVICE ? desc : config;
@@ -269,8 +278,8 @@ static int sim_data(bool in, uint8_t *buf, size_t len, size_t *actual)
 		assert_int_equal(len, (size_t)count * 512);
 		assert_int_equal(write, !in);
 		for (uint32_t i = 0; i < count; i++)
-			memcpy(in ? buf + i * 512 : sector(lba + i), in ? sector(lba + i) : buf + i * 512,
-			       512);
+			memcpy(in ? buf + i * 512 : sector(lba + i),
+			       in ? sector(lba + i) : buf + i * 512, 512);
 	}
 	*actual = sim_faulty() && sim.fault == F_RESIDUE ? len - 512 : len;
 	sim.residue = (uint32_t)(len - *actual);
@@ -415,8 +424,8 @@ static void fault_case(enum fault f, int want_err, const char *want_trail, bool 
 	sim.fault_lba = 2000;
 	for (int i = 0; i < 3; i++) {
 		bufs[i] = calloc(8, 512);
-		reqs[i] = (struct blk_req){write ? BLK_WRITE : BLK_READ, 1000 + 1000 * (uint64_t)i, 8,
-					   bufs[i], 1};
+		reqs[i] = (struct blk_req){write ? BLK_WRITE : BLK_READ, 1000 + 1000 * (uint64_t)i,
+					   8, bufs[i], 1};
 	}
 	int err = blk_submit(disk, reqs, 3);
 	assert_int_equal(err, want_err);

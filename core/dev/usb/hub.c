@@ -36,8 +36,8 @@ static int hub_port_feature(struct usb_dev *d, uint8_t request, uint16_t feature
 /* wPortStatus in bits 15:0, wPortChange in 31:16. */
 static int hub_port_status(struct usb_dev *d, unsigned port, uint32_t *st)
 {
-	struct usb_setup s = {USB_DIR_IN | USB_TYPE_CLASS | USB_RECIP_OTHER, USB_REQ_GET_STATUS,
-			      0, (uint16_t)port, 4};
+	struct usb_setup s = {USB_DIR_IN | USB_TYPE_CLASS | USB_RECIP_OTHER, USB_REQ_GET_STATUS, 0,
+			      (uint16_t)port, 4};
 	uint8_t b[4];
 	size_t got;
 	int err = usb_control(d, &s, b, &got);
@@ -83,10 +83,10 @@ static void hub_port_attach(struct usb_dev *d, unsigned port, bool super)
 		return;
 	}
 	/* a USB 3 hub's ports carry SuperSpeed only; a USB 2 hub says LS or HS, else FS */
-	enum usb_speed speed = super			 ? USB_SPEED_SUPER
-			       : st & HUB_ST_LOW_SPEED	 ? USB_SPEED_LOW
+	enum usb_speed speed = super			? USB_SPEED_SUPER
+			       : st & HUB_ST_LOW_SPEED	? USB_SPEED_LOW
 			       : st & HUB_ST_HIGH_SPEED ? USB_SPEED_HIGH
-							 : USB_SPEED_FULL;
+							: USB_SPEED_FULL;
 	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
 	if ((err = d->ops->attach_child(d, port, speed, &child)) < 0) {
 		log_error("usb_hub: %s port %u: device not usable: %s", d->name, port,
@@ -94,8 +94,10 @@ static void hub_port_attach(struct usb_dev *d, unsigned port, bool super)
 		return;
 	}
 	log_info("usb_hub: %s: port %u of hub %s, %s speed", child->name, port, d->name,
-		 speed == USB_SPEED_LOW ? "low" : speed == USB_SPEED_FULL ? "full"
-					: speed == USB_SPEED_HIGH ? "high" : "super");
+		 speed == USB_SPEED_LOW	   ? "low"
+		 : speed == USB_SPEED_FULL ? "full"
+		 : speed == USB_SPEED_HIGH ? "high"
+					   : "super");
 	usb_dev_attach(child);
 }
 

@@ -89,8 +89,7 @@ unsigned usb_interface_eps(const struct usb_dev *d, size_t iface_off, struct usb
 	return n;
 }
 
-static int usb_get_descriptor(struct usb_dev *d, uint8_t type, void *buf, uint16_t len,
-			      size_t *got)
+static int usb_get_descriptor(struct usb_dev *d, uint8_t type, void *buf, uint16_t len, size_t *got)
 {
 	struct usb_setup s = {USB_DIR_IN, USB_REQ_GET_DESCRIPTOR, (uint16_t)(type << 8), 0, len};
 

@@ -50,11 +50,16 @@
 #define USB_RECIP_OTHER 0x03
 
 #define USB_EP_XFER_BULK 2
-#define USB_CONFIG_MAX 512 /* bytes of the configuration descriptor kept */
+#define USB_CONFIG_MAX 512	   /* bytes of the configuration descriptor kept */
 #define USB_MAX_XFER (128u * 1024) /* bytes per bulk or control transfer */
 
-enum usb_speed { USB_SPEED_FULL = 1, USB_SPEED_LOW = 2, USB_SPEED_HIGH = 3, USB_SPEED_SUPER = 4,
-		 USB_SPEED_SUPER_PLUS = 5 };
+enum usb_speed {
+	USB_SPEED_FULL = 1,
+	USB_SPEED_LOW = 2,
+	USB_SPEED_HIGH = 3,
+	USB_SPEED_SUPER = 4,
+	USB_SPEED_SUPER_PLUS = 5
+};
 
 struct usb_setup {
 	uint8_t type, request;
@@ -99,11 +104,11 @@ struct usb_hc_ops {
 
 struct usb_dev {
 	const struct usb_hc_ops *ops; /* (c) */
-	void *hc;                     /* (c) the controller's data of this device */
-	char name[24];                /* (c) "usb-3" root port 3, "usb-3.1" port 1 of a hub there */
-	enum usb_speed speed;         /* (c) */
-	unsigned depth;               /* (c) hubs between it and the root port */
-	uint8_t desc[18];             /* (c) device descriptor */
+	void *hc;		      /* (c) the controller's data of this device */
+	char name[24];		      /* (c) "usb-3" root port 3, "usb-3.1" port 1 of a hub there */
+	enum usb_speed speed;	      /* (c) */
+	unsigned depth;		      /* (c) hubs between it and the root port */
+	uint8_t desc[18];	      /* (c) device descriptor */
 	uint8_t config[USB_CONFIG_MAX]; /* (c) configuration descriptor, truncated */
 	size_t config_len;
 	bool lost; /* set by the controller: a transfer it could not stop holds a buffer */

@@ -175,9 +175,10 @@ static int msc_transport(struct msc *m, const struct msc_cmd *c, unsigned *statu
 	if (got != MSC_CSW_LEN || msc_get32(csw) != MSC_CSW_SIG || msc_get32(csw + 4) != m->tag ||
 	    *status > 1 || *residue > c->len) {
 		char why[96];
-		ksnprintf(why, sizeof(why), "bad status (%zu bytes, tag %u for %u, status %u, "
-			  "residue %u of %u)", got, msc_get32(csw + 4), m->tag, *status, *residue,
-			  c->len);
+		ksnprintf(why, sizeof(why),
+			  "bad status (%zu bytes, tag %u for %u, status %u, "
+			  "residue %u of %u)",
+			  got, msc_get32(csw + 4), m->tag, *status, *residue, c->len);
 		msc_reset_recovery(m, why);
 		return -EIO;
 	}
@@ -224,8 +225,9 @@ static int msc_command(struct msc *m, const struct msc_cmd *c, bool quiet, unsig
 	err = msc_sense(m, c->lun, key, code);
 	if (!quiet)
 		log_error("usb_msc: %s LUN %u: command 0x%02x failed: sense key 0x%x, "
-			  "ASC/ASCQ %02x/%02x%s", m->udev->name, c->lun, c->cdb[0], *key,
-			  *code >> 8, *code & 0xff, err < 0 ? " (sense unreadable)" : "");
+			  "ASC/ASCQ %02x/%02x%s",
+			  m->udev->name, c->lun, c->cdb[0], *key, *code >> 8, *code & 0xff,
+			  err < 0 ? " (sense unreadable)" : "");
 	return -EIO;
 }
 
@@ -242,8 +244,8 @@ static void msc_check_lost(struct msc *m)
 /* Sectors [lba, lba + count) of lun, in one command. */
 static int msc_rw(struct msc_lun *l, enum blk_op op, uint64_t lba, uint32_t count, void *buf)
 {
-	struct msc_cmd c = {.lun = l->lun, .in = op == BLK_READ, .buf = buf,
-			    .len = count * l->dev.sector_size};
+	struct msc_cmd c = {
+	    .lun = l->lun, .in = op == BLK_READ, .buf = buf, .len = count * l->dev.sector_size};
 	unsigned key, code;
 
 	if (lba + count > 0xffffffffull || count > 0xffff) {
@@ -344,8 +346,8 @@ static int msc_capacity(struct msc *m, uint8_t lun, uint64_t *sectors, uint32_t 
 		*sectors = last + 1;
 		return 0;
 	}
-	c = (struct msc_cmd){{SCSI_SERVICE_ACTION_IN_16, SCSI_SA_READ_CAPACITY_16}, 16, lun, true,
-			     m->io->data, 32};
+	c = (struct msc_cmd){
+	    {SCSI_SERVICE_ACTION_IN_16, SCSI_SA_READ_CAPACITY_16}, 16, lun, true, m->io->data, 32};
 	msc_put_be(c.cdb + 10, 32, 4);
 	if ((err = msc_command(m, &c, false, &key, &code)) < 0)
 		return err;
@@ -408,8 +410,8 @@ static void msc_lun_attach(struct msc *m, uint8_t lun)
 /* GET MAX LUN; a device with one LUN may stall it (BOT 3.2). */
 static unsigned msc_max_lun(struct msc *m)
 {
-	struct usb_setup s = {USB_DIR_IN | USB_TYPE_CLASS | USB_RECIP_INTERFACE, MSC_REQ_MAX_LUN,
-			      0, m->iface, 1};
+	struct usb_setup s = {USB_DIR_IN | USB_TYPE_CLASS | USB_RECIP_INTERFACE, MSC_REQ_MAX_LUN, 0,
+			      m->iface, 1};
 	size_t got;
 
 	m->io->data[0] = 0;

@@ -168,8 +168,8 @@ static bool xhci_event_next(struct xhci_ctrl *c, struct xhci_trb *ev)
 		c->evt_deq = 0;
 		c->evt_cycle ^= 1;
 	}
-	xhci_wr64(c->rt, RT_IR0 + IR_ERDP, (c->evt_pa + c->evt_deq * sizeof(struct xhci_trb)) |
-						ERDP_EHB);
+	xhci_wr64(c->rt, RT_IR0 + IR_ERDP,
+		  (c->evt_pa + c->evt_deq * sizeof(struct xhci_trb)) | ERDP_EHB);
 	return true;
 }
 
@@ -242,7 +242,8 @@ int xhci_transfer_event(struct xhci_ctrl *c, unsigned slot, unsigned dci, struct
 		if (off >= usable * sizeof(struct xhci_trb))
 			continue;
 		/* the TD may wrap past the link: count its TRBs in ring order */
-		unsigned dist = ((unsigned)(off / sizeof(struct xhci_trb)) + usable - first) % usable;
+		unsigned dist =
+		    ((unsigned)(off / sizeof(struct xhci_trb)) + usable - first) % usable;
 		if (dist < n) {
 			*pos = dist;
 			return 0;
@@ -265,8 +266,8 @@ static void xhci_handoff(struct xhci_ctrl *c, unsigned off)
 		if (xhci_rd(c->cap, off) & LEGACY_BIOS_OWNED) {
 			log_error("xhci: %02x:%02x.%u: firmware keeps the controller; taking it",
 				  c->bus, c->dev, c->fn);
-			xhci_wr(c->cap, off, (xhci_rd(c->cap, off) & ~LEGACY_BIOS_OWNED) |
-						     LEGACY_OS_OWNED);
+			xhci_wr(c->cap, off,
+				(xhci_rd(c->cap, off) & ~LEGACY_BIOS_OWNED) | LEGACY_OS_OWNED);
 		}
 	} else {
 		xhci_wr(c->cap, off, v | LEGACY_OS_OWNED);
@@ -413,8 +414,8 @@ static void xhci_scan_ports(struct xhci_ctrl *c)
 		if (err == 0)
 			err = xhci_slot_attach(c, NULL, n, speed, &d);
 		if (err < 0) {
-			log_error("xhci: %02x:%02x.%u port %u: device not usable: %s", c->bus, c->dev,
-				  c->fn, n, err_name(err));
+			log_error("xhci: %02x:%02x.%u port %u: device not usable: %s", c->bus,
+				  c->dev, c->fn, n, err_name(err));
 			continue;
 		}
 		log_info("xhci: %s: USB %u port, %s speed, slot %u", d->name, c->port_major[n],
@@ -455,8 +456,8 @@ static int xhci_attach(const struct pci_dev *d)
 		return err;
 	}
 	log_info("xhci: %02x:%02x.%u: xHCI %x.%02x, %u slots, %u ports, %u-byte contexts", d->bus,
-		 d->dev, d->fn, xhci_rd(c->cap, CAP_LENGTH) >> 24, xhci_rd(c->cap, CAP_LENGTH) >> 16 & 0xff,
-		 c->max_slots, c->max_ports, c->ctx_size);
+		 d->dev, d->fn, xhci_rd(c->cap, CAP_LENGTH) >> 24,
+		 xhci_rd(c->cap, CAP_LENGTH) >> 16 & 0xff, c->max_slots, c->max_ports, c->ctx_size);
 	xhci_scan_ports(c);
 	return 0;
 }

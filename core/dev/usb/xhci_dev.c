@@ -138,7 +138,8 @@ static int xhci_td_wait(struct xhci_slot *s, unsigned dci, unsigned first, unsig
 	for (;;) {
 		int err = xhci_transfer_event(s->c, s->id, dci, &s->ep[dci], first, n, &pos, &ev);
 		if (err == -ETIMEDOUT) {
-			log_error("xhci: %s: endpoint %u: no completion in time", s->udev.name, dci);
+			log_error("xhci: %s: endpoint %u: no completion in time", s->udev.name,
+				  dci);
 			xhci_ep_resync(s, dci);
 		}
 		if (err < 0)
@@ -207,7 +208,8 @@ static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_
 		return np;
 	unsigned first = r->enq;
 	xhci_put_pieces(r, p, (unsigned)np, s->mps[dci],
-			TRB_TYPE(TRB_NORMAL) | (ep & USB_DIR_IN ? TRB_ISP : 0), TRB_IOC, lens, true);
+			TRB_TYPE(TRB_NORMAL) | (ep & USB_DIR_IN ? TRB_ISP : 0), TRB_IOC, lens,
+			true);
 	xhci_ring_commit(r, first);
 	xhci_ring_doorbell(s->c, s->id, dci);
 	return xhci_td_wait(s, dci, first, (unsigned)np, lens, actual);

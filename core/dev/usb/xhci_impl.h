@@ -64,7 +64,7 @@ struct xhci_ring {
 	volatile struct xhci_trb *trbs;
 	paddr_t pa;
 	struct vm_page *page;
-	unsigned enq;   /* next TRB to fill */
+	unsigned enq;	/* next TRB to fill */
 	uint32_t cycle; /* the producer's cycle state */
 };
 
@@ -99,7 +99,7 @@ struct xhci_slot {
 	struct vm_page *in_page, *out_page;
 	uint8_t *in_ctx, *out_ctx;
 	struct xhci_ring ep[32]; /* by device context index; trbs NULL when unused */
-	uint16_t mps[32];        /* max packet size of each endpoint */
+	uint16_t mps[32];	 /* max packet size of each endpoint */
 };
 
 /* xhci.c */
