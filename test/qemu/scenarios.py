@@ -852,4 +852,5 @@ SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_clock_none, scenario_nvme_8k_sectors, scenario_user_basic] + \
     [user_fault_scenario(*f) for f in USER_FAULTS] + \
     [usb_scenario(blk_rw_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
-    [usb_scenario(check_scenario(bus), bus) for bus in ("usb", "usb-hub")]
+    [usb_scenario(check_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
+    [usb_scenario(swap_ws_scenario("usb"), "usb")]
