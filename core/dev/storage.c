@@ -5,6 +5,7 @@
 #include "core/dev/nvme.h"
 #include "core/dev/pci.h"
 #include "core/dev/storage.h"
+#include "core/dev/usb/xhci.h"
 #include "core/dev/virtio_blk.h"
 #include "core/lib/guid.h"
 
@@ -137,8 +138,9 @@ int storage_init(const struct boot_info *bi, const char *fs_guid, enum config_sw
 	virtio_blk_probe();
 	nvme_probe();
 	ahci_probe();
+	xhci_probe();
 	if (blk_first() == NULL)
-		log_error("storage: no disks found (drivers: virtio-blk, AHCI, NVMe)");
+		log_error("storage: no disks found (drivers: virtio-blk, AHCI, NVMe, USB mass storage)");
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
 		if (d->parent == NULL)
 			gpt_scan(d);

@@ -37,7 +37,7 @@ def blk_bench(mem, out_dir):
     that gave no figures (a driver not built in is no reason to stop)."""
     results, silent = [], []
     disk = os.path.join(out_dir, "blk-test-disk.img")
-    for bus in ("virtio", "ahci", "nvme"):
+    for bus in ("virtio", "ahci", "nvme", "usb"):
         print("bench: blk_read on %s in QEMU" % bus, flush=True)
         scenarios.blk_bench_disk(disk, 64 << 20)
         b = boot("bench-blk-" + bus, "app=bench bench=blk_read exit=qemu", mem=mem, timeout=900,

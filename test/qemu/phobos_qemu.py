@@ -42,7 +42,9 @@ class Boot:
 def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
          image=None, workdir=None, disk_bus="virtio", prepare=None, inspect=None, serial=True):
     """disk_bus: the controller the boot disk hangs on: virtio, ahci, nvme,
-    or ide (the legacy IDE of -machine pc, which Phobos has no driver for),
+    usb (a usb-storage stick on qemu-xhci's root port 2), usb-hub (the stick
+    on port 1 of a usb-hub on root port 1; "xhci" names the controller for
+    extra devices), or ide (the legacy IDE of -machine pc, which Phobos has no driver for),
     or none when extra attaches it ("{img}" in extra is the image copy).
     serial=False boots a machine without a serial port (the log stays empty:
     only QEMU's exit status tells what happened).
@@ -66,13 +68,18 @@ def boot(name, config, machine="q35", mem="128M", extra=(), timeout=180,
         os.unlink(cfg)
     if prepare is not None:
         prepare(img)
-    disk = [] if disk_bus == "none" else ["-drive", "if=none,format=raw,file=%s,id=boot" % img,
-                                          "-device", {
-        "virtio": "virtio-blk-pci,drive=boot",
-        "ahci": "ide-hd,drive=boot,bus=ide.0",  # q35's ICH9 AHCI
-        "nvme": "nvme,drive=boot,serial=phobosboot",
-        "ide": "ide-hd,drive=boot,bus=ide.0",
-    }[disk_bus]]
+    disk = [] if disk_bus == "none" else ["-drive", "if=none,format=raw,file=%s,id=boot" % img] + {
+        "virtio": ["-device", "virtio-blk-pci,drive=boot"],
+        "ahci": ["-device", "ide-hd,drive=boot,bus=ide.0"],  # q35's ICH9 AHCI
+        "nvme": ["-device", "nvme,drive=boot,serial=phobosboot"],
+        "ide": ["-device", "ide-hd,drive=boot,bus=ide.0"],
+        # the stick on root port 2, so that a test stick can take port 1
+        "usb": ["-device", "qemu-xhci,id=xhci",
+                "-device", "usb-storage,bus=xhci.0,port=2,drive=boot,bootindex=0"],
+        # a hub on root port 1, the stick on the hub's port 1
+        "usb-hub": ["-device", "qemu-xhci,id=xhci", "-device", "usb-hub,bus=xhci.0,port=1",
+                    "-device", "usb-storage,bus=xhci.0,port=1.1,drive=boot"],
+    }[disk_bus]
     extra = [a.replace("{img}", img) for a in extra]
     cmd = ["qemu-system-x86_64", "-machine", machine, "-cpu", "max", "-m", mem,
            "-no-reboot", "-display", "none",

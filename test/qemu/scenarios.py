@@ -867,6 +867,40 @@ def user_fault_scenario(part, what, where):
     return scenario
 
 
+# USB: the boot stick is on root port 2 (disk_bus "usb") or on port 1 of a
+# usb-hub on root port 1 ("usb-hub"); the test stick beside it on root port
+# 1, or on the hub's port 2.
+BLKT_DEVICE["usb"] = "usb-storage,bus=xhci.0,port=1,drive=t"
+BLKT_DEVICE["usb-hub"] = "usb-storage,bus=xhci.0,port=1.2,drive=t"
+
+
+def usb_scenario(inner, bus):
+    """inner (a blk_rw or check scenario on `bus`), and the log must show
+    the path: the xHCI controller, the hub when there is one, and the
+    boot disk found on USB by its GUID."""
+    def scenario():
+        b, checks = inner()
+        name = b.name
+        checks.append(("%s: the xHCI controller came up" % name,
+                       re.search(r"^\[[ 0-9.]+\] xhci: 00:\S+: xHCI \d", b.log, re.M) is not None,
+                       "no xhci line"))
+        boot_disk = re.search(r"storage: boot disk (usb\d+);", b.log)
+        checks.append(("%s: the boot disk is a USB disk, files and swap on it" % name,
+                       boot_disk is not None and "files from %sp1; swap %sp2" %
+                       (boot_disk.group(1), boot_disk.group(1)) in b.log,
+                       "boot disk line: %s" % (boot_disk.group(0) if boot_disk else None)))
+        if bus == "usb-hub":
+            checks.append(("%s: the stick is found behind the hub" % name,
+                           "usb_hub: usb-5: 8 ports" in b.log and
+                           "usb_hub: usb-5.1: port 1 of hub usb-5" in b.log, "no hub lines"))
+        else:
+            checks.append(("%s: the stick is on a USB 3 root port at SuperSpeed" % name,
+                           "xhci: usb-2: USB 3 port, super speed" in b.log, "no such line"))
+        return b, checks
+    scenario.__name__ = inner.__name__.replace("-", "_")
+    return scenario
+
+
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
              scenario_5g, scenario_bench_default, scenario_missing_partition,
@@ -942,3 +976,6 @@ def scenario_file_map():
 
 
 SCENARIOS.append(scenario_file_map)
+SCENARIOS += [usb_scenario(blk_rw_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
+    [usb_scenario(check_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
+    [usb_scenario(swap_ws_scenario("usb"), "usb")]

@@ -1,0 +1,136 @@
+/*
+ * hub: USB hubs (USB 2.0 chapter 11, USB 3.2 chapter 10), walked once at
+ * boot.  The hub's descriptor tells the host controller what it must know
+ * to route through it (ports, transaction translator); then each port is
+ * powered, and each with a device is reset and the device handed to
+ * usb_dev_attach, which may find another hub behind it.  Ports are read
+ * with GET_STATUS, so the status-change endpoint is never used.
+ */
+#include "core/dev/blk_wait.h"
+#include "core/dev/usb/usb.h"
+
+#define HUB_DESC_USB2 0x29
+#define HUB_DESC_USB3 0x2a
+#define HUB_REQ_SET_DEPTH 12
+#define HUB_PORT_RESET 4
+#define HUB_PORT_POWER 8
+#define HUB_C_PORT_CONNECTION 16
+#define HUB_C_PORT_RESET 20
+#define HUB_ST_CONNECTION (1u << 0)
+#define HUB_ST_ENABLE (1u << 1)
+#define HUB_ST_RESET (1u << 4)
+#define HUB_ST_LOW_SPEED (1u << 9)
+#define HUB_ST_HIGH_SPEED (1u << 10)
+#define HUB_CH_RESET (1u << 4) /* in wPortChange, the upper half of the status */
+#define HUB_RESET_US 500000
+#define HUB_DEBOUNCE_US 100000 /* USB 2.0 7.1.7.3 */
+
+static int hub_port_feature(struct usb_dev *d, uint8_t request, uint16_t feature, unsigned port)
+{
+	struct usb_setup s = {USB_TYPE_CLASS | USB_RECIP_OTHER, request, feature, (uint16_t)port,
+			      0};
+
+	return usb_control(d, &s, NULL, NULL);
+}
+
+/* wPortStatus in bits 15:0, wPortChange in 31:16. */
+static int hub_port_status(struct usb_dev *d, unsigned port, uint32_t *st)
+{
+	struct usb_setup s = {USB_DIR_IN | USB_TYPE_CLASS | USB_RECIP_OTHER, USB_REQ_GET_STATUS, 0,
+			      (uint16_t)port, 4};
+	uint8_t b[4];
+	size_t got;
+	int err = usb_control(d, &s, b, &got);
+
+	if (err == 0 && got != 4)
+		err = -EIO;
+	*st = b[0] | b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	return err;
+}
+
+/* Resets port and waits until the hub says it is done; the status after. */
+static int hub_port_reset(struct usb_dev *d, unsigned port, uint32_t *st)
+{
+	struct blk_wait w;
+	int err = hub_port_feature(d, USB_REQ_SET_FEATURE, HUB_PORT_RESET, port);
+
+	for (blk_wait_start(&w, HUB_RESET_US); err == 0;) {
+		if ((err = hub_port_status(d, port, st)) < 0)
+			break;
+		if (!(*st & HUB_ST_RESET) && (*st & HUB_CH_RESET << 16))
+			break;
+		if (blk_wait_expired(&w))
+			err = -ETIMEDOUT;
+	}
+	hub_port_feature(d, USB_REQ_CLEAR_FEATURE, HUB_C_PORT_RESET, port);
+	hub_port_feature(d, USB_REQ_CLEAR_FEATURE, HUB_C_PORT_CONNECTION, port);
+	return err;
+}
+
+/* The device on port, if any: reset, addressed, and given to its driver. */
+static void hub_port_attach(struct usb_dev *d, unsigned port, bool super)
+{
+	struct usb_dev *child;
+	uint32_t st;
+	int err = hub_port_status(d, port, &st);
+
+	if (err < 0 || !(st & HUB_ST_CONNECTION))
+		return;
+	if ((err = hub_port_reset(d, port, &st)) == 0 && !(st & HUB_ST_ENABLE))
+		err = -EIO;
+	if (err < 0) {
+		log_error("usb_hub: %s port %u: reset failed: %s", d->name, port, err_name(err));
+		return;
+	}
+	/* a USB 3 hub's ports carry SuperSpeed only; a USB 2 hub says LS or HS, else FS */
+	enum usb_speed speed = super			? USB_SPEED_SUPER
+			       : st & HUB_ST_LOW_SPEED	? USB_SPEED_LOW
+			       : st & HUB_ST_HIGH_SPEED ? USB_SPEED_HIGH
+							: USB_SPEED_FULL;
+	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
+	if ((err = d->ops->attach_child(d, port, speed, &child)) < 0) {
+		log_error("usb_hub: %s port %u: device not usable: %s", d->name, port,
+			  err_name(err));
+		return;
+	}
+	log_info("usb_hub: %s: port %u of hub %s, %s speed", child->name, port, d->name,
+		 speed == USB_SPEED_LOW	   ? "low"
+		 : speed == USB_SPEED_FULL ? "full"
+		 : speed == USB_SPEED_HIGH ? "high"
+					   : "super");
+	usb_dev_attach(child);
+}
+
+int usb_hub_attach(struct usb_dev *d, size_t iface_off)
+{
+	bool super = d->speed >= USB_SPEED_SUPER;
+	uint8_t desc[32];
+	size_t got;
+
+	if (d->config[iface_off + 5] != 9)
+		return -ENODEV;
+	struct usb_setup s = {USB_DIR_IN | USB_TYPE_CLASS, USB_REQ_GET_DESCRIPTOR,
+			      (super ? HUB_DESC_USB3 : HUB_DESC_USB2) << 8, 0, sizeof(desc)};
+	int err = usb_control(d, &s, desc, &got);
+	if (err == 0 && (got < 7 || desc[2] == 0))
+		err = -EIO;
+	/* wHubCharacteristics bits 6:5: TT think time; bDeviceProtocol 2: one TT per port */
+	struct usb_hub_info info = {desc[2], (uint8_t)(desc[3] >> 5 & 3), d->desc[6] == 2};
+	if (err == 0)
+		err = usb_configure(d, NULL, 0, &info);
+	struct usb_setup depth = {USB_TYPE_CLASS, HUB_REQ_SET_DEPTH, (uint16_t)d->depth, 0, 0};
+	if (err == 0 && super)
+		err = usb_control(d, &depth, NULL, NULL);
+	if (err < 0) {
+		log_error("usb_hub: %s: not usable: %s", d->name, err_name(err));
+		return err;
+	}
+	log_info("usb_hub: %s: %u ports%s", d->name, info.ports, super ? ", USB 3" : "");
+	for (unsigned p = 1; p <= info.ports; p++)
+		hub_port_feature(d, USB_REQ_SET_FEATURE, HUB_PORT_POWER, p);
+	/* bPwrOn2PwrGood counts 2 ms; then the connect debounce */
+	blk_wait_delay(desc[5] * 2000ull + HUB_DEBOUNCE_US);
+	for (unsigned p = 1; p <= info.ports; p++)
+		hub_port_attach(d, p, super);
+	return 0;
+}

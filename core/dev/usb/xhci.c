@@ -1,0 +1,480 @@
+/*
+ * xhci: the controller, its rings, commands and events, and the root
+ * ports; see xhci.h and xhci_impl.h.  Section numbers are those of xHCI
+ * 1.2.
+ *
+ * Bring-up (4.2): the firmware is asked to let go (the USB legacy support
+ * capability, 7.1), the controller halted and reset, the device context
+ * base array (with scratchpad buffers when the controller wants them),
+ * the command ring and one event ring segment installed, and the
+ * controller run with interrupts off.  Root ports with a device are reset
+ * one by one (4.3.1); a USB 3 port that trained its link is reset too,
+ * which is a hot reset there and harmless.
+ */
+#include "core/dev/blk_wait.h"
+#include "core/dev/pci.h"
+#include "core/dev/usb/xhci.h"
+#include "core/dev/usb/xhci_impl.h"
+#include "core/mm/malloc.h"
+#include "core/mm/pmap.h"
+
+/* Capability registers (5.3) */
+#define CAP_LENGTH 0x00
+#define CAP_HCSPARAMS1 0x04
+#define CAP_HCSPARAMS2 0x08
+#define CAP_HCCPARAMS1 0x10
+#define CAP_DBOFF 0x14
+#define CAP_RTSOFF 0x18
+#define HCC_AC64 (1u << 0)
+#define HCC_CSZ (1u << 2)
+#define HCC_PPC (1u << 3)
+/* Operational registers (5.4) */
+#define OP_USBCMD 0x00
+#define OP_USBSTS 0x04
+#define OP_PAGESIZE 0x08
+#define OP_CRCR 0x18
+#define OP_DCBAAP 0x30
+#define OP_CONFIG 0x38
+#define OP_PORTSC(n) (0x400 + 0x10 * ((n)-1))
+#define CMD_RS (1u << 0)
+#define CMD_HCRST (1u << 1)
+#define STS_HCH (1u << 0)
+#define STS_CNR (1u << 11)
+/* PORTSC (5.4.8) */
+#define PORT_CCS (1u << 0)
+#define PORT_PED (1u << 1)
+#define PORT_PR (1u << 4)
+#define PORT_PP (1u << 9)
+#define PORT_SPEED(v) ((v) >> 10 & 0xf)
+#define PORT_CHANGES (0x7fu << 17) /* CSC PEC WRC OCC PRC PLC CEC: write 1 to clear */
+#define PORT_PRC (1u << 21)
+/* Bits a write must carry over: PP, PIC, and the wake enables; PED and
+ * the change bits clear when written with 1, so they are written as 0. */
+#define PORT_KEEP (PORT_PP | 3u << 14 | 7u << 25)
+/* Interrupter 0 in the runtime registers (5.5.2) */
+#define RT_IR0 0x20
+#define IR_ERSTSZ 0x08
+#define IR_ERSTBA 0x10
+#define IR_ERDP 0x18
+#define ERDP_EHB (1u << 3)
+/* Extended capabilities (7) */
+#define XCAP_LEGACY 1
+#define XCAP_PROTOCOL 2
+#define LEGACY_BIOS_OWNED (1u << 16)
+#define LEGACY_OS_OWNED (1u << 24)
+
+#define XHCI_HANDOFF_US 1000000
+#define XHCI_RESET_US 1000000
+#define XHCI_PORT_RESET_US 500000
+#define XHCI_CONNECT_US 150000 /* power-on and connect debounce (USB 2.0 7.1.7.3) */
+
+static uint32_t xhci_rd(volatile uint8_t *base, unsigned off)
+{
+	return *(volatile uint32_t *)(base + off);
+}
+
+static void xhci_wr(volatile uint8_t *base, unsigned off, uint32_t v)
+{
+	*(volatile uint32_t *)(base + off) = v;
+}
+
+/* 64-bit registers as two halves, low first (5.1). */
+static void xhci_wr64(volatile uint8_t *base, unsigned off, uint64_t v)
+{
+	xhci_wr(base, off, (uint32_t)v);
+	xhci_wr(base, off + 4, (uint32_t)(v >> 32));
+}
+
+/* Waits until (reg & mask) == want. */
+static int xhci_wait_reg(volatile uint8_t *base, unsigned off, uint32_t mask, uint32_t want,
+			 uint64_t timeout_us)
+{
+	struct blk_wait w;
+
+	for (blk_wait_start(&w, timeout_us); (xhci_rd(base, off) & mask) != want;)
+		if (blk_wait_expired(&w))
+			return -ETIMEDOUT;
+	return 0;
+}
+
+int xhci_ring_init(struct xhci_ring *r)
+{
+	r->page = vm_page_alloc(VM_ALLOC_ZERO | VM_ALLOC_DMA32);
+	if (r->page == NULL)
+		return -ENOMEM;
+	r->pa = vm_page_phys(r->page);
+	r->trbs = pmap_phys_to_virt(r->pa);
+	r->enq = 0;
+	r->cycle = 1;
+	return 0;
+}
+
+void xhci_ring_free(struct xhci_ring *r)
+{
+	if (r->page != NULL)
+		vm_page_free(r->page);
+	*r = (struct xhci_ring){0};
+}
+
+unsigned xhci_ring_put(struct xhci_ring *r, uint32_t d0, uint32_t d1, uint32_t d2, uint32_t ctl,
+		       bool hold)
+{
+	unsigned i = r->enq;
+	volatile struct xhci_trb *t = &r->trbs[i];
+
+	t->d[0] = d0;
+	t->d[1] = d1;
+	t->d[2] = d2;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	t->d[3] = ctl | (hold ? r->cycle ^ 1 : r->cycle);
+	if (++r->enq == XHCI_RING_TRBS - 1) {
+		/* the link belongs to the TD it interrupts: it carries the chain bit (4.11.5.1) */
+		volatile struct xhci_trb *l = &r->trbs[XHCI_RING_TRBS - 1];
+		l->d[0] = (uint32_t)r->pa;
+		l->d[1] = (uint32_t)(r->pa >> 32);
+		l->d[2] = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		l->d[3] = TRB_TYPE(TRB_LINK) | TRB_TC | (ctl & TRB_CH) | r->cycle;
+		r->enq = 0;
+		r->cycle ^= 1;
+	}
+	return i;
+}
+
+void xhci_ring_commit(struct xhci_ring *r, unsigned first)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	r->trbs[first].d[3] ^= TRB_C;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void xhci_ring_doorbell(struct xhci_ctrl *c, unsigned slot, unsigned target)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	c->db[slot] = target;
+}
+
+/* The next event, if the controller has written one (its cycle bit is ours). */
+static bool xhci_event_next(struct xhci_ctrl *c, struct xhci_trb *ev)
+{
+	volatile struct xhci_trb *t = &c->evt[c->evt_deq];
+
+	if ((t->d[3] & TRB_C) != c->evt_cycle)
+		return false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (int i = 0; i < 4; i++)
+		ev->d[i] = t->d[i];
+	if (++c->evt_deq == XHCI_RING_TRBS) {
+		c->evt_deq = 0;
+		c->evt_cycle ^= 1;
+	}
+	xhci_wr64(c->rt, RT_IR0 + IR_ERDP,
+		  (c->evt_pa + c->evt_deq * sizeof(struct xhci_trb)) | ERDP_EHB);
+	return true;
+}
+
+static uint64_t xhci_trb_ptr(const struct xhci_trb *ev)
+{
+	return ev->d[0] | (uint64_t)ev->d[1] << 32;
+}
+
+void xhci_fail(struct xhci_ctrl *c, const char *why)
+{
+	if (c->broken)
+		return;
+	c->broken = true;
+	log_error("xhci: %02x:%02x.%u: %s; controller halted", c->bus, c->dev, c->fn, why);
+	xhci_wr(c->op, OP_USBCMD, xhci_rd(c->op, OP_USBCMD) & ~CMD_RS);
+	if (xhci_wait_reg(c->op, OP_USBSTS, STS_HCH, STS_HCH, XHCI_RESET_US) == 0)
+		return;
+	for (unsigned i = 1; i <= XHCI_MAX_SLOTS; i++)
+		if (c->slots[i] != NULL)
+			c->slots[i]->udev.lost = true;
+}
+
+int xhci_command(struct xhci_ctrl *c, uint32_t d0, uint32_t d1, uint32_t d2, uint32_t ctl,
+		 struct xhci_trb *ev)
+{
+	struct blk_wait w;
+
+	if (c->broken)
+		return -EIO;
+	unsigned i = xhci_ring_put(&c->cmd, d0, d1, d2, ctl, true);
+	xhci_ring_commit(&c->cmd, i);
+	xhci_ring_doorbell(c, 0, 0);
+	paddr_t want = c->cmd.pa + i * sizeof(struct xhci_trb);
+	for (blk_wait_start(&w, XHCI_CMD_TIMEOUT_US);;) {
+		if (xhci_event_next(c, ev)) {
+			if (TRB_TYPE_OF(ev->d[3]) == TRB_EV_COMMAND && xhci_trb_ptr(ev) == want)
+				break;
+		} else if (blk_wait_expired(&w)) {
+			xhci_fail(c, "command timed out");
+			return -ETIMEDOUT;
+		}
+	}
+	unsigned code = ev->d[2] >> 24;
+	if (code != CC_SUCCESS) {
+		log_error("xhci: %02x:%02x.%u: command %u failed with completion code %u", c->bus,
+			  c->dev, c->fn, TRB_TYPE_OF(ctl), code);
+		return -EIO;
+	}
+	return 0;
+}
+
+int xhci_transfer_event(struct xhci_ctrl *c, unsigned slot, unsigned dci, struct xhci_ring *r,
+			unsigned first, unsigned n, unsigned *pos, struct xhci_trb *ev)
+{
+	const unsigned usable = XHCI_RING_TRBS - 1;
+	struct blk_wait w;
+
+	for (blk_wait_start(&w, XHCI_XFER_TIMEOUT_US);;) {
+		if (c->broken)
+			return -EIO;
+		if (!xhci_event_next(c, ev)) {
+			if (blk_wait_expired(&w))
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (TRB_TYPE_OF(ev->d[3]) != TRB_EV_TRANSFER || ev->d[3] >> 24 != slot ||
+		    (ev->d[3] >> 16 & 0x1f) != dci)
+			continue;
+		uint64_t off = xhci_trb_ptr(ev) - r->pa;
+		if (off >= usable * sizeof(struct xhci_trb))
+			continue;
+		/* the TD may wrap past the link: count its TRBs in ring order */
+		unsigned dist =
+		    ((unsigned)(off / sizeof(struct xhci_trb)) + usable - first) % usable;
+		if (dist < n) {
+			*pos = dist;
+			return 0;
+		}
+		/* an event of an earlier TD, e.g. a second one after a short packet: dropped */
+	}
+}
+
+/* Takes the controller from the firmware (7.1.1) and silences its SMIs. */
+static void xhci_handoff(struct xhci_ctrl *c, unsigned off)
+{
+	struct blk_wait w;
+	uint32_t v = xhci_rd(c->cap, off);
+
+	if (v & LEGACY_BIOS_OWNED) {
+		xhci_wr(c->cap, off, v | LEGACY_OS_OWNED);
+		blk_wait_start(&w, XHCI_HANDOFF_US);
+		while ((xhci_rd(c->cap, off) & LEGACY_BIOS_OWNED) && !blk_wait_expired(&w))
+			;
+		if (xhci_rd(c->cap, off) & LEGACY_BIOS_OWNED) {
+			log_error("xhci: %02x:%02x.%u: firmware keeps the controller; taking it",
+				  c->bus, c->dev, c->fn);
+			xhci_wr(c->cap, off,
+				(xhci_rd(c->cap, off) & ~LEGACY_BIOS_OWNED) | LEGACY_OS_OWNED);
+		}
+	} else {
+		xhci_wr(c->cap, off, v | LEGACY_OS_OWNED);
+	}
+	/* USBLEGCTLSTS: SMI enables (bits 0, 4, 13-15) off, SMI events (29-31) cleared */
+	uint32_t ctl = xhci_rd(c->cap, off + 4);
+	xhci_wr(c->cap, off + 4, (ctl & ~(1u | 1u << 4 | 7u << 13)) | 7u << 29);
+}
+
+/* Walks the extended capabilities: the firmware hand-off, and each root port's USB revision. */
+static void xhci_ext_caps(struct xhci_ctrl *c, uint64_t bar_size)
+{
+	unsigned off = (xhci_rd(c->cap, CAP_HCCPARAMS1) >> 16) << 2;
+
+	for (unsigned seen = 0; off != 0 && off + 16 <= bar_size && seen < 64; seen++) {
+		uint32_t v = xhci_rd(c->cap, off);
+		if ((v & 0xff) == XCAP_LEGACY) {
+			xhci_handoff(c, off);
+		} else if ((v & 0xff) == XCAP_PROTOCOL) {
+			uint32_t ports = xhci_rd(c->cap, off + 8);
+			unsigned first = ports & 0xff, count = ports >> 8 & 0xff;
+			for (unsigned p = first; p < first + count && p <= XHCI_MAX_PORTS; p++)
+				c->port_major[p] = (uint8_t)(v >> 24);
+		}
+		unsigned next = (v >> 8 & 0xff) << 2;
+		off = next == 0 ? 0 : off + next;
+	}
+}
+
+/* Halts and resets the controller (4.22.1 and 5.4.1). */
+static int xhci_reset(struct xhci_ctrl *c)
+{
+	int err;
+
+	if ((err = xhci_wait_reg(c->op, OP_USBSTS, STS_CNR, 0, XHCI_RESET_US)) < 0)
+		return err;
+	xhci_wr(c->op, OP_USBCMD, xhci_rd(c->op, OP_USBCMD) & ~CMD_RS);
+	if ((err = xhci_wait_reg(c->op, OP_USBSTS, STS_HCH, STS_HCH, XHCI_RESET_US)) < 0)
+		return err;
+	xhci_wr(c->op, OP_USBCMD, CMD_HCRST);
+	/* some controllers hang when their registers are read within 1 ms of the reset */
+	blk_wait_delay(1000);
+	if ((err = xhci_wait_reg(c->op, OP_USBCMD, CMD_HCRST, 0, XHCI_RESET_US)) < 0)
+		return err;
+	return xhci_wait_reg(c->op, OP_USBSTS, STS_CNR, 0, XHCI_RESET_US);
+}
+
+/* Scratchpad buffers the controller asked for (4.20), in DCBAA entry 0. */
+static int xhci_scratchpads(struct xhci_ctrl *c)
+{
+	uint32_t p2 = xhci_rd(c->cap, CAP_HCSPARAMS2);
+	unsigned n = (p2 >> 21 & 0x1f) << 5 | (p2 >> 27 & 0x1f);
+
+	if (n == 0)
+		return 0;
+	if (n > PAGE_SIZE / 8)
+		return -ENODEV;
+	c->scratch_array = vm_page_alloc(VM_ALLOC_ZERO | VM_ALLOC_DMA32);
+	if (c->scratch_array == NULL)
+		return -ENOMEM;
+	uint64_t *array = pmap_phys_to_virt(vm_page_phys(c->scratch_array));
+	for (unsigned i = 0; i < n; i++) {
+		/* given to the controller for good: it owns them while it runs */
+		struct vm_page *m = vm_page_alloc(VM_ALLOC_ZERO | VM_ALLOC_DMA32);
+		if (m == NULL)
+			return -ENOMEM;
+		array[i] = vm_page_phys(m);
+	}
+	c->dcbaa[0] = vm_page_phys(c->scratch_array);
+	return 0;
+}
+
+/* Installs the structures and runs the controller (4.2). */
+static int xhci_start(struct xhci_ctrl *c)
+{
+	int err;
+
+	c->dcbaa_page = vm_page_alloc(VM_ALLOC_ZERO | VM_ALLOC_DMA32);
+	c->evt_page = vm_page_alloc(VM_ALLOC_ZERO | VM_ALLOC_DMA32);
+	c->erst_page = vm_page_alloc(VM_ALLOC_ZERO | VM_ALLOC_DMA32);
+	if (c->dcbaa_page == NULL || c->evt_page == NULL || c->erst_page == NULL)
+		return -ENOMEM;
+	if ((err = xhci_ring_init(&c->cmd)) < 0)
+		return err;
+	c->dcbaa = pmap_phys_to_virt(vm_page_phys(c->dcbaa_page));
+	if ((err = xhci_scratchpads(c)) < 0)
+		return err;
+	c->evt_pa = vm_page_phys(c->evt_page);
+	c->evt = pmap_phys_to_virt(c->evt_pa);
+	c->evt_cycle = 1;
+	uint32_t *erst = pmap_phys_to_virt(vm_page_phys(c->erst_page));
+	erst[0] = (uint32_t)c->evt_pa;
+	erst[1] = (uint32_t)(c->evt_pa >> 32);
+	erst[2] = XHCI_RING_TRBS;
+	xhci_wr(c->op, OP_CONFIG, c->max_slots);
+	xhci_wr64(c->op, OP_DCBAAP, vm_page_phys(c->dcbaa_page));
+	xhci_wr64(c->op, OP_CRCR, c->cmd.pa | 1); /* ring cycle state 1 */
+	xhci_wr(c->rt, RT_IR0 + IR_ERSTSZ, 1);
+	xhci_wr64(c->rt, RT_IR0 + IR_ERDP, c->evt_pa);
+	xhci_wr64(c->rt, RT_IR0 + IR_ERSTBA, vm_page_phys(c->erst_page));
+	xhci_wr(c->op, OP_USBCMD, CMD_RS);
+	return xhci_wait_reg(c->op, OP_USBSTS, STS_HCH, 0, XHCI_RESET_US);
+}
+
+/* Resets root port n and reads the speed the device came up at. */
+static int xhci_port_reset(struct xhci_ctrl *c, unsigned n, enum usb_speed *speed)
+{
+	uint32_t v = xhci_rd(c->op, OP_PORTSC(n));
+
+	xhci_wr(c->op, OP_PORTSC(n), (v & PORT_KEEP) | PORT_PR);
+	int err = xhci_wait_reg(c->op, OP_PORTSC(n), PORT_PRC, PORT_PRC, XHCI_PORT_RESET_US);
+	v = xhci_rd(c->op, OP_PORTSC(n));
+	xhci_wr(c->op, OP_PORTSC(n), (v & PORT_KEEP) | (v & PORT_CHANGES));
+	if (err < 0)
+		return err;
+	if (!(v & PORT_CCS) || !(v & PORT_PED))
+		return -EIO;
+	*speed = (enum usb_speed)PORT_SPEED(v);
+	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
+	return 0;
+}
+
+static const char *xhci_speed_name(enum usb_speed s)
+{
+	static const char *const names[] = {"?", "full", "low", "high", "super", "super+"};
+
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+/* Every root port with a device: reset, addressed, handed to usb_dev_attach. */
+static void xhci_scan_ports(struct xhci_ctrl *c)
+{
+	if (xhci_rd(c->cap, CAP_HCCPARAMS1) & HCC_PPC)
+		for (unsigned n = 1; n <= c->max_ports; n++)
+			xhci_wr(c->op, OP_PORTSC(n),
+				(xhci_rd(c->op, OP_PORTSC(n)) & PORT_KEEP) | PORT_PP);
+	blk_wait_delay(XHCI_CONNECT_US);
+	for (unsigned n = 1; n <= c->max_ports && !c->broken; n++) {
+		enum usb_speed speed;
+		struct usb_dev *d;
+		if (!(xhci_rd(c->op, OP_PORTSC(n)) & PORT_CCS))
+			continue;
+		int err = xhci_port_reset(c, n, &speed);
+		if (err == 0)
+			err = xhci_slot_attach(c, NULL, n, speed, &d);
+		if (err < 0) {
+			log_error("xhci: %02x:%02x.%u port %u: device not usable: %s", c->bus,
+				  c->dev, c->fn, n, err_name(err));
+			continue;
+		}
+		log_info("xhci: %s: USB %u port, %s speed, slot %u", d->name, c->port_major[n],
+			 xhci_speed_name(speed), container_of(d, struct xhci_slot, udev)->id);
+		usb_dev_attach(d);
+	}
+}
+
+static int xhci_attach(const struct pci_dev *d)
+{
+	uint64_t size, bar = pci_bar(d, 0, &size);
+
+	if (bar == 0 || size < 0x1000)
+		return -ENODEV;
+	struct xhci_ctrl *c = NEW(struct xhci_ctrl);
+	if (c == NULL)
+		return -ENOMEM;
+	*c = (struct xhci_ctrl){.bus = d->bus, .dev = d->dev, .fn = d->fn};
+	pci_enable(d);
+	c->cap = pci_map(bar, size);
+	c->op = c->cap + (xhci_rd(c->cap, CAP_LENGTH) & 0xff);
+	c->rt = c->cap + (xhci_rd(c->cap, CAP_RTSOFF) & ~0x1fu);
+	c->db = (volatile uint32_t *)(c->cap + (xhci_rd(c->cap, CAP_DBOFF) & ~0x3u));
+	uint32_t p1 = xhci_rd(c->cap, CAP_HCSPARAMS1);
+	c->max_slots = MIN(p1 & 0xff, XHCI_MAX_SLOTS);
+	c->max_ports = MIN(p1 >> 24, XHCI_MAX_PORTS);
+	c->ctx_size = xhci_rd(c->cap, CAP_HCCPARAMS1) & HCC_CSZ ? 64 : 32;
+	c->ac64 = xhci_rd(c->cap, CAP_HCCPARAMS1) & HCC_AC64;
+	xhci_ext_caps(c, size);
+	int err = xhci_reset(c);
+	if (err == 0 && !(xhci_rd(c->op, OP_PAGESIZE) & 1))
+		err = -ENODEV; /* no 4 KiB pages */
+	if (err == 0)
+		err = xhci_start(c);
+	if (err < 0) {
+		/* what the controller was given stays allocated: it may still read it */
+		xhci_fail(c, "bring-up failed");
+		return err;
+	}
+	log_info("xhci: %02x:%02x.%u: xHCI %x.%02x, %u slots, %u ports, %u-byte contexts", d->bus,
+		 d->dev, d->fn, xhci_rd(c->cap, CAP_LENGTH) >> 24,
+		 xhci_rd(c->cap, CAP_LENGTH) >> 16 & 0xff, c->max_slots, c->max_ports, c->ctx_size);
+	xhci_scan_ports(c);
+	return 0;
+}
+
+static bool xhci_probe_one(const struct pci_dev *d, void *ctx)
+{
+	(void)ctx;
+	if (d->class_code == 0x0c && d->subclass == 0x03 && d->prog_if == 0x30) {
+		int err = xhci_attach(d);
+		if (err < 0)
+			log_error("xhci: %02x:%02x.%u not usable: %s", d->bus, d->dev, d->fn,
+				  err_name(err));
+	}
+	return false;
+}
+
+void xhci_probe(void)
+{
+	pci_for_each(xhci_probe_one, NULL);
+}
