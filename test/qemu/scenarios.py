@@ -976,6 +976,91 @@ def scenario_file_map():
 
 
 SCENARIOS.append(scenario_file_map)
+
+
+def gpt_4k_disk(path, size, part_guid, fat_image):
+    """A disk of 4096-byte sectors: a protective MBR, a GPT (header at LBA
+    1, the 128-entry array at LBA 2, the backup at the end) and one basic
+    data partition from LBA 256 holding fat_image.  sgdisk only writes
+    512-byte-sector tables, so this one is put together here."""
+    import os
+    import struct
+    import uuid
+    import zlib
+    ss, sectors = 4096, size // 4096
+    first, last = 256, 256 + os.path.getsize(fat_image) // ss - 1
+    entry = (uuid.UUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7").bytes_le +
+             uuid.UUID(part_guid).bytes_le + struct.pack("<QQQ", first, last, 0) +
+             "data".encode("utf-16-le").ljust(72, b"\0"))
+    array = entry.ljust(128 * 128, b"\0")
+    disk_guid = uuid.uuid4().bytes_le
+
+    def header(my, alt, array_lba):
+        h = struct.pack("<8sIIIIQQQQ16sQIII", b"EFI PART", 0x10000, 92, 0, 0, my, alt,
+                        first - 250, sectors - 6, disk_guid, array_lba, 128, 128,
+                        zlib.crc32(array))
+        return h[:16] + struct.pack("<I", zlib.crc32(h)) + h[20:]
+    mbr = bytearray(512)
+    mbr[446:462] = struct.pack("<BBBBBBBBII", 0, 0, 2, 0, 0xee, 0xff, 0xff, 0xff, 1,
+                               min(sectors - 1, 0xffffffff))
+    mbr[510:512] = b"\x55\xaa"
+    with open(path, "wb") as f:
+        f.truncate(size)
+        f.write(bytes(mbr))
+        f.seek(ss)
+        f.write(header(1, sectors - 1, 2))
+        f.seek(2 * ss)
+        f.write(array)
+        f.seek((sectors - 5) * ss)
+        f.write(array)
+        f.seek((sectors - 1) * ss)
+        f.write(header(sectors - 1, 1, sectors - 5))
+        f.seek(first * ss)
+        with open(fat_image, "rb") as g:
+            f.write(g.read())
+
+
+def scenario_usb_4k_stick():
+    """A USB stick of 4096-byte sectors (its GPT and FAT32 in 4 KiB
+    sectors) beside the boot disk: fs= serves files from it and app=check
+    reads them bit-exact through the file pager."""
+    import hashlib
+    import os
+    import subprocess
+    from phobos_qemu import ROOT
+    work = os.path.join(ROOT, "build", "qemu-tests")
+    os.makedirs(work, exist_ok=True)
+    disk, fat, data = (os.path.join(work, "usb4k-" + n) for n in ("disk.img", "fat.img",
+                                                                  "file.bin"))
+    for p in (disk, fat):
+        subprocess.run(["rm", "-f", p], check=True)
+    subprocess.run(["mkfs.fat", "-S", "4096", "-s", "1", "-C", fat, str(40 << 10)],
+                   check=True, stdout=subprocess.DEVNULL)
+    content = bytes((i * 13 + (i >> 12)) & 0xff for i in range(300000))
+    with open(data, "wb") as f:
+        f.write(content)
+    subprocess.run(["mcopy", "-i", fat, data, "::/on_a_4k_stick.bin"], check=True)
+    gpt_4k_disk(disk, 64 << 20, OTHER_PART, fat)
+    # usb-storage keeps 512-byte sectors whatever it is told; usb-bot with a
+    # scsi-hd behind it gives the LUN the sector size asked for
+    b = boot("usb-4k-stick", "app=check check=/on_a_4k_stick.bin exit=qemu fs=" + OTHER_PART,
+             extra=["-device", "qemu-xhci,id=xhci", "-device", "usb-bot,id=bot,bus=xhci.0,port=1",
+                    "-drive", "if=none,format=raw,file=%s,id=s4k" % disk, "-device",
+                    "scsi-hd,bus=bot.0,lun=0,drive=s4k,logical_block_size=4096,"
+                    "physical_block_size=4096"])
+    want = hashlib.sha256(content).hexdigest()
+    checks = [("usb-4k-stick: the stick's sectors are 4096 bytes",
+               re.search(r"usb_msc: usb\d+ .*4096-byte sectors", b.log) is not None, "no such line"),
+              ("usb-4k-stick: CHECK matches the host's sha256",
+               "CHECK /on_a_4k_stick.bin %s %d" % (want, len(content)) in b.log, "no match"),
+              ("usb-4k-stick: exit code 0", b.exit_code == 0 and b.qemu_code() == 0,
+               "exit %s status %s" % (b.exit_code, b.status))]
+    for p in (disk, fat, data):
+        os.unlink(p)
+    return b, checks
+
+
+SCENARIOS.append(scenario_usb_4k_stick)
 SCENARIOS += [usb_scenario(blk_rw_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
     [usb_scenario(check_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
     [usb_scenario(swap_ws_scenario("usb"), "usb")]
