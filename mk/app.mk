@@ -1,10 +1,11 @@
 # The embedded app (app/): an ELF executable at 0x400000, carried inside
-# the kernel by core/app_blob.S.  Its library shares the kernel's printf.
+# the kernel by core/app_blob.S.  Its library shares the kernel's printf and
+# string functions.
 
 ACFLAGS := -target x86_64-unknown-none-elf -std=gnu11 -ffreestanding -fno-stack-protector \
 	-fno-pic -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -g -O2 \
 	-Wall -Wextra -Werror -I. -MMD -MP
-APP_SRCS := $(sort $(wildcard app/*.c app/lib/*.c)) core/lib/printf.c
+APP_SRCS := $(sort $(wildcard app/*.c app/lib/*.c)) core/lib/printf.c core/lib/string.c
 APP_ASM := $(sort $(wildcard app/lib/*.S))
 APP_OBJS := $(patsubst %.c,$(BUILD)/app/%.o,$(APP_SRCS)) $(patsubst %.S,$(BUILD)/app/%.o,$(APP_ASM))
 APP_ELF := $(BUILD)/app.elf

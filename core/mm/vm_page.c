@@ -43,20 +43,28 @@ uint32_t vm_page_index(const struct vm_page *m)
 	return s->first + (uint32_t)(m - s->pages);
 }
 
-struct vm_page *vm_page_at(uint32_t index)
+/* The last segment whose key (first page index, or base address) is at
+ * or below key: segments are made in ascending order of both. */
+static const struct vm_seg *vm_seg_search(uint64_t key, bool by_base)
 {
 	unsigned lo = 0, hi = vm_nsegs;
 
-	if (index == VM_PAGE_NONE || index >= vm_npages)
-		return NULL;
 	while (hi - lo > 1) {
 		unsigned mid = (lo + hi) / 2;
-		if (vm_segs[mid].first <= index)
+		if ((by_base ? vm_segs[mid].base : vm_segs[mid].first) <= key)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return &vm_segs[lo].pages[index - vm_segs[lo].first];
+	return &vm_segs[lo];
+}
+
+struct vm_page *vm_page_at(uint32_t index)
+{
+	if (index == VM_PAGE_NONE || index >= vm_npages)
+		return NULL;
+	const struct vm_seg *s = vm_seg_search(index, false);
+	return &s->pages[index - s->first];
 }
 
 paddr_t vm_page_phys(const struct vm_page *m)
@@ -65,20 +73,10 @@ paddr_t vm_page_phys(const struct vm_page *m)
 	return s->base + (paddr_t)(m - s->pages) * PAGE_SIZE;
 }
 
-/* Segments are made in ascending address order: a binary search finds
- * the last one starting at or below pa. */
 struct vm_page *vm_page_from_phys(paddr_t pa)
 {
-	unsigned lo = 0, hi = vm_nsegs;
+	const struct vm_seg *s = vm_seg_search(pa, true);
 
-	while (hi - lo > 1) {
-		unsigned mid = (lo + hi) / 2;
-		if (vm_segs[mid].base <= pa)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	const struct vm_seg *s = &vm_segs[lo];
 	if (vm_nsegs == 0 || pa < s->base || pa >= s->base + s->npages * PAGE_SIZE)
 		return NULL;
 	return &s->pages[(pa - s->base) / PAGE_SIZE];
