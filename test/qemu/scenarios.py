@@ -978,21 +978,32 @@ def scenario_file_map():
 SCENARIOS.append(scenario_file_map)
 
 
-def gpt_4k_disk(path, size, part_guid, fat_image):
+GPT_BASIC_DATA = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
+GPT_ESP = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+GPT_LINUX_SWAP = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
+
+
+def gpt_4k_disk(path, size, parts):
     """A disk of 4096-byte sectors: a protective MBR, a GPT (header at LBA
-    1, the 128-entry array at LBA 2, the backup at the end) and one basic
-    data partition from LBA 256 holding fat_image.  sgdisk only writes
-    512-byte-sector tables, so this one is put together here."""
+    1, the 128-entry array at LBA 2, the backup at the end) and the
+    partitions (type GUID, unique GUID, image file) one after the other
+    from LBA 256.  sgdisk only writes 512-byte-sector tables, so this one
+    is put together here."""
     import os
     import struct
     import uuid
     import zlib
     ss, sectors = 4096, size // 4096
-    first, last = 256, 256 + os.path.getsize(fat_image) // ss - 1
-    entry = (uuid.UUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7").bytes_le +
-             uuid.UUID(part_guid).bytes_le + struct.pack("<QQQ", first, last, 0) +
-             "data".encode("utf-16-le").ljust(72, b"\0"))
-    array = entry.ljust(128 * 128, b"\0")
+    entries, layout, lba = b"", [], 256
+    for type_guid, part_guid, image in parts:
+        n = os.path.getsize(image) // ss
+        entries += (uuid.UUID(type_guid).bytes_le + uuid.UUID(part_guid).bytes_le +
+                    struct.pack("<QQQ", lba, lba + n - 1, 0) +
+                    "phobos".encode("utf-16-le").ljust(72, b"\0"))
+        layout.append((lba, image))
+        lba += n
+    first = 256
+    array = entries.ljust(128 * 128, b"\0")
     disk_guid = uuid.uuid4().bytes_le
 
     def header(my, alt, array_lba):
@@ -1015,9 +1026,10 @@ def gpt_4k_disk(path, size, part_guid, fat_image):
         f.write(array)
         f.seek((sectors - 1) * ss)
         f.write(header(sectors - 1, 1, sectors - 5))
-        f.seek(first * ss)
-        with open(fat_image, "rb") as g:
-            f.write(g.read())
+        for at, image in layout:
+            f.seek(at * ss)
+            with open(image, "rb") as g:
+                f.write(g.read())
 
 
 def scenario_usb_4k_stick():
@@ -1040,7 +1052,7 @@ def scenario_usb_4k_stick():
     with open(data, "wb") as f:
         f.write(content)
     subprocess.run(["mcopy", "-i", fat, data, "::/on_a_4k_stick.bin"], check=True)
-    gpt_4k_disk(disk, 64 << 20, OTHER_PART, fat)
+    gpt_4k_disk(disk, 64 << 20, [(GPT_BASIC_DATA, OTHER_PART, fat)])
     # usb-storage keeps 512-byte sectors whatever it is told; usb-bot with a
     # scsi-hd behind it gives the LUN the sector size asked for
     b = boot("usb-4k-stick", "app=check check=/on_a_4k_stick.bin exit=qemu fs=" + OTHER_PART,
@@ -1061,6 +1073,52 @@ def scenario_usb_4k_stick():
 
 
 SCENARIOS.append(scenario_usb_4k_stick)
+
+
+def scenario_usb_4k_boot():
+    """Booting from a USB stick of 4096-byte sectors: an image put together
+    in 4 KiB sectors (ESP in FAT with 4096-byte sectors, the loader and
+    configuration on it, a mkswap'ed swap partition); the loader finds its
+    GUIDs on it, the kernel its boot disk, files and swap."""
+    import os
+    import subprocess
+    import uuid
+    from phobos_qemu import ROOT
+    work = os.path.join(ROOT, "build", "qemu-tests")
+    os.makedirs(work, exist_ok=True)
+    disk, esp, swap, cfg = (os.path.join(work, "usb4kboot-" + n)
+                            for n in ("disk.img", "esp.img", "swap.img", "phobos.cfg"))
+    for p in (disk, esp, swap):
+        subprocess.run(["rm", "-f", p], check=True)
+    subprocess.run(["mkfs.fat", "-S", "4096", "-s", "1", "-C", esp, str(40 << 10)], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(cfg, "w") as f:
+        f.write("app=selftest selftest=printf_formats,user_basic exit=qemu\n")
+    subprocess.run(["mmd", "-i", esp, "::/EFI", "::/EFI/BOOT"], check=True)
+    subprocess.run(["mcopy", "-i", esp, os.path.join(ROOT, "build", "BOOTX64.EFI"),
+                    "::/EFI/BOOT/BOOTX64.EFI"], check=True)
+    subprocess.run(["mcopy", "-i", esp, cfg, "::/phobos.cfg"], check=True)
+    subprocess.run(["truncate", "-s", "16M", swap], check=True)
+    subprocess.run(["mkswap", "-q", swap], check=True, stdout=subprocess.DEVNULL)
+    gpt_4k_disk(disk, 64 << 20, [(GPT_ESP, str(uuid.uuid4()).upper(), esp),
+                                 (GPT_LINUX_SWAP, str(uuid.uuid4()).upper(), swap)])
+    b = boot("usb-4k-boot", "", disk_bus="none", timeout=240,
+             extra=["-device", "qemu-xhci,id=xhci", "-device", "usb-bot,id=bot,bus=xhci.0,port=1",
+                    "-drive", "if=none,format=raw,file=%s,id=boot4k" % disk, "-device",
+                    "scsi-hd,bus=bot.0,lun=0,drive=boot4k,logical_block_size=4096,"
+                    "physical_block_size=4096,bootindex=0"])
+    checks = []
+    expect_selftests_pass(b, checks)
+    checks.append(("usb-4k-boot: boot disk, files and swap on the 4096-byte-sector stick",
+                   "4096-byte sectors" in b.log and
+                   "storage: boot disk usb0; files from usb0p1; swap usb0p2" in b.log,
+                   "not found on the stick"))
+    for p in (disk, esp, swap, cfg):
+        os.unlink(p)
+    return b, checks
+
+
+SCENARIOS.append(scenario_usb_4k_boot)
 SCENARIOS += [usb_scenario(blk_rw_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
     [usb_scenario(check_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
     [usb_scenario(swap_ws_scenario("usb"), "usb")]
