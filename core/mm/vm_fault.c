@@ -82,7 +82,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
 	vm_trace_record(VM_TRACE_IN, o->id, pindex);
-	o->seq_next = pindex + 1;
+	o->seq_next = pindex + n;
 	*out = run[0];
 	return 0;
 }
