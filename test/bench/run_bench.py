@@ -80,6 +80,10 @@ def vm_benches():
         results.append({"bench": name, "metric": "phobos_per_opt",
                         "value": phobos / opt if opt else float(phobos > 0) * 1e9,
                         "unit": "ratio", "where": "replay"})
+        read = [r["value"] for r in results if r["bench"] == name and r["metric"] == "pages_read"]
+        if read and opt:
+            results.append({"bench": name, "metric": "pages_read_per_opt",
+                            "value": float(read[0]) / opt, "unit": "ratio", "where": "replay"})
     results += file_map_bench()
     return results
 
