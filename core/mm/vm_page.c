@@ -378,6 +378,11 @@ uint64_t vm_page_free_count(void)
 	return vm_st.free;
 }
 
+uint64_t vm_page_available_count(void)
+{
+	return vm_st.free + vm_st.queued[VM_Q_CACHE];
+}
+
 void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(void))
 {
 	vm_reclaim_hook = reclaim;

@@ -113,6 +113,9 @@ struct vm_page *vm_page_queue_first(enum vm_queue q);
 
 void vm_page_stats(struct vm_stats *out);
 uint64_t vm_page_free_count(void);
+/* Free plus cache pages, read without the lock: a hint for the scanner,
+ * on every fault's path. */
+uint64_t vm_page_available_count(void);
 
 /*
  * Hooks, set by higher layers:

@@ -41,10 +41,7 @@ void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
 
 uint64_t vm_pageout_available(void)
 {
-	struct vm_stats st;
-
-	vm_page_stats(&st);
-	return st.free + st.queued[VM_Q_CACHE];
+	return vm_page_available_count();
 }
 
 /* Folds the modified bits of every mapping into VM_PAGE_DIRTY.  A stale
