@@ -35,13 +35,17 @@ static void fat_pager_submit(struct fat_file *f)
 	if (fat_pager_batch.n == 0)
 		return;
 	int err = blk_submit(v->dev, fat_pager_batch.reqs, fat_pager_batch.n);
-	if (err < 0 && fat_pager_batch.err == 0) {
+	bool read = fat_pager_batch.reqs[0].op == BLK_READ;
+	if (err < 0 && fat_pager_batch.err == 0)
 		log_error("fat_pager: %s: %s of %u runs from sector %llu failed: %s", v->dev->name,
-			  fat_pager_batch.reqs[0].op == BLK_READ ? "read" : "write",
-			  fat_pager_batch.n, (unsigned long long)fat_pager_batch.reqs[0].lba,
-			  err_name(err));
+			  read ? "read" : "write", fat_pager_batch.n,
+			  (unsigned long long)fat_pager_batch.reqs[0].lba, err_name(err));
+	/* pages a stopped device may still read into must never be reused:
+	 * that outranks any other failure of the call */
+	if (err == -EBUSY && read)
+		fat_pager_batch.err = -EBUSY;
+	else if (err < 0 && fat_pager_batch.err == 0)
 		fat_pager_batch.err = -EIO;
-	}
 	fat_pager_batch.n = 0;
 }
 
@@ -100,7 +104,8 @@ static uint32_t fat_pager_in_file(const struct fat_file *f, uint64_t pindex)
 	return off >= f->size ? 0 : (uint32_t)MIN((uint64_t)PAGE_SIZE, f->size - off);
 }
 
-/* Moves n pages at pindex to or from the disk, batched; 0 or -EIO. */
+/* Moves n pages at pindex to or from the disk, batched; 0, -EIO, or
+ * -EBUSY for a read whose pages the device kept (vm_pager.h). */
 static int fat_pager_io(struct fat_file *f, enum blk_op op, struct vm_page **pages, unsigned n,
 			uint64_t pindex)
 {

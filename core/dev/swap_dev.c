@@ -32,7 +32,9 @@ static int swap_dev_io(void *ctx __unused, bool write, uint64_t first_page, unsi
 		log_error("swap: %s: %s of pages %llu..%llu failed (%s)", swap_dev.part->name,
 			  write ? "write" : "read", (unsigned long long)first_page,
 			  (unsigned long long)(first_page + n - 1), err_name(err));
-	return err < 0 ? -EIO : 0;
+	/* a read the device still holds may land in those pages later: the
+	 * VM must never reuse them; a write only reads them, -EIO will do */
+	return err == -EBUSY && !write ? -EBUSY : err < 0 ? -EIO : 0;
 }
 
 int swap_dev_attach(struct blk_dev *part)

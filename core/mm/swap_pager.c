@@ -327,7 +327,7 @@ static int swap_io(bool write, struct vm_page **pages, unsigned n, uint64_t firs
 	else
 		*(write ? &swap.st.pages_written : &swap.st.pages_read) += n;
 	spin_unlock(&swap_lock);
-	return err != 0 ? -EIO : 0;
+	return err == -EBUSY ? -EBUSY : err != 0 ? -EIO : 0;
 }
 
 /*

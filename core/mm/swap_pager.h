@@ -40,8 +40,9 @@
  * The device door, filled by the block layer (core/dev/swap_dev.c) or a
  * test.  io moves n pages between the n buffers (kernel virtual addresses
  * of whole pages) and the consecutive area pages [first_page,
- * first_page + n), as one batch of requests; 0 or -EIO.  n is at most
- * VM_PAGER_MAX_PAGES.
+ * first_page + n), as one batch of requests; 0 or -EIO, or for a read
+ * -EBUSY: the device stopped answering with the buffers in its hands and
+ * may still write into them.  n is at most VM_PAGER_MAX_PAGES.
  */
 struct swap_dev {
 	const char *name; /* for log lines; must outlive the swap area */

@@ -64,13 +64,20 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	if (n == 0)
 		return -ENOMEM;
 	int err = vm_pager_get_pages(o, run, n, pindex);
+	if (err == -EBUSY)
+		log_error("vm_fault: a device kept %u pages it was reading into: never reused", n);
 	for (unsigned i = 0; i < n; i++) {
 		run[i]->flags &= (uint16_t)~VM_PAGE_BUSY;
 		if (err == -ENOENT)
 			pmap_zero_page(vm_page_phys(run[i]));
 		if (err < 0 && err != -ENOENT) {
 			vm_object_page_remove(o, run[i]);
-			vm_page_free(run[i]);
+			/* a device that may still write here owns the page for good:
+			 * wired and on no queue, it is never handed out again */
+			if (err == -EBUSY)
+				vm_page_wire(run[i]);
+			else
+				vm_page_free(run[i]);
 		} else if (i == 0) {
 			vm_page_activate(run[i]);
 		} else {
@@ -78,7 +85,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 		}
 	}
 	if (err < 0 && err != -ENOENT)
-		return err;
+		return err == -EBUSY ? -EIO : err;
 	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
 	vm_trace_record(VM_TRACE_IN, o->id, pindex);

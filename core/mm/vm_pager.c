@@ -17,7 +17,8 @@ static int vm_pager_check(struct vm_object *obj, unsigned n, uint64_t pindex)
 /* Contract violations by a pager are bugs in it, not I/O errors. */
 static int vm_pager_answer(const struct vm_object *obj, const char *op, int r)
 {
-	if (r > 0 || (r < 0 && r != -ENOENT && r != -EIO && r != -ENOSPC && r != -ENOMEM))
+	if (r > 0 ||
+	    (r < 0 && r != -ENOENT && r != -EIO && r != -ENOSPC && r != -ENOMEM && r != -EBUSY))
 		panic("vm_pager: %s.%s answered %d", obj->pager->ops->name, op, r);
 	return r;
 }

@@ -15,7 +15,9 @@
  *   get_pages: fills n pages (busy, already in the object at their
  *              indices) with the data of [pindex, pindex + n); 0, -ENOENT when
  *              the first page has no data (the caller zero-fills), -EIO
- *              when the store failed (the fault fails; nothing is mapped).
+ *              when the store failed (the fault fails; nothing is mapped),
+ *              -EBUSY when its device stopped with the pages in its hands
+ *              (the caller never reuses them: they are leaked).
  *              A page past the store's end reads as zeros.
  *   put_pages: writes n busy pages of consecutive indices back in as few
  *              requests as the store allows; 0, or -EIO / -ENOSPC /

@@ -27,15 +27,24 @@
 #define WS_PAGES (4 * (RAM / PAGE_SIZE)) /* the working set: 4 times RAM */
 #define AREA_PAGES (WS_PAGES + WS_PAGES / 4)
 
-/* The swap area in memory; `fail_at` makes that io call (1 = the next) fail. */
+/* The swap area in memory; `fail_at` makes that io call (1 = the next)
+ * fail; `keep_next_read` makes the next read end as a device that stopped
+ * with the buffers in its hands (-EBUSY), noting how many it kept. */
 static struct {
 	uint8_t *area;
 	unsigned calls, fail_at, failed;
+	bool keep_next_read;
+	unsigned kept;
 } sw;
 
 static int sw_io(void *ctx, bool write, uint64_t first, unsigned n, void *const *bufs)
 {
 	assert_true(first >= 1 && first + n <= AREA_PAGES);
+	if (!write && sw.keep_next_read) {
+		sw.keep_next_read = false;
+		sw.kept = n;
+		return -EBUSY;
+	}
 	if (sw.fail_at != 0 && ++sw.calls == sw.fail_at) {
 		sw.failed++;
 		return -EIO;
@@ -239,6 +248,32 @@ static void test_swap_device_failures(void **state)
 	}
 }
 
+/* A swap-in whose device stopped with the pages: the fault fails with
+ * -EIO, those pages are never handed out again (the free count ends short
+ * by exactly them), and the data is read again intact afterwards. */
+static void test_swap_device_keeps_pages(void **state)
+{
+	struct ws w;
+
+	swap_open();
+	ws_open(&w, WS_PAGES);
+	ws_current = &w;
+	pmap_sim_set_fault_handler(ws_fault);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	sw.keep_next_read = true;
+	assert_int_equal(ws_touch(&w, 0, false), -EIO); /* page 0 went out long ago */
+	assert_true(sw.kept >= 1);
+	check_all(&w);
+	for (uint64_t p = 0; p < WS_PAGES; p += 7)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	ws_close(&w);
+	swap_shutdown();
+	slab_reclaim();
+	assert_int_equal(vm_page_free_count(), free_at_start - sw.kept);
+	free_at_start -= sw.kept; /* those pages are the device's for good */
+}
+
 /* No swap: anonymous memory beyond RAM ends in -ENOMEM, promptly, and the
  * memory comes back when the map goes. */
 static void test_out_of_memory_without_swap(void **state)
@@ -268,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_swap_working_set),
 		cmocka_unit_test(test_swap_device_failures),
+		cmocka_unit_test(test_swap_device_keeps_pages),
 		cmocka_unit_test(test_out_of_memory_without_swap),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
