@@ -16,7 +16,6 @@
  * tests read those lines and the exit code.
  */
 #include "app/include/phobos/app.h"
-#include "app/lib/bucket.h"
 
 #define APP_FILE "/app_test.bin"
 

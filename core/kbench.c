@@ -16,8 +16,9 @@ int kbench_run(const char *selection)
 	int failed = 0, ran = 0;
 
 	for (const struct kbench *b = __kbench_start; b < __kbench_end; b++) {
-		bool named = strcmp(selection, "all") != 0 && config_list_has(selection, b->name);
-		if (!config_list_has(selection, b->name) || ((b->flags & KBENCH_ON_REQUEST) && !named))
+		bool listed = config_list_has(selection, b->name);
+		bool named = listed && strcmp(selection, "all") != 0;
+		if (!listed || ((b->flags & KBENCH_ON_REQUEST) && !named))
 			continue;
 		log_info("bench: %s", b->name);
 		int err = b->fn();

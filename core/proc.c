@@ -3,15 +3,13 @@
 #include "core/arch/x86_64/clock.h"
 #include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/user.h"
+#include "core/boot_info.h"
 #include "core/dev/blk.h"
-#include "core/dev/storage.h"
 #include "core/elf.h"
-#include "core/kernel.h"
 #include "core/mm/kmem.h"
 #include "core/mm/pmap.h"
 #include "core/mm/swap_pager.h"
 #include "core/mm/vm_map.h"
-#include "core/mm/vm_pageout.h"
 #include "core/proc.h"
 #include "core/syscall.h"
 
@@ -215,7 +213,7 @@ static int proc_create(void)
 
 static void proc_destroy(void)
 {
-	syscall_close_all();
+	syscall_proc_end();
 	pmap_activate(pmap_kernel());
 	vm_map_remove_all(&proc.map);
 	buddy_destroy(&proc.map.space);

@@ -445,7 +445,7 @@ int64_t syscall_dispatch(struct syscall_frame *f)
 	return sys_table[f->nr](f->a);
 }
 
-void syscall_close_all(void)
+void syscall_proc_end(void)
 {
 	memset(sys_res, 0, sizeof(sys_res));
 	for (int i = 0; i < SYS_FILES; i++)

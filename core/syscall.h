@@ -18,7 +18,7 @@ struct syscall_frame {
 };
 
 int64_t syscall_dispatch(struct syscall_frame *f);
-/* Closes the app's files (at its end). */
-void syscall_close_all(void);
+/* The app's end: its files closed, its reservations forgotten. */
+void syscall_proc_end(void);
 
 #endif

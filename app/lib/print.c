@@ -4,16 +4,6 @@
 
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
-int snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = kvsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 int printf(const char *fmt, ...)
 {
 	char buf[512];

@@ -52,7 +52,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	for (; n <= after; n++) {
 		/* read-ahead only from memory that is there for the taking */
 		if (n > 0 && (vm_object_page_lookup(o, pindex + n) != NULL ||
-			      vm_pageout_available() < vm_wm.low))
+			      vm_page_available_count() < vm_wm.low))
 			break;
 		struct vm_page *m = n == 0 ? vm_fault_page_alloc(0) : vm_page_alloc(0);
 		if (m == NULL)

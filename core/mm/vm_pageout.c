@@ -21,11 +21,6 @@ void vm_pageout_reclaim(struct vm_page *m)
 	vm_cnt.reclaimed++;
 }
 
-void vm_pageout_set_anon_pager(struct vm_pager *(*anon_pager)(void))
-{
-	vm_pageout_anon_pager = anon_pager;
-}
-
 void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
 {
 	struct vm_stats st;
@@ -37,11 +32,6 @@ void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
 	vm_wm.low = MAX(st.total / 64, 2 * vm_wm.min);
 	vm_wm.target = MAX(st.total / 32, 2 * vm_wm.low);
 	vm_pageout_anon_pager = anon_pager;
-}
-
-uint64_t vm_pageout_available(void)
-{
-	return vm_page_available_count();
 }
 
 /* Folds the modified bits of every mapping into VM_PAGE_DIRTY.  A stale
@@ -242,7 +232,7 @@ uint64_t vm_pageout_run(uint64_t want)
 
 void vm_pageout_check(void)
 {
-	uint64_t avail = vm_pageout_available();
+	uint64_t avail = vm_page_available_count();
 
 	if (avail < vm_wm.low)
 		vm_pageout_run(vm_wm.target - avail);

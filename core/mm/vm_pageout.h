@@ -71,13 +71,10 @@ extern struct vm_watermarks vm_wm;
  * (the swap pager), or NULL when there is no swap (may return NULL too).
  */
 void vm_pageout_init(struct vm_pager *(*anon_pager)(void));
-void vm_pageout_set_anon_pager(struct vm_pager *(*anon_pager)(void));
 
 /* vm_page's reclaim hook: a cache page the allocator takes leaves its
  * object (it was unmapped when cached, and is clean). */
 void vm_pageout_reclaim(struct vm_page *m);
-/* Free plus cache pages: what an allocation can have without I/O. */
-uint64_t vm_pageout_available(void);
 /* Scans until `want` more pages are free or cached, or nothing is left to
  * try; returns how many it made available. */
 uint64_t vm_pageout_run(uint64_t want);

@@ -244,7 +244,7 @@ static int vm_ws_replacement(const char *name, uint64_t pages, uint64_t refs, bo
  * the working sets larger than memory. */
 KBENCH_DEFINE(replacement, KBENCH_ON_REQUEST)
 {
-	uint64_t avail = vm_pageout_available();
+	uint64_t avail = vm_page_available_count();
 
 	if (!vm_trace_on)
 		return -EINVAL;

@@ -11,16 +11,14 @@
 #include <stdint.h>
 
 #include "app/include/phobos/abi.h"
+#include "app/lib/bucket.h" /* malloc and friends */
+#include "app/lib/sys.h"    /* the calls the allocator needs, and sys_panic */
 
 long phobos_syscall(long nr, long a0, long a1, long a2, long a3, long a4);
 
 _Noreturn void sys_exit(int code);
-_Noreturn void sys_panic(const char *why, uint64_t value);
 long sys_console_write(const void *buf, size_t len);
 long sys_clock_us(void);
-long sys_allocate_heap(uint64_t size, unsigned prot, uint64_t location, int zeroed);
-long sys_free_heap(uint64_t addr);
-long sys_reserve_space(uint64_t size);
 long sys_unreserve_space(uint64_t addr);
 long sys_open(const char *path, unsigned flags);
 long sys_close(long fd);
@@ -48,14 +46,5 @@ int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The bucket allocator (app/lib/bucket.c, contract in app/lib/bucket.h). */
-void *malloc(size_t size);
-void free(void *p);
-void *calloc(size_t n, size_t size);
-void *realloc(void *p, size_t size);
-void *aligned_alloc(size_t align, size_t size);
-size_t malloc_usable_size(void *p);
-int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
