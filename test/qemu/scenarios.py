@@ -1,5 +1,8 @@
 """QEMU scenarios of `make test`.  Each boots once and checks many things;
 each check is one TAP-style result of the test run."""
+import glob
+import importlib
+import os
 import re
 
 from phobos_qemu import boot
@@ -1122,3 +1125,9 @@ SCENARIOS.append(scenario_usb_4k_boot)
 SCENARIOS += [usb_scenario(blk_rw_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
     [usb_scenario(check_scenario(bus), bus) for bus in ("usb", "usb-hub")] + \
     [usb_scenario(swap_ws_scenario("usb"), "usb")]
+
+# Scenarios of one subsystem may live in test/qemu/scen_<area>.py, each with
+# a SCENARIOS list of its own; they run after the ones above.
+for _path in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "scen_*.py"))):
+    SCENARIOS += importlib.import_module(os.path.basename(_path)[:-3]).SCENARIOS
