@@ -29,6 +29,7 @@ CFG ?=
 
 include mk/host.mk
 include mk/kernel.mk
+include mk/bench.mk
 include mk/app.mk
 include mk/image.mk
 include mk/test.mk

@@ -5,8 +5,7 @@
  *   basic              ring-3 checks: CPL 3, the gate page and its clock,
  *                      heap blocks, malloc and free with contents checked,
  *                      a file written and read back
- *   alloc_mix          the allocator benchmark: free+malloc pairs over 1024
- *                      live blocks of 16-1024 bytes (RESULT lines)
+ *   bench <words>      the benchmark app (app/bench/runner.c)
  *   syscall_errors     a kernel pointer (-EFAULT), an unknown call
  *                      (-ENOSYS), bad arguments (-EINVAL): the app goes on
  *   fault_null, fault_text_store, fault_exec_stack, fault_kernel_read,
@@ -15,6 +14,7 @@
  * Every part prints "app: <part> ok" when it got through; the kernel's
  * tests read those lines and the exit code.
  */
+#include "app/bench/bench.h"
 #include "app/include/phobos/app.h"
 
 #define APP_FILE "/app_test.bin"
@@ -41,7 +41,7 @@ static void check_gate(void)
 {
 	const struct phobos_gate *g = gate();
 
-	CHECK(g->magic == PHOBOS_GATE_MAGIC && g->version == 1 && g->page_size == 4096);
+	CHECK(g->magic == PHOBOS_GATE_MAGIC && g->version == 2 && g->page_size == 4096);
 	CHECK(g->heap_base > PHOBOS_APP_BASE && g->heap_end == PHOBOS_GATE_ADDRESS);
 	CHECK(g->tsc_hz > 0 && g->mem_total > 0 && g->disks > 0);
 	/* the gate's clock and the kernel's agree to a millisecond */
@@ -201,42 +201,6 @@ static int part_basic(void)
 	return failures;
 }
 
-/* The host's slab and bucket mix, inside the app: sizes log-uniform from
- * 16 to 1024 bytes, a working set of 1024 live blocks, each step freeing
- * one slot and allocating into it again. */
-static int part_alloc_mix(void)
-{
-	enum { LIVE = 1024, PAIRS = 2000000 };
-	static void *live[LIVE];
-	struct bucket_stats st;
-
-	for (int i = 0; i < LIVE; i++)
-		live[i] = malloc(16);
-	uint64_t start = clock_us_fast();
-	for (int i = 0; i < PAIRS; i++) {
-		uint64_t r = rng();
-		size_t s = (size_t)16 << (r % 7); /* 16 .. 1024 */
-		s += (r >> 8) % s;
-		s = s > 1024 ? 1024 : s;
-		unsigned slot = (unsigned)(r >> 20) % LIVE;
-		free(live[slot]);
-		live[slot] = malloc(s);
-		if (live[slot] == NULL)
-			return 1;
-		*(volatile uint8_t *)live[slot] = 1;
-	}
-	uint64_t us = clock_us_fast() - start;
-	bucket_stats(&st);
-	printf("RESULT {\"bench\":\"bucket_app_small_pair\",\"metric\":\"ns_per_pair\","
-	       "\"value\":%lu.%03lu,\"unit\":\"ns\"}\n", (unsigned long)(us * 1000 / PAIRS),
-	       (unsigned long)(us * 1000000 / PAIRS % 1000));
-	printf("RESULT {\"bench\":\"bucket_app_small_pair\",\"metric\":\"heap_bytes\","
-	       "\"value\":%lu,\"unit\":\"bytes\"}\n", (unsigned long)st.heap_peak);
-	for (int i = 0; i < LIVE; i++)
-		free(live[i]);
-	return 0;
-}
-
 static int part_syscall_errors(void)
 {
 	const uint64_t kernel = 0xffff800000001000ull;
@@ -332,14 +296,14 @@ int main(const char *args)
 {
 	int r;
 
+	if (strncmp(args, "bench", 5) == 0 && (args[5] == 0 || args[5] == ' '))
+		return bench_main(args + 5);
 	if (strcmp(args, "basic") == 0)
 		r = part_basic();
 	else if (strcmp(args, "syscall_errors") == 0)
 		r = part_syscall_errors();
 	else if (strcmp(args, "demo") == 0)
 		r = part_demo();
-	else if (strcmp(args, "alloc_mix") == 0)
-		r = part_alloc_mix();
 	else
 		r = part_fault(args);
 	if (r == 0)

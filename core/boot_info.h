@@ -80,7 +80,9 @@ struct boot_info {
 	 * NUL.  The kernel refuses both rather than run on part of it. */
 	uint32_t config_len;
 	uint32_t ranges_dropped; /* firmware ranges that did not fit in ranges[] */
-	uint32_t pad;
+	uint32_t fw_revision;    /* the system table's FirmwareRevision */
+	uint64_t tsc_entry;      /* the TSC at the loader's first instruction */
+	char fw_vendor[64];      /* the system table's FirmwareVendor, printable ASCII, NUL-ended */
 	struct boot_mem_range ranges[BOOT_RANGES_MAX];
 };
 

@@ -40,7 +40,8 @@ static int config_choice(const char *key, const char *v, const char *const *name
 }
 
 /* Sizes like 64M, 2G, 4096K or plain bytes; at least one MiB. */
-static int config_size(uint64_t *out, const char *key, const char *v)
+/* A size with an optional K, M, G or T, of at least min bytes. */
+static int config_size(uint64_t *out, const char *key, const char *v, uint64_t min)
 {
 	uint64_t n = 0;
 	const char *p = v;
@@ -60,12 +61,13 @@ static int config_size(uint64_t *out, const char *key, const char *v)
 	case 'T': case 't': shift = 40; p++; break;
 	default: break;
 	}
-	if (*p != '\0' || n > (UINT64_MAX >> shift) || (n << shift) < (1u << 20))
+	if (*p != '\0' || n > (UINT64_MAX >> shift) || (n << shift) < min)
 		goto bad;
 	*out = n << shift;
 	return 0;
 bad:
-	log_error("config: %s=%s is not a size of at least 1M (e.g. 64M, 2G)", key, v);
+	log_error("config: %s=%s is not a size of at least %lluK (e.g. 64M, 2G)", key, v,
+		  (unsigned long long)(min >> 10));
 	return -EINVAL;
 }
 
@@ -120,7 +122,11 @@ static int config_apply(struct config *c, const char *key, const char *v)
 		if ((r = config_choice(key, v, bits, 2)) >= 0)
 			c->trace = r == 1;
 	} else if (strcmp(key, "mem") == 0) {
-		r = config_size(&c->mem_cap, key, v);
+		r = config_size(&c->mem_cap, key, v, 1ull << 20);
+	} else if (strcmp(key, "bench_mem") == 0) {
+		r = config_size(&c->bench_mem, key, v, 1ull << 20);
+	} else if (strcmp(key, "bench_file") == 0) {
+		r = config_size(&c->bench_file, key, v, 64ull << 10);
 	} else if (strcmp(key, "fs") == 0) {
 		r = config_guid(c->fs_guid, key, v);
 	} else if (strcmp(key, "console") == 0) {

@@ -27,6 +27,8 @@ struct config {
 	enum config_app app;
 	char bench[CONFIG_LIST_MAX];    /* comma list or "all" */
 	uint64_t mem_cap;               /* bytes, 0 = no cap */
+	uint64_t bench_mem;             /* the paging workloads' size base, 0 = free memory */
+	uint64_t bench_file;            /* file_map_* file and first_touch block, 0 = 64 MiB */
 	enum config_swap swap;
 	char swap_guid[CONFIG_GUID_TEXT]; /* when swap == CONFIG_SWAP_GUID */
 	char fs_guid[CONFIG_GUID_TEXT];   /* "" = the boot partition */

@@ -1,6 +1,9 @@
 /*
- * Kernel benchmarks (app=bench).  A benchmark registers with KBENCH(name)
- * into the .kbench linker section; bench= selects by name (or "all").
+ * Kernel-side benchmarks: figures with no form an app could measure (a raw
+ * disk's reads).  The benchmark app in ring 3 runs every other workload
+ * (app/bench/).  A benchmark registers with KBENCH(name) into the .kbench
+ * linker section and runs only when bench= names it (never with "all": it
+ * wants a machine set up for it, such as a test disk).
  * Figures are printed as SPEC 7 RESULT lines through kbench_result, one
  * figure per line; the kernel has no floating point, so values are passed
  * in thousandths and printed with three decimals.
@@ -14,26 +17,21 @@ struct kbench {
 	const char *name;
 	/* 0, or a negative code when the benchmark could not run */
 	int (*fn)(void);
-	unsigned flags;
 };
 
-/* Runs only when bench= names it: it wants a machine set up for it (a
- * mem= cap, swap, trace=1), which the all-in-one run does not have. */
-#define KBENCH_ON_REQUEST 0x1
-
-#define KBENCH_DEFINE(bname, bflags)                                                               \
+#define KBENCH(bname)                                                                              \
 	static int kbench_fn_##bname(void);                                                        \
 	static const struct kbench kbench_##bname __attribute__((used, section(".kbench"),        \
-								 aligned(8))) = {                \
-	    #bname, kbench_fn_##bname, bflags};                                                    \
+								 aligned(8))) = {#bname,         \
+											 kbench_fn_##bname}; \
 	static int kbench_fn_##bname(void)
-
-#define KBENCH(bname) KBENCH_DEFINE(bname, 0)
 
 /* RESULT {"bench":b,"metric":m,"value":milli/1000,"unit":u} */
 void kbench_result(const char *bench, const char *metric, uint64_t milli, const char *unit);
 
-/* Runs the selected benchmarks; returns how many failed to run. */
-int kbench_run(const char *selection);
+/* Runs the kernel-side benchmarks that the comma list selection names and
+ * copies the other names, comma-separated, into rest (for the app).
+ * Returns how many failed to run. */
+int kbench_run(const char *selection, char *rest, size_t size);
 
 #endif

@@ -180,6 +180,34 @@ static _Noreturn void main_finish(int code)
  */
 static struct boot_info main_boot_info;
 
+/* Runs the app with args; non-zero when it failed or was stopped. */
+static int main_app(const char *args)
+{
+	int code = 0;
+
+	if (proc_run(args, &code) < 0)
+		main_finish(EXIT_CONFIG);
+	proc_test_stopped = code == PROC_EXIT_STOPPED;
+	return code != 0;
+}
+
+/* app=bench: the kernel-side figures bench= names, then the benchmark app
+ * with the rest of the list and the words that size its workloads. */
+static int main_bench(void)
+{
+	static char rest[CONFIG_LIST_MAX - 96], args[CONFIG_LIST_MAX];
+	int failed = kbench_run(kernel_config.bench, rest, sizeof(rest));
+
+	if (rest[0] == 0)
+		return failed;
+	ksnprintf(args, sizeof(args), "bench bench=%s bench_mem=%llu bench_file=%llu trace=%d", rest,
+		  (unsigned long long)kernel_config.bench_mem,
+		  (unsigned long long)(kernel_config.bench_file ? kernel_config.bench_file
+								: 64ull << 20),
+		  kernel_config.trace);
+	return failed + main_app(args);
+}
+
 void kmain(struct boot_info *loader_bi)
 {
 	console_init(NULL);
@@ -242,21 +270,16 @@ void kmain(struct boot_info *loader_bi)
 		failed = ktest_run(kernel_config.selftest);
 		break;
 	case CONFIG_APP_BENCH:
-		failed = kbench_run(kernel_config.bench);
+		failed = main_bench();
 		break;
 	case CONFIG_APP_CHECK:
 		failed = check_run(kernel_config.check);
 		if (failed == -ENODEV)
 			kernel_exit(EXIT_CONFIG);
 		break;
-	case CONFIG_APP_DEMO: {
-		int code = 0;
-		if (proc_run("demo", &code) < 0)
-			main_finish(EXIT_CONFIG);
-		proc_test_stopped = code == PROC_EXIT_STOPPED;
-		failed = code != 0;
+	case CONFIG_APP_DEMO:
+		failed = main_app("demo");
 		break;
-	}
 	}
 	main_finish(failed ? EXIT_FAILED : EXIT_OK);
 }

@@ -5,7 +5,9 @@
 #include "core/arch/x86_64/user.h"
 #include "core/boot_info.h"
 #include "core/dev/blk.h"
+#include "core/dev/storage.h"
 #include "core/elf.h"
+#include "core/kernel.h"
 #include "core/mm/kmem.h"
 #include "core/mm/pmap.h"
 #include "core/mm/swap_pager.h"
@@ -152,7 +154,7 @@ static void proc_gate_fill(struct phobos_gate *g, uint64_t heap_base)
 	vm_page_stats(&st);
 	memset(g, 0, PAGE_SIZE);
 	g->magic = PHOBOS_GATE_MAGIC;
-	g->version = 1;
+	g->version = 2;
 	g->page_size = PAGE_SIZE;
 	g->tsc_hz = clock_tsc_freq();
 	g->tsc_base = clock_tsc_base();
@@ -161,9 +163,15 @@ static void proc_gate_fill(struct phobos_gate *g, uint64_t heap_base)
 	g->heap_end = GATE_AREA_ADDRESS;
 	g->swap_on = swap_enabled();
 	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next)
-		if (d->parent == NULL && n < 8)
+		if (d->parent == NULL && n < 8) {
+			g->disk_bytes[n] = d->sectors * d->sector_size;
 			memcpy(g->disk_names[n++], d->name, sizeof(g->disk_names[0]) - 1);
+		}
 	g->disks = n;
+	g->files_on = storage.vol != NULL;
+	g->tsc_loader = kernel_boot_info->tsc_entry;
+	g->fw_revision = kernel_boot_info->fw_revision;
+	memcpy(g->fw_vendor, kernel_boot_info->fw_vendor, sizeof(g->fw_vendor) - 1);
 }
 
 /* The gate page, the stack with its guard, the arguments on the stack. */

@@ -337,6 +337,17 @@ static int64_t sys_stat(const uint64_t *a)
 	return err;
 }
 
+static int64_t sys_mkdir(const uint64_t *a)
+{
+	char *path = mm_malloc(SYS_PATH_MAX);
+	int err = path == NULL ? -ENOMEM : sys_path(a[0], path);
+
+	if (err == 0)
+		err = fat_mkdir(storage.vol, path);
+	mm_mfree(path);
+	return err;
+}
+
 struct sys_list {
 	uint64_t out, max, n;
 	int err;
@@ -436,6 +447,7 @@ static int64_t (*const sys_table[PHOBOS_SYS_COUNT])(const uint64_t *a) = {
 	[PHOBOS_SYS_SYNC] = sys_sync,
 	[PHOBOS_SYS_UNMAP] = sys_free_heap,
 	[PHOBOS_SYS_VM_STATS] = sys_vm_stats,
+	[PHOBOS_SYS_MKDIR] = sys_mkdir,
 };
 
 int64_t syscall_dispatch(struct syscall_frame *f)

@@ -233,6 +233,19 @@ void loader_find_rsdp(struct boot_info *bi)
 		}
 }
 
+/* The firmware's vendor string, kept to printable ASCII for the results file. */
+void loader_firmware(struct boot_info *bi)
+{
+	const CHAR16 *v = loader_st->FirmwareVendor;
+	size_t n = 0;
+
+	bi->fw_revision = loader_st->FirmwareRevision;
+	for (; v != NULL && v[n] != 0 && n + 1 < sizeof(bi->fw_vendor); n++)
+		bi->fw_vendor[n] = v[n] >= 0x20 && v[n] < 0x7f && v[n] != '"' && v[n] != '\\'
+					   ? (char)v[n] : '?';
+	bi->fw_vendor[n] = 0;
+}
+
 /* Reads the disk GUID from the GPT header (LBA 1) of the disk at path. */
 static int loader_read_disk_guid(EFI_DEVICE_PATH *path, uint8_t guid[16])
 {

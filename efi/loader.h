@@ -33,6 +33,7 @@ EFI_STATUS loader_alloc_pages(UINTN pages, UINT32 type, uint64_t *phys);
 void loader_read_config(struct boot_info *bi);
 void loader_find_fb(struct boot_info *bi);
 void loader_find_rsdp(struct boot_info *bi);
+void loader_firmware(struct boot_info *bi);
 void loader_find_guids(struct boot_info *bi);
 
 /* boot_kernel.c: kernel image, page tables, memory map, hand-off. */

@@ -5,7 +5,8 @@
 ACFLAGS := -target x86_64-unknown-none-elf -std=gnu11 -ffreestanding -fno-stack-protector \
 	-fno-pic -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -g -O2 \
 	-Wall -Wextra -Werror -I. -MMD -MP
-APP_SRCS := $(sort $(wildcard app/*.c app/lib/*.c)) core/lib/printf.c core/lib/string.c
+APP_SRCS := $(sort $(wildcard app/*.c app/lib/*.c)) $(BENCH_COMMON) app/bench/os_phobos.c \
+	core/lib/printf.c core/lib/string.c
 APP_ASM := $(sort $(wildcard app/lib/*.S))
 APP_OBJS := $(patsubst %.c,$(BUILD)/app/%.o,$(APP_SRCS)) $(patsubst %.S,$(BUILD)/app/%.o,$(APP_ASM))
 APP_ELF := $(BUILD)/app.elf
@@ -15,6 +16,9 @@ APP_ELF := $(BUILD)/app.elf
 $(BUILD)/app/%.o: %.c
 	@mkdir -p $(@D)
 	$(KCC) $(ACFLAGS) -c $< -o $@
+
+$(BUILD)/app/app/bench/report.o: $(BENCH_GEN)
+$(BUILD)/app/app/bench/report.o: ACFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/app/%.o: %.S
 	@mkdir -p $(@D)

@@ -28,7 +28,7 @@ class Tally:
         else:
             self.failed += 1
             self.failures.append(name)
-            print("not ok - %s%s" % (name, (" # " + why) if why else ""))
+            print("not ok - %s%s" % (name, (" # " + str(why)) if why else ""))
         sys.stdout.flush()
 
 

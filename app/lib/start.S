@@ -3,8 +3,19 @@
 	.section .text.start
 	.globl _start
 _start:
+	/* the boot figure ends here: the TSC before anything else runs */
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, app_start_tsc(%rip)
 	xor %ebp, %ebp
 	call main
 	mov %eax, %edi
 	call sys_exit
 	ud2
+
+	.bss
+	.balign 8
+	.globl app_start_tsc
+app_start_tsc:
+	.quad 0

@@ -112,6 +112,11 @@ long sys_vm_stats(struct phobos_vm_stats *out)
 	return phobos_syscall(PHOBOS_SYS_VM_STATS, (long)out, 0, 0, 0, 0);
 }
 
+long sys_mkdir(const char *path)
+{
+	return phobos_syscall(PHOBOS_SYS_MKDIR, (long)path, 0, 0, 0, 0);
+}
+
 const struct phobos_gate *gate(void)
 {
 	return (const struct phobos_gate *)PHOBOS_GATE_ADDRESS;

@@ -91,18 +91,6 @@ def scenario_vm_fault_panic():
     return b, checks
 
 
-def scenario_bench_default():
-    b = boot("bench-default", "app=bench exit=qemu")
-    results = re.findall(r'^RESULT \{"bench":"(\w+)","metric":"(\w+)","value":([0-9.]+)', b.log, re.M)
-    names = {r[0] for r in results}
-    checks = [("bench-default: pf_zero and clock_read report figures",
-               {"pf_zero", "clock_read"} <= names and all(float(r[2]) > 0 for r in results),
-               "results %s" % results),
-              ("bench-default: exit 0 at 128 MiB", b.exit_code == 0 and b.qemu_code() == 0,
-               "exit %s status %s" % (b.exit_code, b.status))]
-    return b, checks
-
-
 BAD_GUID = "0BADF00D-0000-4000-8000-000000000BAD"
 OTHER_PART = "5048424F-5300-4000-8000-0000000000C1"
 
@@ -906,7 +894,7 @@ def usb_scenario(inner, bus):
 
 SCENARIOS = [scenario_selftest_q35, scenario_selftest_pc, scenario_unknown_key,
              scenario_bad_config, scenario_fault, scenario_vm_fault_panic, scenario_mem_cap,
-             scenario_5g, scenario_bench_default, scenario_missing_partition,
+             scenario_5g, scenario_missing_partition,
              scenario_swap_not_swap, scenario_corrupt_gpt, scenario_swap_named,
              blk_rw_scenario("virtio"), blk_rw_scenario("ahci"), blk_rw_scenario("nvme"),
              blk_ioerr_scenario("ahci"), blk_ioerr_scenario("virtio"), scenario_blk_bench_virtio,

@@ -44,6 +44,7 @@ enum phobos_sys {
 	PHOBOS_SYS_SYNC,             /* (addr, size): 0 once written back */
 	PHOBOS_SYS_UNMAP,            /* (addr): 0 */
 	PHOBOS_SYS_VM_STATS,         /* (struct phobos_vm_stats *): 0 */
+	PHOBOS_SYS_MKDIR,            /* (path): 0; -EEXIST when it exists */
 	PHOBOS_SYS_COUNT
 };
 
@@ -109,7 +110,7 @@ struct phobos_vm_stats {
 /* The gate page: read without a system call. */
 struct phobos_gate {
 	uint64_t magic;
-	uint32_t version;      /* 1 */
+	uint32_t version;      /* 2 */
 	uint32_t page_size;    /* 4096 */
 	uint64_t tsc_hz;       /* the TSC's rate: microseconds = (rdtsc - tsc_base) * 1e6 / tsc_hz */
 	uint64_t tsc_base;     /* the TSC when the clock read 0 */
@@ -119,6 +120,12 @@ struct phobos_gate {
 	uint32_t disks;        /* disks found */
 	uint32_t swap_on;      /* 1 when a swap partition is in use */
 	char disk_names[8][16];
+	/* version 2 */
+	uint64_t tsc_loader;   /* the TSC at the loader's first instruction */
+	uint32_t fw_revision;  /* the firmware's revision number */
+	uint32_t files_on;     /* 1 when the files partition is mounted */
+	char fw_vendor[64];    /* the firmware's vendor, printable ASCII */
+	uint64_t disk_bytes[8]; /* the size of each disk of disk_names */
 };
 
 #endif

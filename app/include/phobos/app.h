@@ -31,6 +31,7 @@ long sys_map_file(long fd, uint64_t offset, uint64_t size, unsigned prot, unsign
 long sys_sync(uint64_t addr, uint64_t size);
 long sys_unmap(uint64_t addr);
 long sys_vm_stats(struct phobos_vm_stats *out);
+long sys_mkdir(const char *path);
 
 /* The gate page, and microseconds from the TSC without a system call. */
 const struct phobos_gate *gate(void);
