@@ -25,7 +25,7 @@ stress: deps $(UNIT_BINS)
 fuzz: deps $(FUZZ_BINS)
 	@$(PYTHON) test/run_tests.py --fuzz $(FUZZ_BINS) --fuzz-seconds $(or $(FUZZ_LONG),300)
 
-bench: deps $(BENCH_BINS) $(TRACE_REPLAY) image
+bench: deps $(BENCH_BINS) $(TRACE_REPLAY) $(BENCH_LINUX_INIT) $(BENCH_LINUX_DYN) image
 	@$(PYTHON) test/bench/run_bench.py $(BENCH_BINS)
 
 check-deps:
