@@ -77,6 +77,7 @@ static struct sim {
 	const char *tur_script;
 	bool started, never_ready, no_medium_lun1;
 	uint32_t inquiry_len;	 /* bytes INQUIRY sends; 0: all asked for */
+	unsigned desc_fails;	 /* GET_DESCRIPTOR(DEVICE)s that fail */
 	unsigned capacity_fails; /* READ CAPACITYs that meet a UNIT ATTENTION */
 	enum { SYNC_PASS, SYNC_ILLEGAL, SYNC_PHASE } sync_fail;
 } sim;
@@ -178,6 +179,11 @@ static int sim_control(struct usb_dev *d, const struct usb_setup *s, void *data,
 					   0, 0, 2,  8, 6, 0x50,   0, 7,    5,	EP_IN, 2,
 					   0, 2, 0,  7, 5, EP_OUT, 2, 0,    2,	0};
 	*actual = 0;
+	if (s->request == USB_REQ_GET_DESCRIPTOR && s->value >> 8 == USB_DESC_DEVICE &&
+	    sim.desc_fails > 0) {
+		sim.desc_fails--;
+		return -EIO; /* a transaction error: not yet recovered from SET_ADDRESS */
+	}
 	if (s->request == USB_REQ_GET_DESCRIPTOR) {
 		const uint8_t *src = s->value >> 8 == USB_DESC_DEVICE ? desc : config;
 		*actual = MIN(s->length, s->value >> 8 == USB_DESC_DEVICE ? 18u : 32u);
@@ -502,6 +508,8 @@ static struct blk_dev *sim_attach(uint64_t capacity, bool two_luns)
 	sim_new(capacity, two_luns);
 	struct blk_dev *disk = sim_plug();
 	assert_non_null(disk);
+	assert_string_equal(sim.trail, "d"); /* the pause after the address */
+	sim.trail[0] = '\0';
 	return disk;
 }
 
@@ -697,13 +705,28 @@ static void test_ready_quirks(void **state)
 	assert_non_null(sim_plug());
 	assert_true(sim.started);
 	assert_int_equal(count_of(0x1b), 1);
-	assert_string_equal(sim.trail, "dd" TRANSPORT_ERROR "dd");
+	assert_string_equal(sim.trail, "d"
+				       "dd" TRANSPORT_ERROR "dd");
 	assert_string_equal(sim.tur_script, "");
 
 	/* a stick without TEST UNIT READY: READ CAPACITY decides */
 	sim_new(SECTORS, false);
 	sim.tur_script = "I";
 	assert_non_null(sim_plug());
+}
+
+/* Item 2: a device that fails its first requests after the address is given time and tries. */
+static void test_address_retry(void **state)
+{
+	sim_new(SECTORS, false);
+	sim.desc_fails = 2;
+	assert_non_null(sim_plug());
+	assert_string_equal(sim.trail, "ddd");
+	assert_true(sim_now >= 30000);
+	sim_new(SECTORS, false);
+	sim.desc_fails = 3;
+	assert_int_equal(usb_dev_attach(&sim.dev), -EIO);
+	assert_null(blk_first());
 }
 
 /* Item 3: a stick that never becomes ready is given up on after 10 s of waiting, no more. */
@@ -823,6 +846,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_sense_retry, give_back),
 	    cmocka_unit_test_teardown(test_ready_quirks, give_back),
 	    cmocka_unit_test_teardown(test_never_ready, give_back),
+	    cmocka_unit_test_teardown(test_address_retry, give_back),
 	    cmocka_unit_test_teardown(test_short_inquiry_capacity_retry, give_back),
 	    cmocka_unit_test_teardown(test_sync_cache, give_back),
 	    cmocka_unit_test_teardown(test_transfer_size, give_back),
