@@ -106,8 +106,8 @@ static EFI_LOADED_IMAGE *loader_loaded_image(void)
 {
 	EFI_LOADED_IMAGE *li = NULL;
 
-	if (EFI_ERROR(loader_st->BootServices->HandleProtocol(loader_image, &loader_loaded_image_guid,
-							      (void **)&li)))
+	if (EFI_ERROR(loader_st->BootServices->HandleProtocol(
+		loader_image, &loader_loaded_image_guid, (void **)&li)))
 		return NULL;
 	return li;
 }
@@ -177,8 +177,8 @@ void loader_read_config(struct boot_info *bi)
 			bi->config[size] = '\0';
 			bi->config_len = (uint32_t)size;
 			/* one byte past the buffer tells a file that did not fit */
-			if (size == BOOT_CONFIG_MAX - 1 && !EFI_ERROR(file->Read(file, &more, &extra)) &&
-			    more == 1)
+			if (size == BOOT_CONFIG_MAX - 1 &&
+			    !EFI_ERROR(file->Read(file, &more, &extra)) && more == 1)
 				bi->config_len = BOOT_CONFIG_MAX;
 			bi->config_source = BOOT_CONFIG_FILE;
 		}
@@ -191,7 +191,8 @@ void loader_find_fb(struct boot_info *bi)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
 
-	if (EFI_ERROR(loader_st->BootServices->LocateProtocol(&loader_gop_guid, NULL, (void **)&gop)))
+	if (EFI_ERROR(
+		loader_st->BootServices->LocateProtocol(&loader_gop_guid, NULL, (void **)&gop)))
 		return;
 	EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
 	const EFI_PIXEL_BITMASK *m = &info->PixelInformation;
@@ -246,25 +247,76 @@ void loader_firmware(struct boot_info *bi)
 	bi->fw_vendor[n] = 0;
 }
 
-/* Reads the disk GUID from the GPT header (LBA 1) of the disk at path. */
+static uint32_t loader_u32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t loader_u64(const uint8_t *p)
+{
+	return loader_u32(p) | (uint64_t)loader_u32(p + 4) << 32;
+}
+
+/*
+ * Whether the GPT header at lba, read into hdr (one page), holds: the
+ * signature, its CRC, MyLBA, and the CRC of its entry array.  These are
+ * the checks core/dev/gpt.c makes before it believes a table, so that the
+ * loader and the kernel take the disk GUID from the same header.
+ */
+static int loader_gpt_header(EFI_BLOCK_IO *bio, EFI_LBA lba, uint8_t *hdr)
+{
+	UINT32 bs = bio->Media->BlockSize, crc = 0;
+	uint64_t array_phys;
+
+	if (EFI_ERROR(bio->ReadBlocks(bio, bio->Media->MediaId, lba, bs, hdr)) || hdr[0] != 'E' ||
+	    hdr[1] != 'F' || hdr[2] != 'I' || hdr[3] != ' ' || hdr[4] != 'P' || hdr[5] != 'A' ||
+	    hdr[6] != 'R' || hdr[7] != 'T')
+		return 0;
+	uint32_t size = loader_u32(hdr + 12), want = loader_u32(hdr + 16);
+	if (size < 92 || size > bs || loader_u64(hdr + 24) != lba)
+		return 0;
+	loader_memset(hdr + 16, 0, 4);
+	loader_st->BootServices->CalculateCrc32(hdr, size, &crc);
+	if (crc != want)
+		return 0;
+	/* the same bounds as the kernel's: entries of 128 bytes or more, 1 MiB at most */
+	uint64_t bytes = (uint64_t)loader_u32(hdr + 80) * loader_u32(hdr + 84);
+	UINTN sectors = (UINTN)((bytes + bs - 1) / bs), pages = (sectors * bs + 4095) / 4096;
+	if (loader_u32(hdr + 84) < 128 || bytes == 0 || bytes > (1u << 20) ||
+	    EFI_ERROR(loader_alloc_pages(pages, EfiLoaderData, &array_phys)))
+		return 0;
+	void *array = (void *)(UINTN)array_phys;
+	int ok = !EFI_ERROR(bio->ReadBlocks(bio, bio->Media->MediaId, loader_u64(hdr + 72),
+					    sectors * bs, array)) &&
+		 !EFI_ERROR(loader_st->BootServices->CalculateCrc32(array, (UINTN)bytes, &crc)) &&
+		 crc == loader_u32(hdr + 88);
+	loader_st->BootServices->FreePages(array_phys, pages);
+	return ok;
+}
+
+/*
+ * Reads the disk GUID of the disk at path from its primary GPT header
+ * (LBA 1), or from the backup (the last LBA) when the primary fails the
+ * checks, as the kernel does.
+ */
 static int loader_read_disk_guid(EFI_DEVICE_PATH *path, uint8_t guid[16])
 {
 	EFI_HANDLE disk = NULL;
 	EFI_BLOCK_IO *bio = NULL;
 	uint64_t buf_phys;
 
-	if (EFI_ERROR(loader_st->BootServices->LocateDevicePath(&loader_blockio_guid, &path, &disk)))
+	if (EFI_ERROR(
+		loader_st->BootServices->LocateDevicePath(&loader_blockio_guid, &path, &disk)))
 		return 0;
-	if (EFI_ERROR(loader_st->BootServices->HandleProtocol(disk, &loader_blockio_guid,
-							      (void **)&bio)))
+	if (EFI_ERROR(
+		loader_st->BootServices->HandleProtocol(disk, &loader_blockio_guid, (void **)&bio)))
 		return 0;
 	UINT32 bs = bio->Media->BlockSize;
 	if (bs < 512 || bs > 4096 || EFI_ERROR(loader_alloc_pages(1, EfiLoaderData, &buf_phys)))
 		return 0;
-	const uint8_t *hdr = (const uint8_t *)(UINTN)buf_phys;
-	int ok = !EFI_ERROR(bio->ReadBlocks(bio, bio->Media->MediaId, 1, bs, (void *)hdr)) &&
-		 hdr[0] == 'E' && hdr[1] == 'F' && hdr[2] == 'I' && hdr[3] == ' ' &&
-		 hdr[4] == 'P' && hdr[5] == 'A' && hdr[6] == 'R' && hdr[7] == 'T';
+	uint8_t *hdr = (uint8_t *)(UINTN)buf_phys;
+	int ok =
+	    loader_gpt_header(bio, 1, hdr) || loader_gpt_header(bio, bio->Media->LastBlock, hdr);
 	if (ok)
 		loader_memcpy(guid, hdr + 56, 16); /* DiskGUID field of the GPT header */
 	loader_st->BootServices->FreePages(buf_phys, 1);
@@ -283,7 +335,7 @@ void loader_find_guids(struct boot_info *bi)
 	uint8_t copy[512];
 
 	if (li == NULL || EFI_ERROR(loader_st->BootServices->HandleProtocol(
-				  li->DeviceHandle, &loader_devpath_guid, (void **)&dp)))
+			      li->DeviceHandle, &loader_devpath_guid, (void **)&dp)))
 		return;
 	for (EFI_DEVICE_PATH *n = dp; n->Type != END_DEVICE_PATH_TYPE;) {
 		UINTN len = n->Length[0] | (n->Length[1] << 8);
@@ -301,7 +353,8 @@ void loader_find_guids(struct boot_info *bi)
 			end->SubType = END_ENTIRE_DEVICE_PATH_SUBTYPE;
 			end->Length[0] = 4;
 			end->Length[1] = 0;
-			bi->have_guids = loader_read_disk_guid((EFI_DEVICE_PATH *)copy, bi->disk_guid);
+			bi->have_guids =
+			    loader_read_disk_guid((EFI_DEVICE_PATH *)copy, bi->disk_guid);
 			return;
 		}
 		n = (EFI_DEVICE_PATH *)((uint8_t *)n + len);

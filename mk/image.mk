@@ -52,8 +52,5 @@ debug: deps
 # its own, drawn anew for every stick written.
 usb: $(IMAGE) image/usb.cfg
 	@test -n "$(DEV)" || { echo "usage: make usb DEV=/dev/sdX [FORCE=1]"; exit 2; }
-	cp --sparse=always $(IMAGE) $(BUILD)/phobos-usb.img
-	sgdisk -G $(BUILD)/phobos-usb.img >/dev/null
-	mcopy -o -i $(BUILD)/phobos-usb.img@@1M image/usb.cfg ::/phobos.cfg
-	FORCE=$(FORCE) scripts/usb-write.sh $(DEV) $(BUILD)/phobos-usb.img
+	FORCE=$(FORCE) scripts/usb-write.sh $(DEV) $(IMAGE) image/usb.cfg
 .PHONY: usb

@@ -2,11 +2,16 @@
  * USB mass storage over a simulated bulk-only device: the real usb.c and
  * usb_msc.c run against a host controller ops table whose "device" keeps
  * a disk in memory and follows BOT's phases (CBW, data, CSW), with faults
- * a test arms: a stalled data stage, a CSW with the wrong tag or
+ * a test arms: a stalled data stage with any sense (NOT READY, UNIT
+ * ATTENTION, an empty one, a medium error), a CSW with the wrong tag or
  * signature, a phase error, a stalled CSW or CBW, a transfer that times
- * out, a controller that loses a buffer for good.  Each test checks that
- * only the request hit fails, that the reset recovery of BOT 5.3.4 went
- * out in order, and that the next request works with every byte right.
+ * out, a controller that loses a buffer for good, a data stage that comes
+ * short with or without a residue, a residue on a complete one.  A fault
+ * fires on every command over its LBA, or only the first few times.
+ * Each test checks that only the request hit fails, that the reset
+ * recovery of BOT 5.3.4 went out in order, that what may pass is tried
+ * again, and that the next request works with every byte right.  The
+ * clock is the test's: a wait costs nothing and shows in the trail.
  * QEMU's usb-storage cannot be made to stall, which is why this is here.
  */
 #include <setjmp.h>
@@ -35,7 +40,10 @@ enum fault {
 	F_CBW_STALL,
 	F_TIMEOUT,
 	F_LOST,
-	F_RESIDUE
+	F_RESIDUE,	 /* a short data stage, and a residue that says so */
+	F_SHORT,	 /* a short data stage, and a CSW that claims everything moved */
+	F_BOGUS_RESIDUE, /* every byte moved, and a CSW residue all the same */
+	F_SYNC		 /* SYNCHRONIZE CACHE fails (sync_fail says how) */
 };
 enum phase { P_CBW, P_DATA, P_CSW };
 
@@ -47,13 +55,49 @@ static struct sim {
 	uint8_t cbw[31];
 	uint8_t status; /* of the command in progress */
 	uint32_t residue;
-	bool halted_in, halted_out, unit_attention, two_luns;
+	bool halted_in, halted_out, two_luns;
+	bool stale_in, stale_out; /* the device restarted its toggle, the host not yet */
 	enum fault fault;
-	uint64_t fault_lba;	    /* commands that cover it meet the fault */
-	unsigned opcodes[64], nops; /* SCSI opcodes seen */
-	char trail[256];	    /* the recovery requests, in order: R reset, I/O clear halt */
-	unsigned sense_key, sense_asc;
+	uint64_t fault_lba;		/* commands that cover it meet the fault */
+	unsigned fault_times;		/* how many commands meet it; 0: all */
+	unsigned fired;			/* commands that met it */
+	bool armed;			/* the command in progress meets it */
+	unsigned fault_key, fault_code; /* the sense of F_DATA_STALL: key, ASC << 8 | ASCQ */
+	unsigned opcodes[64], nops;	/* SCSI opcodes seen */
+	unsigned max_count;		/* most sectors one READ or WRITE asked for */
+	char trail[256];		/* in order: R reset, I/O clear halt, d a wait */
+	unsigned sense_key, sense_code;
+	enum { CSW_GOOD, CSW_TAG, CSW_PHASE } csw_bad; /* of the command in progress */
+	/*
+	 * What each TEST UNIT READY meets, one letter each, ready when they
+	 * run out: U unit attention, N becoming ready, S needs START STOP UNIT
+	 * (until it comes), E an empty sense, T a CSW with a wrong tag, I an
+	 * illegal request.
+	 */
+	const char *tur_script;
+	bool started, never_ready, no_medium_lun1;
+	uint32_t inquiry_len;	 /* bytes INQUIRY sends; 0: all asked for */
+	unsigned desc_fails;	 /* GET_DESCRIPTOR(DEVICE)s that fail */
+	unsigned capacity_fails; /* READ CAPACITYs that meet a UNIT ATTENTION */
+	enum { SYNC_PASS, SYNC_ILLEGAL, SYNC_PHASE } sync_fail;
 } sim;
+
+static void trail(char c);
+
+static uint64_t sim_now; /* what clock_us() reads; only waits move it */
+
+uint64_t __wrap_clock_us(void);
+uint64_t __wrap_clock_us(void)
+{
+	return sim_now;
+}
+
+void __wrap_blk_wait_delay(uint64_t us);
+void __wrap_blk_wait_delay(uint64_t us)
+{
+	sim_now += us;
+	trail('d');
+}
 
 /*
  * The kernel allocator for the driver: it keeps its device and disks for
@@ -135,6 +179,11 @@ static int sim_control(struct usb_dev *d, const struct usb_setup *s, void *data,
 					   0, 0, 2,  8, 6, 0x50,   0, 7,    5,	EP_IN, 2,
 					   0, 2, 0,  7, 5, EP_OUT, 2, 0,    2,	0};
 	*actual = 0;
+	if (s->request == USB_REQ_GET_DESCRIPTOR && s->value >> 8 == USB_DESC_DEVICE &&
+	    sim.desc_fails > 0) {
+		sim.desc_fails--;
+		return -EIO; /* a transaction error: not yet recovered from SET_ADDRESS */
+	}
 	if (s->request == USB_REQ_GET_DESCRIPTOR) {
 		const uint8_t *src = s->value >> 8 == USB_DESC_DEVICE ? desc : config;
 		*actual = MIN(s->length, s->value >> 8 == USB_DESC_DEVICE ? 18u : 32u);
@@ -149,47 +198,90 @@ static int sim_control(struct usb_dev *d, const struct usb_setup *s, void *data,
 		trail('R');
 		sim.phase = P_CBW;
 	} else if (s->request == USB_REQ_CLEAR_FEATURE && s->type == USB_RECIP_ENDPOINT) {
-		trail(s->index == EP_IN ? 'I' : 'O');
-		*(s->index == EP_IN ? &sim.halted_in : &sim.halted_out) = false;
+		bool in = s->index == EP_IN;
+		trail(in ? 'I' : 'O');
+		*(in ? &sim.halted_in : &sim.halted_out) = false;
+		/* the device restarts its data toggle: the host must too (sim_reset_ep) */
+		*(in ? &sim.stale_in : &sim.stale_out) = true;
 	}
 	return 0;
 }
 
-/* A SCSI command from the CBW: its data, if IN, goes to buf; sets status and sense. */
-static void sim_scsi(uint8_t *buf, uint32_t len)
+static void sim_fail(unsigned key, unsigned code)
+{
+	sim.status = 1;
+	sim.sense_key = key;
+	sim.sense_code = code;
+}
+
+/* TEST UNIT READY: the next letter of the script, or ready. */
+static void sim_tur(void)
+{
+	char what = sim.tur_script != NULL && *sim.tur_script != '\0' ? *sim.tur_script++ : '\0';
+
+	if (sim.never_ready || what == 'N')
+		sim_fail(2, 0x0401);
+	else if (what == 'U')
+		sim_fail(6, 0x2900);
+	else if (what == 'E')
+		sim_fail(0, 0);
+	else if (what == 'T')
+		sim.csw_bad = CSW_TAG;
+	else if (what == 'I')
+		sim_fail(5, 0x2000);
+	else if (what == 'S' && !sim.started) {
+		sim.tur_script--; /* until START STOP UNIT comes */
+		sim_fail(2, 0x0402);
+	}
+}
+
+/*
+ * A SCSI command from the CBW: its data, if IN, goes to buf; sets status
+ * and sense, and returns how many bytes it sends.
+ */
+static uint32_t sim_scsi(uint8_t *buf, uint32_t len)
 {
 	const uint8_t *cdb = sim.cbw + 15;
 	uint8_t lun = sim.cbw[13];
 
 	sim.status = 0;
 	if (lun == 1 && cdb[0] != 0x12 && cdb[0] != 0x03) {
-		sim.status = 1; /* LUN 1: no medium */
-		sim.sense_key = 2;
-		sim.sense_asc = 0x3a;
-		return;
+		sim_fail(2, 0x3a00); /* LUN 1: no medium */
+		return 0;
 	}
 	switch (cdb[0]) {
 	case 0x00:
-		if (sim.unit_attention) {
-			sim.unit_attention = false;
-			sim.status = 1;
-			sim.sense_key = 6;
-			sim.sense_asc = 0x29;
-		}
+		sim_tur();
 		break;
 	case 0x03:
 		memset(buf, 0, len);
 		buf[0] = 0x70;
 		buf[2] = (uint8_t)sim.sense_key;
-		buf[12] = (uint8_t)sim.sense_asc;
+		buf[12] = (uint8_t)(sim.sense_code >> 8);
+		buf[13] = (uint8_t)sim.sense_code;
+		sim.sense_key = sim.sense_code = 0; /* reported: gone */
 		break;
 	case 0x12:
 		memset(buf, 0, len);
 		memcpy(buf + 8, "SIM     BOT DISK        ", 24);
+		return sim.inquiry_len != 0 ? MIN(sim.inquiry_len, len) : len;
+	case 0x1b:
+		sim.started = cdb[4] & 1;
 		break;
 	case 0x25:
+		if (sim.capacity_fails > 0) {
+			sim.capacity_fails--;
+			sim_fail(6, 0x2800);
+			return 0;
+		}
 		put_be(buf, sim.capacity > 0xffffffff ? 0xffffffff : sim.capacity - 1, 4);
 		put_be(buf + 4, 512, 4);
+		break;
+	case 0x35:
+		if (sim.fault == F_SYNC && sim.sync_fail == SYNC_ILLEGAL)
+			sim_fail(5, 0x2000);
+		if (sim.fault == F_SYNC && sim.sync_fail == SYNC_PHASE)
+			sim.csw_bad = CSW_PHASE;
 		break;
 	case 0x9e:
 		memset(buf, 0, len);
@@ -197,6 +289,7 @@ static void sim_scsi(uint8_t *buf, uint32_t len)
 		put_be(buf + 8, 512, 4);
 		break;
 	}
+	return len;
 }
 
 /* The LBA range of a READ or WRITE CDB; false for other commands. */
@@ -218,19 +311,32 @@ static bool sim_rw_range(uint64_t *lba, uint32_t *count, bool *write)
 	return false;
 }
 
-static bool sim_faulty(void)
+/* Whether the command just sent meets the armed fault, and counts it when it does. */
+static bool sim_arm(void)
 {
 	uint64_t lba;
 	uint32_t count;
 	bool write;
 
-	return sim.fault != F_NONE && sim_rw_range(&lba, &count, &write) && lba <= sim.fault_lba &&
-	       sim.fault_lba < lba + count;
+	if (sim.fault == F_NONE || !sim_rw_range(&lba, &count, &write) || lba > sim.fault_lba ||
+	    sim.fault_lba >= lba + count)
+		return false;
+	if (sim.fault_times != 0 && sim.fired == sim.fault_times)
+		return false;
+	sim.fired++;
+	return true;
+}
+
+static bool sim_faulty(enum fault f)
+{
+	return sim.armed && sim.fault == f;
 }
 
 static int sim_cbw(const uint8_t *buf, size_t len, size_t *actual)
 {
-	uint32_t sig, dlen;
+	uint32_t sig, dlen, count;
+	uint64_t lba;
+	bool write;
 
 	memcpy(&sig, buf, 4);
 	memcpy(&dlen, buf + 8, 4);
@@ -238,7 +344,11 @@ static int sim_cbw(const uint8_t *buf, size_t len, size_t *actual)
 	assert_int_equal(sig, 0x43425355);
 	memcpy(sim.cbw, buf, 31);
 	sim.opcodes[sim.nops++ % 64] = sim.cbw[15];
-	if (sim_faulty() && sim.fault == F_CBW_STALL) {
+	if (sim_rw_range(&lba, &count, &write))
+		sim.max_count = MAX(sim.max_count, count);
+	sim.armed = sim_arm();
+	sim.csw_bad = CSW_GOOD;
+	if (sim_faulty(F_CBW_STALL)) {
 		sim.halted_out = true;
 		return -EAGAIN;
 	}
@@ -250,6 +360,15 @@ static int sim_cbw(const uint8_t *buf, size_t len, size_t *actual)
 	return 0;
 }
 
+/* A data stage the device ends with a stall: the CSW will say failed (BOT 6.7.2). */
+static int sim_data_stall(bool in, size_t len)
+{
+	*(in ? &sim.halted_in : &sim.halted_out) = true;
+	sim.status = 1;
+	sim.residue = (uint32_t)len;
+	return -EAGAIN;
+}
+
 static int sim_data(bool in, uint8_t *buf, size_t len, size_t *actual)
 {
 	uint64_t lba;
@@ -257,53 +376,54 @@ static int sim_data(bool in, uint8_t *buf, size_t len, size_t *actual)
 	bool write;
 
 	sim.phase = P_CSW;
-	if (sim_faulty() && sim.fault == F_DATA_STALL) {
-		*(in ? &sim.halted_in : &sim.halted_out) = true;
-		sim.status = 1;
-		sim.residue = (uint32_t)len;
-		sim.sense_key = 3; /* medium error, unrecovered read error */
-		sim.sense_asc = 0x11;
-		return -EAGAIN;
+	if (sim_faulty(F_DATA_STALL)) {
+		sim_fail(sim.fault_key, sim.fault_code);
+		return sim_data_stall(in, len);
 	}
-	if (sim_faulty() && sim.fault == F_TIMEOUT)
+	if (sim_faulty(F_TIMEOUT))
 		return -ETIMEDOUT;
-	if (sim_faulty() && sim.fault == F_LOST) {
+	if (sim_faulty(F_LOST)) {
 		sim.dev.lost = true;
 		return -EIO;
 	}
 	if (!sim_rw_range(&lba, &count, &write)) {
 		assert_true(in);
-		sim_scsi(buf, (uint32_t)len);
-	} else {
-		assert_int_equal(len, (size_t)count * 512);
-		assert_int_equal(write, !in);
-		for (uint32_t i = 0; i < count; i++)
-			memcpy(in ? buf + i * 512 : sector(lba + i),
-			       in ? sector(lba + i) : buf + i * 512, 512);
+		*actual = sim_scsi(buf, (uint32_t)len);
+		if (sim.status != 0)
+			return sim_data_stall(in, len);
+		sim.residue = (uint32_t)(len - *actual);
+		return 0;
 	}
-	*actual = sim_faulty() && sim.fault == F_RESIDUE ? len - 512 : len;
-	sim.residue = (uint32_t)(len - *actual);
+	assert_int_equal(len, (size_t)count * 512);
+	assert_int_equal(write, !in);
+	/* a short stage ends a sector early: that sector stays as it was on both sides */
+	bool shorted = sim_faulty(F_SHORT) || sim_faulty(F_RESIDUE);
+	*actual = shorted ? len - 512 : len;
+	for (uint32_t i = 0; i < *actual / 512; i++)
+		memcpy(in ? buf + i * 512 : sector(lba + i), in ? sector(lba + i) : buf + i * 512,
+		       512);
+	sim.residue = sim_faulty(F_RESIDUE)	    ? (uint32_t)(len - *actual)
+		      : sim_faulty(F_BOGUS_RESIDUE) ? (uint32_t)len
+						    : 0;
 	return 0;
 }
 
 static int sim_csw(uint8_t *buf, size_t len, size_t *actual)
 {
-	bool faulty = sim_faulty();
-
 	assert_true(len >= 13);
-	if (faulty && sim.fault == F_CSW_STALL) {
-		sim.fault = F_NONE; /* once: the retry after clearing the halt succeeds */
+	if (sim_faulty(F_CSW_STALL)) {
+		sim.armed = false; /* the retry after clearing the halt succeeds */
 		sim.halted_in = true;
 		return -EAGAIN;
 	}
-	uint32_t sig = faulty && sim.fault == F_CSW_SIG ? 0x12345678 : 0x53425355, tag;
+	uint32_t sig = sim_faulty(F_CSW_SIG) ? 0x12345678 : 0x53425355, tag;
 	memcpy(&tag, sim.cbw + 4, 4);
-	if (faulty && sim.fault == F_CSW_TAG)
+	if (sim_faulty(F_CSW_TAG) || sim.csw_bad == CSW_TAG)
 		tag++;
 	memcpy(buf, &sig, 4);
 	memcpy(buf + 4, &tag, 4);
 	memcpy(buf + 8, &sim.residue, 4);
-	buf[12] = faulty && sim.fault == F_PHASE ? 2 : sim.status;
+	buf[12] = sim_faulty(F_PHASE) || sim.csw_bad == CSW_PHASE ? 2 : sim.status;
 	*actual = 13;
 	sim.phase = P_CBW;
 	return 0;
@@ -314,6 +434,8 @@ static int sim_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_t
 	bool in = ep & USB_DIR_IN;
 
 	*actual = 0;
+	/* a host that kept its old toggle would lose this packet on real hardware */
+	assert_false(in ? sim.stale_in : sim.stale_out);
 	if (in ? sim.halted_in : sim.halted_out)
 		return -EAGAIN;
 	if (!in && sim.phase == P_CBW)
@@ -327,8 +449,11 @@ static int sim_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_t
 	return -EAGAIN;
 }
 
+/* The host side of an endpoint reset: its data toggle starts again, like the device's. */
 static int sim_reset_ep(struct usb_dev *d, uint8_t ep)
 {
+	assert_true(ep == EP_IN || ep == EP_OUT);
+	*(ep == EP_IN ? &sim.stale_in : &sim.stale_out) = false;
 	return 0;
 }
 
@@ -349,29 +474,57 @@ static int sim_attach_child(struct usb_dev *hub, unsigned port, enum usb_speed s
 static const struct usb_hc_ops sim_ops = {sim_control, sim_bulk, sim_reset_ep, sim_configure,
 					  sim_attach_child};
 
-/* A fresh device of capacity sectors, attached; returns its disk (LUN 0). */
-static struct blk_dev *sim_attach(uint64_t capacity, bool two_luns)
+/* A fresh device of capacity sectors, not attached yet: a test may set its quirks. */
+static void sim_new(uint64_t capacity, bool two_luns)
 {
 	memset(&sim, 0, sizeof(sim));
 	sim.two_luns = two_luns;
 	sim.dev = (struct usb_dev){.ops = &sim_ops, .speed = USB_SPEED_HIGH};
 	snprintf(sim.dev.name, sizeof(sim.dev.name), "usb-sim");
 	sim.capacity = capacity;
-	sim.unit_attention = true;
+	sim.tur_script = "U"; /* after power-on */
 	for (size_t i = 0; i < sizeof(sim.low); i++) {
 		sim.low[i] = (uint8_t)(i * 7 + (i >> 9));
 		sim.high[i] = (uint8_t)(i * 13 + (i >> 9));
 	}
 	blk_reset_registry();
+}
+
+/* Attaches the device; its disk (LUN 0), NULL when none was registered. */
+static struct blk_dev *sim_plug(void)
+{
 	assert_int_equal(usb_dev_attach(&sim.dev), 0);
 	struct blk_dev *disk = blk_first();
-	assert_non_null(disk);
-	assert_null(disk->next); /* LUN 1, when there is one, has no medium */
-	assert_int_equal(disk->sectors, capacity);
-	assert_int_equal(disk->sector_size, 512);
+	if (disk != NULL) {
+		assert_null(disk->next); /* LUN 1, when there is one, has no medium */
+		assert_int_equal(disk->sectors, sim.capacity);
+		assert_int_equal(disk->sector_size, 512);
+	}
 	return disk;
 }
 
+static struct blk_dev *sim_attach(uint64_t capacity, bool two_luns)
+{
+	sim_new(capacity, two_luns);
+	struct blk_dev *disk = sim_plug();
+	assert_non_null(disk);
+	assert_string_equal(sim.trail, "d"); /* the pause after the address */
+	sim.trail[0] = '\0';
+	return disk;
+}
+
+/* How many commands had opcode, in a test that sent no more than 64. */
+static unsigned count_of(unsigned opcode)
+{
+	unsigned n = 0;
+
+	assert_true(sim.nops <= 64);
+	for (unsigned i = 0; i < sim.nops; i++)
+		n += sim.opcodes[i] == opcode;
+	return n;
+}
+
+/* Among the last 64 commands. */
 static bool seen(unsigned opcode)
 {
 	for (unsigned i = 0; i < MIN(sim.nops, 64u); i++)
@@ -409,18 +562,29 @@ static void test_attach_read_write(void **state)
 	free(buf);
 }
 
+/* What a test arms: a fault, how many commands meet it (0: all), the sense it reports. */
+struct arm {
+	enum fault f;
+	unsigned times, key, code;
+};
+
 /*
- * A batch of three reads, the middle one over the armed LBA: only it
- * fails, the trail shows the recovery the fault calls for, and the disk
- * reads right afterwards.
+ * A batch of three requests, the middle one over the armed LBA: only it
+ * fails, or it passes after tries; the trail shows the recovery the fault
+ * calls for, fired how many commands met it, and the disk reads right
+ * afterwards.
  */
-static void fault_case(enum fault f, int want_err, const char *want_trail, bool write)
+static void fault_case(struct arm a, int want_err, const char *want_trail, unsigned want_fired,
+		       bool write)
 {
 	struct blk_dev *disk = sim_attach(SECTORS, false);
 	uint8_t *bufs[3];
 	struct blk_req reqs[3];
 
-	sim.fault = f;
+	sim.fault = a.f;
+	sim.fault_times = a.times;
+	sim.fault_key = a.key;
+	sim.fault_code = a.code;
 	sim.fault_lba = 2000;
 	for (int i = 0; i < 3; i++) {
 		bufs[i] = calloc(8, 512);
@@ -432,10 +596,11 @@ static void fault_case(enum fault f, int want_err, const char *want_trail, bool 
 	assert_int_equal(reqs[0].status, 0);
 	assert_int_equal(reqs[1].status, want_err);
 	assert_int_equal(reqs[2].status, 0);
-	if (!write)
-		for (int i = 0; i < 3; i += 2)
+	for (int i = 0; i < 3 && !write; i++)
+		if (reqs[i].status == 0)
 			assert_memory_equal(bufs[i], sector(reqs[i].lba), 8 * 512);
 	assert_string_equal(sim.trail, want_trail);
+	assert_int_equal(sim.fired, want_fired);
 	sim.fault = F_NONE;
 	check_read(disk, 1995, 10);
 	assert_string_equal(sim.trail, want_trail); /* nothing more was needed */
@@ -443,43 +608,187 @@ static void fault_case(enum fault f, int want_err, const char *want_trail, bool 
 		free(bufs[i]);
 }
 
+#define MEDIUM_ERROR 3, 0x1100 /* unrecovered read error */
+#define TRANSPORT_ERROR "RIOd" /* reset recovery, then the pause before the next CBW */
+
 /* BOT 6.7.2: a stalled data stage is cleared, the CSW says failed, REQUEST SENSE follows. */
 static void test_data_stall(void **state)
 {
-	fault_case(F_DATA_STALL, -EIO, "I", false);
+	fault_case((struct arm){F_DATA_STALL, 0, MEDIUM_ERROR}, -EIO, "I", 1, false);
 	assert_true(seen(0x03));
-	fault_case(F_DATA_STALL, -EIO, "O", true);
+	fault_case((struct arm){F_DATA_STALL, 0, MEDIUM_ERROR}, -EIO, "O", 1, true);
 }
 
-/* A CSW that is not valid or not meaningful (BOT 6.3): reset recovery. */
+/*
+ * A CSW that is not valid or not meaningful (BOT 6.3): reset recovery,
+ * and the command is tried again, up to three times in all.
+ */
 static void test_bad_csw(void **state)
 {
-	fault_case(F_CSW_TAG, -EIO, "RIO", false);
-	fault_case(F_CSW_SIG, -EIO, "RIO", false);
-	fault_case(F_PHASE, -EIO, "RIO", true);
+	const char *thrice = TRANSPORT_ERROR TRANSPORT_ERROR TRANSPORT_ERROR;
+
+	fault_case((struct arm){F_CSW_TAG, 0, 0, 0}, -EIO, thrice, 3, false);
+	fault_case((struct arm){F_CSW_SIG, 0, 0, 0}, -EIO, thrice, 3, false);
+	fault_case((struct arm){F_PHASE, 0, 0, 0}, -EIO, thrice, 3, true);
+	fault_case((struct arm){F_CSW_TAG, 1, 0, 0}, 0, TRANSPORT_ERROR, 1, false);
+	fault_case((struct arm){F_PHASE, 2, 0, 0}, 0, TRANSPORT_ERROR TRANSPORT_ERROR, 2, true);
 }
 
 /* A CSW that stalls once is read again after the halt is cleared: nothing fails. */
 static void test_csw_stall_once(void **state)
 {
-	fault_case(F_CSW_STALL, 0, "I", false);
+	fault_case((struct arm){F_CSW_STALL, 1, 0, 0}, 0, "I", 1, false);
 }
 
 static void test_cbw_stall(void **state)
 {
-	fault_case(F_CBW_STALL, -EIO, "RIO", false);
+	fault_case((struct arm){F_CBW_STALL, 0, 0, 0}, -EIO,
+		   TRANSPORT_ERROR TRANSPORT_ERROR TRANSPORT_ERROR, 3, false);
+	fault_case((struct arm){F_CBW_STALL, 1, 0, 0}, 0, TRANSPORT_ERROR, 1, false);
 }
 
-/* A transfer the controller stopped after its timeout: the command fails, recovery follows. */
+/* A transfer the controller stopped after its timeout: recovery, and tries again. */
 static void test_timeout(void **state)
 {
-	fault_case(F_TIMEOUT, -ETIMEDOUT, "RIO", false);
+	fault_case((struct arm){F_TIMEOUT, 0, 0, 0}, -ETIMEDOUT,
+		   TRANSPORT_ERROR TRANSPORT_ERROR TRANSPORT_ERROR, 3, false);
+	fault_case((struct arm){F_TIMEOUT, 1, 0, 0}, 0, TRANSPORT_ERROR, 1, false);
 }
 
-/* A read that passes with a residue moved less than asked for: an error, no recovery. */
-static void test_residue(void **state)
+/*
+ * Item 5 of issue 18: a data stage that came short fails the read even
+ * when the CSW claims everything moved (a stale tail would be data
+ * corruption); it is tried again, and a second try that gets it all
+ * delivers every byte right.  Writes alike.
+ */
+static void test_short_data(void **state)
 {
-	fault_case(F_RESIDUE, -EIO, "", false);
+	fault_case((struct arm){F_SHORT, 0, 0, 0}, -EIO, "", 3, false);
+	fault_case((struct arm){F_SHORT, 0, 0, 0}, -EIO, "", 3, true);
+	fault_case((struct arm){F_RESIDUE, 0, 0, 0}, -EIO, "", 3, false);
+	fault_case((struct arm){F_SHORT, 1, 0, 0}, 0, "", 1, false);
+}
+
+/* Item 6: a residue on a data stage that moved every byte is a stick bug, not a failure. */
+static void test_bogus_residue(void **state)
+{
+	fault_case((struct arm){F_BOGUS_RESIDUE, 0, 0, 0}, 0, "", 1, false);
+	fault_case((struct arm){F_BOGUS_RESIDUE, 0, 0, 0}, 0, "", 1, true);
+}
+
+/*
+ * Item 4: a read that meets UNIT ATTENTION, NOT READY (after a pause) or
+ * an empty sense is tried again; one that keeps meeting it fails after
+ * three tries; a missing medium or a medium error is final at once.
+ */
+static void test_sense_retry(void **state)
+{
+	fault_case((struct arm){F_DATA_STALL, 1, 6, 0x2900}, 0, "I", 1, false);
+	fault_case((struct arm){F_DATA_STALL, 2, 2, 0x0401}, 0, "IdId", 2, false);
+	fault_case((struct arm){F_DATA_STALL, 1, 0, 0}, 0, "I", 1, false);
+	fault_case((struct arm){F_DATA_STALL, 1, 0xb, 0x4700}, 0, "O", 1, true);
+	fault_case((struct arm){F_DATA_STALL, 0, 6, 0x2900}, -EIO, "III", 3, false);
+	fault_case((struct arm){F_DATA_STALL, 0, 2, 0x3a00}, -EIO, "I", 1, false);
+	fault_case((struct arm){F_DATA_STALL, 0, 5, 0x2400}, -EIO, "O", 1, true);
+}
+
+/*
+ * Item 3: readiness survives what sticks answer while they come up, in
+ * one attach: unit attentions, an empty sense, "becoming ready", a
+ * transport error, and "initializing command required", which START STOP
+ * UNIT answers.
+ */
+static void test_ready_quirks(void **state)
+{
+	sim_new(SECTORS, false);
+	sim.tur_script = "UUENTNS";
+	assert_non_null(sim_plug());
+	assert_true(sim.started);
+	assert_int_equal(count_of(0x1b), 1);
+	assert_string_equal(sim.trail, "d"
+				       "dd" TRANSPORT_ERROR "dd");
+	assert_string_equal(sim.tur_script, "");
+
+	/* a stick without TEST UNIT READY: READ CAPACITY decides */
+	sim_new(SECTORS, false);
+	sim.tur_script = "I";
+	assert_non_null(sim_plug());
+}
+
+/* Item 2: a device that fails its first requests after the address is given time and tries. */
+static void test_address_retry(void **state)
+{
+	sim_new(SECTORS, false);
+	sim.desc_fails = 2;
+	assert_non_null(sim_plug());
+	assert_string_equal(sim.trail, "ddd");
+	assert_true(sim_now >= 30000);
+	sim_new(SECTORS, false);
+	sim.desc_fails = 3;
+	assert_int_equal(usb_dev_attach(&sim.dev), -EIO);
+	assert_null(blk_first());
+}
+
+/* Item 3: a stick that never becomes ready is given up on after 10 s of waiting, no more. */
+static void test_never_ready(void **state)
+{
+	sim_new(SECTORS, false);
+	sim.never_ready = true;
+	uint64_t t0 = sim_now;
+	assert_null(sim_plug());
+	assert_true(sim_now - t0 >= 10000000 && sim_now - t0 <= 10200000);
+	assert_false(seen(0x25));
+}
+
+/* Item 3: an INQUIRY under 36 bytes and a READ CAPACITY failing twice still make a disk. */
+static void test_short_inquiry_capacity_retry(void **state)
+{
+	sim_new(SECTORS, false);
+	sim.inquiry_len = 8;
+	sim.capacity_fails = 2;
+	assert_non_null(sim_plug());
+	assert_int_equal(count_of(0x25), 3);
+	check_read(blk_first(), 3, 2);
+}
+
+/*
+ * Item 8: SYNCHRONIZE CACHE goes out on every flush while the stick
+ * takes it; once it fails, whether refused or with a transport error,
+ * that flush succeeds and no later one sends it.
+ */
+static void test_sync_cache(void **state)
+{
+	struct blk_dev *disk = sim_attach(SECTORS, false);
+
+	assert_int_equal(blk_flush(disk), 0);
+	assert_int_equal(blk_flush(disk), 0);
+	assert_int_equal(count_of(0x35), 2);
+	for (int how = SYNC_ILLEGAL; how <= SYNC_PHASE; how++) {
+		disk = sim_attach(SECTORS, false);
+		sim.fault = F_SYNC;
+		sim.sync_fail = how;
+		assert_int_equal(blk_flush(disk), 0);
+		assert_int_equal(blk_flush(disk), 0);
+		assert_int_equal(count_of(0x35), 1);
+		assert_string_equal(sim.trail, how == SYNC_PHASE ? TRANSPORT_ERROR : "");
+		check_read(disk, 10, 4);
+	}
+}
+
+/* Item 7: no command asks for more than 240 sectors of 512 bytes (120 KiB). */
+static void test_transfer_size(void **state)
+{
+	struct blk_dev *disk = sim_attach(SECTORS, false);
+	uint8_t *buf = malloc(600 * 512);
+
+	check_read(disk, 100, 600);
+	assert_int_equal(sim.max_count, 240);
+	assert_int_equal(count_of(0x28), 3);
+	memset(buf, 0x3c, 600 * 512);
+	assert_int_equal(blk_write(disk, 2000, 600, buf), 0);
+	assert_memory_equal(sim.low + 2000 * 512, buf, 600 * 512);
+	assert_int_equal(sim.max_count, 240);
+	free(buf);
 }
 
 /*
@@ -532,7 +841,15 @@ int main(void)
 	    cmocka_unit_test_teardown(test_csw_stall_once, give_back),
 	    cmocka_unit_test_teardown(test_cbw_stall, give_back),
 	    cmocka_unit_test_teardown(test_timeout, give_back),
-	    cmocka_unit_test_teardown(test_residue, give_back),
+	    cmocka_unit_test_teardown(test_short_data, give_back),
+	    cmocka_unit_test_teardown(test_bogus_residue, give_back),
+	    cmocka_unit_test_teardown(test_sense_retry, give_back),
+	    cmocka_unit_test_teardown(test_ready_quirks, give_back),
+	    cmocka_unit_test_teardown(test_never_ready, give_back),
+	    cmocka_unit_test_teardown(test_address_retry, give_back),
+	    cmocka_unit_test_teardown(test_short_inquiry_capacity_retry, give_back),
+	    cmocka_unit_test_teardown(test_sync_cache, give_back),
+	    cmocka_unit_test_teardown(test_transfer_size, give_back),
 	    cmocka_unit_test_teardown(test_lost, give_back),
 	    cmocka_unit_test_teardown(test_big_disk, give_back),
 	};

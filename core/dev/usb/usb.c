@@ -4,7 +4,16 @@
  * driver; see usb.h.  Layouts follow USB 2.0 chapter 9 and USB 3.2 9.6.7
  * (the SuperSpeed endpoint companion).
  */
+#include "core/dev/blk_wait.h"
 #include "core/dev/usb/usb.h"
+
+/*
+ * A device just addressed gets 2 ms before its next request (USB 2.0
+ * 9.2.6.3); sticks are known to need more, and to fail the first request
+ * now and then: each try of the device descriptor waits first.
+ */
+#define USB_ADDRESS_PAUSE_US 10000
+#define USB_DESC_TRIES 3
 
 int usb_control(struct usb_dev *d, const struct usb_setup *s, void *data, size_t *actual)
 {
@@ -96,16 +105,31 @@ static int usb_get_descriptor(struct usb_dev *d, uint8_t type, void *buf, uint16
 	return usb_control(d, &s, buf, got);
 }
 
+/* The device descriptor of a device just addressed: see USB_ADDRESS_PAUSE_US. */
+static int usb_read_device_desc(struct usb_dev *d)
+{
+	int err = 0;
+	size_t got;
+
+	for (unsigned t = 0; t < USB_DESC_TRIES && !d->lost; t++) {
+		blk_wait_delay(USB_ADDRESS_PAUSE_US);
+		err = usb_get_descriptor(d, USB_DESC_DEVICE, d->desc, sizeof(d->desc), &got);
+		if (err == 0 && (got < sizeof(d->desc) || d->desc[1] != USB_DESC_DEVICE))
+			err = -EIO;
+		if (err == 0)
+			break;
+	}
+	return err;
+}
+
 /* The device descriptor and the first configuration, whole or truncated to USB_CONFIG_MAX. */
 static int usb_read_descriptors(struct usb_dev *d)
 {
 	size_t got;
-	int err = usb_get_descriptor(d, USB_DESC_DEVICE, d->desc, sizeof(d->desc), &got);
+	int err = usb_read_device_desc(d);
 
 	if (err < 0)
 		return err;
-	if (got < sizeof(d->desc) || d->desc[1] != USB_DESC_DEVICE)
-		return -EIO;
 	if ((err = usb_get_descriptor(d, USB_DESC_CONFIG, d->config, 9, &got)) < 0)
 		return err;
 	if (got < 9 || d->config[1] != USB_DESC_CONFIG)

@@ -10,9 +10,19 @@
  * retry), a phase error or a transfer that fails outright, is answered by
  * the reset recovery of BOT 5.3.4 (Bulk-Only Mass Storage Reset, then
  * CLEAR_FEATURE(ENDPOINT_HALT) on bulk-in and bulk-out), and the command
- * fails: only its request sees the error.  A data stage that stalls is
- * cleared and the CSW read as usual (BOT 6.7.2).  A CSW saying "failed"
- * is followed by REQUEST SENSE, whose key and codes are logged.
+ * fails.  A data stage that stalls is cleared and the CSW read as usual
+ * (BOT 6.7.2).  A CSW saying "failed" is followed by REQUEST SENSE.
+ *
+ * What counts is the data that arrived: a command passes only when its
+ * data stage moved every byte the caller needs, whatever the residue in
+ * the CSW says.  A short data stage with a residue of 0 would otherwise
+ * leave a stale tail in a sector buffer; a full one with a residue is a
+ * well-known stick bug that would make the stick unusable.
+ *
+ * Reads and writes are tried MSC_RW_TRIES times when the failure may pass
+ * (a transport error, UNIT ATTENTION, NOT READY, an empty sense, a short
+ * data stage); a medium error or an illegal request is final.  Only the
+ * request hit sees the error.
  *
  * When the controller reports that it could not stop a transfer
  * (usb_dev.lost), every disk of the device goes offline (blk.h).
@@ -29,13 +39,22 @@
 #define MSC_REQ_RESET 0xff
 #define MSC_REQ_MAX_LUN 0xfe
 #define MSC_MAX_LUNS 16
-#define MSC_MAX_BYTES USB_MAX_XFER /* per command */
-#define MSC_READY_TRIES 20
-#define MSC_READY_DELAY_US 100000
+/*
+ * Bytes per command: USB 2 bridges are known to fail READ(10) of more
+ * than 240 sectors of 512 bytes, so no command asks for more than that.
+ */
+#define MSC_MAX_BYTES (240u * 512)
+#define MSC_RW_TRIES 3
+#define MSC_SETUP_TRIES 3	    /* READ CAPACITY */
+#define MSC_READY_US 10000000	    /* a stick spinning up its flash translation layer */
+#define MSC_READY_DELAY_US 100000   /* between TEST UNIT READYs that found it not ready */
+#define MSC_ATTENTIONS 8	    /* UNIT ATTENTIONs taken back to back before waiting */
+#define MSC_RESET_SETTLE_US 1000000 /* sticks stall a CBW sent right after the reset */
 
 #define SCSI_TEST_UNIT_READY 0x00
 #define SCSI_REQUEST_SENSE 0x03
 #define SCSI_INQUIRY 0x12
+#define SCSI_START_STOP_UNIT 0x1b
 #define SCSI_READ_CAPACITY_10 0x25
 #define SCSI_READ_10 0x28
 #define SCSI_WRITE_10 0x2a
@@ -44,10 +63,13 @@
 #define SCSI_WRITE_16 0x8a
 #define SCSI_SERVICE_ACTION_IN_16 0x9e
 #define SCSI_SA_READ_CAPACITY_16 0x10
+#define SENSE_NONE 0x0
 #define SENSE_NOT_READY 0x2
 #define SENSE_ILLEGAL_REQUEST 0x5
 #define SENSE_UNIT_ATTENTION 0x6
+#define SENSE_ABORTED_COMMAND 0xb
 #define ASC_MEDIUM_NOT_PRESENT 0x3a
+#define ASCQ_NEEDS_START 0x0402 /* NOT READY: initializing command required */
 
 /* The buffers the device reads and writes besides the caller's data. */
 struct msc_io {
@@ -62,6 +84,8 @@ struct msc {
 	uint32_t tag; /* of the last CBW */
 	struct msc_io *io;
 	unsigned nluns;
+	bool no_sync;			     /* SYNCHRONIZE CACHE failed once: never sent again */
+	bool residue_noted;		     /* a residue on a complete data stage was logged */
 	struct blk_dev *disks[MSC_MAX_LUNS]; /* registered disks of this device */
 };
 
@@ -71,13 +95,18 @@ struct msc_lun {
 	uint8_t lun;
 };
 
-/* One SCSI command: its CDB and data. */
+/* One SCSI command: its CDB and data, and the fewest data bytes the caller can use. */
 struct msc_cmd {
 	uint8_t cdb[16];
 	uint8_t cdb_len, lun;
 	bool in;
 	void *buf;
-	uint32_t len;
+	uint32_t len, need;
+};
+
+/* How a command ended: the sense of a failure (0 when none was read). */
+struct msc_status {
+	unsigned key, code; /* code: ASC << 8 | ASCQ */
 };
 
 static unsigned msc_disks;
@@ -108,7 +137,10 @@ static uint64_t msc_get_be(const uint8_t *p, unsigned bytes)
 	return v;
 }
 
-/* BOT 5.3.4: the device forgets the command, both bulk endpoints restart. */
+/*
+ * BOT 5.3.4: the device forgets the command, both bulk endpoints restart;
+ * then a pause, since sticks still busy with the reset stall the next CBW.
+ */
 static int msc_reset_recovery(struct msc *m, const char *why)
 {
 	struct usb_setup s = {USB_TYPE_CLASS | USB_RECIP_INTERFACE, MSC_REQ_RESET, 0, m->iface, 0};
@@ -119,6 +151,8 @@ static int msc_reset_recovery(struct msc *m, const char *why)
 	err = err < 0 ? err : e1 < 0 ? e1 : e2;
 	log_error("usb_msc: %s: %s; reset recovery %s", m->udev->name, why,
 		  err < 0 ? err_name(err) : "done");
+	if (!m->udev->lost)
+		blk_wait_delay(MSC_RESET_SETTLE_US);
 	return err;
 }
 
@@ -134,10 +168,11 @@ static int msc_read_csw(struct msc *m, size_t *got)
 
 /*
  * The three phases of one command.  0 with *status the CSW's (0 passed, 1
- * failed) and *residue; a negative code after reset recovery otherwise.
+ * failed), its *residue and the bytes the data stage *moved; a negative
+ * code after reset recovery otherwise.
  */
 static int msc_transport(struct msc *m, const struct msc_cmd *c, unsigned *status,
-			 uint32_t *residue)
+			 uint32_t *residue, size_t *moved)
 {
 	uint8_t *cbw = m->io->cbw;
 	size_t got;
@@ -155,9 +190,10 @@ static int msc_transport(struct msc *m, const struct msc_cmd *c, unsigned *statu
 		msc_reset_recovery(m, "command block not taken");
 		return err == -ETIMEDOUT ? err : -EIO;
 	}
+	*moved = 0;
 	if (c->len > 0) {
 		uint8_t ep = c->in ? m->ep_in : m->ep_out;
-		err = usb_bulk(m->udev, ep, c->buf, c->len, &got);
+		err = usb_bulk(m->udev, ep, c->buf, c->len, moved);
 		if (err == -EAGAIN)
 			err = usb_clear_halt(m->udev, ep);
 		if (err < 0) {
@@ -185,50 +221,86 @@ static int msc_transport(struct msc *m, const struct msc_cmd *c, unsigned *statu
 	return 0;
 }
 
-/* REQUEST SENSE after a failed command: the sense key, ASC << 8 | ASCQ in *code. */
-static int msc_sense(struct msc *m, uint8_t lun, unsigned *key, unsigned *code)
+/*
+ * REQUEST SENSE after a failed command: the sense key and codes in *st.
+ * An answer of fewer than 14 bytes, or none, reads as an empty sense.
+ */
+static int msc_sense(struct msc *m, uint8_t lun, struct msc_status *st)
 {
-	struct msc_cmd c = {{SCSI_REQUEST_SENSE, 0, 0, 0, 18, 0}, 6, lun, true, m->io->data, 18};
+	struct msc_cmd c = {
+	    {SCSI_REQUEST_SENSE, 0, 0, 0, 18, 0}, 6, lun, true, m->io->data, 18, 14};
 	unsigned status;
 	uint32_t residue;
+	size_t moved;
 
 	memset(m->io->data, 0, 18);
-	int err = msc_transport(m, &c, &status, &residue);
+	int err = msc_transport(m, &c, &status, &residue, &moved);
 	if (err < 0)
 		return err;
-	if (status != 0 || residue > 18 - 14)
+	if (status != 0 || moved < c.need)
 		return -EIO;
-	*key = m->io->data[2] & 0xf;
-	*code = (unsigned)m->io->data[12] << 8 | m->io->data[13];
+	st->key = m->io->data[2] & 0xf;
+	st->code = (unsigned)m->io->data[12] << 8 | m->io->data[13];
 	return 0;
 }
 
 /*
- * A command that must pass and move all its data: -EIO when it failed
- * (the sense logged unless quiet; *key set, 0 when unknown) or came short.
+ * A command that must pass and move at least c->need bytes: -EIO when it
+ * failed (the sense in *st, logged unless quiet) or came short, or the
+ * transport's error.  See the top for how the residue is judged.
  */
-static int msc_command(struct msc *m, const struct msc_cmd *c, bool quiet, unsigned *key,
-		       unsigned *code)
+static int msc_command(struct msc *m, const struct msc_cmd *c, bool quiet, struct msc_status *st)
 {
 	unsigned status;
 	uint32_t residue;
-	int err = msc_transport(m, c, &status, &residue);
+	size_t moved;
+	int err = msc_transport(m, c, &status, &residue, &moved);
 
-	*key = *code = 0;
+	*st = (struct msc_status){0};
 	if (err < 0)
 		return err;
-	if (status == 0 && residue != 0)
-		log_error("usb_msc: %s LUN %u: command 0x%02x passed with %u of %u bytes not moved",
-			  m->udev->name, c->lun, c->cdb[0], residue, c->len);
-	if (status == 0)
-		return residue == 0 ? 0 : -EIO;
-	err = msc_sense(m, c->lun, key, code);
+	if (status == 0 && moved < c->need) {
+		log_error("usb_msc: %s LUN %u: command 0x%02x passed, but %zu of %u bytes "
+			  "did not arrive (residue %u)",
+			  m->udev->name, c->lun, c->cdb[0], (size_t)c->len - moved, c->len,
+			  residue);
+		return -EIO;
+	}
+	if (status == 0) {
+		if (residue != 0 && moved == c->len && !m->residue_noted) {
+			m->residue_noted = true;
+			log_info("usb_msc: %s: residue %u on a complete data stage ignored "
+				 "(and from now on)",
+				 m->udev->name, residue);
+		}
+		return 0;
+	}
+	err = msc_sense(m, c->lun, st);
 	if (!quiet)
 		log_error("usb_msc: %s LUN %u: command 0x%02x failed: sense key 0x%x, "
 			  "ASC/ASCQ %02x/%02x%s",
-			  m->udev->name, c->lun, c->cdb[0], *key, *code >> 8, *code & 0xff,
+			  m->udev->name, c->lun, c->cdb[0], st->key, st->code >> 8, st->code & 0xff,
 			  err < 0 ? " (sense unreadable)" : "");
 	return -EIO;
+}
+
+/*
+ * Whether a failed command may pass when tried again: the device was
+ * busy, reset, confused or not heard (a transport error, key 0), not
+ * refusing the command or its medium.
+ */
+static bool msc_may_pass(const struct msc_status *st)
+{
+	switch (st->key) {
+	case SENSE_NONE:
+	case SENSE_UNIT_ATTENTION:
+	case SENSE_ABORTED_COMMAND:
+		return true;
+	case SENSE_NOT_READY:
+		return st->code >> 8 != ASC_MEDIUM_NOT_PRESENT;
+	default:
+		return false;
+	}
 }
 
 /* The device went where its buffers cannot be taken back: see the top. */
@@ -241,12 +313,34 @@ static void msc_check_lost(struct msc *m)
 			blk_set_offline(m->disks[i], "usb_msc: a transfer could not be stopped");
 }
 
-/* Sectors [lba, lba + count) of lun, in one command. */
+/*
+ * A command that may be tried up to tries times while its failures may
+ * pass (msc_may_pass); NOT READY waits a little first.  Stops early when
+ * the device is lost.
+ */
+static int msc_command_retry(struct msc *m, const struct msc_cmd *c, unsigned tries,
+			     struct msc_status *st)
+{
+	int err = 0;
+
+	for (unsigned t = 1; t <= tries; t++) {
+		err = msc_command(m, c, false, st);
+		msc_check_lost(m);
+		if (err == 0 || m->udev->lost || !msc_may_pass(st))
+			break;
+		if (t < tries && st->key == SENSE_NOT_READY)
+			blk_wait_delay(MSC_READY_DELAY_US);
+	}
+	return err;
+}
+
+/* Sectors [lba, lba + count) of lun, in one command, tried again while it may pass. */
 static int msc_rw(struct msc_lun *l, enum blk_op op, uint64_t lba, uint32_t count, void *buf)
 {
+	uint32_t len = count * l->dev.sector_size;
 	struct msc_cmd c = {
-	    .lun = l->lun, .in = op == BLK_READ, .buf = buf, .len = count * l->dev.sector_size};
-	unsigned key, code;
+	    .lun = l->lun, .in = op == BLK_READ, .buf = buf, .len = len, .need = len};
+	struct msc_status st;
 
 	if (lba + count > 0xffffffffull || count > 0xffff) {
 		c.cdb[0] = op == BLK_READ ? SCSI_READ_16 : SCSI_WRITE_16;
@@ -259,7 +353,7 @@ static int msc_rw(struct msc_lun *l, enum blk_op op, uint64_t lba, uint32_t coun
 		msc_put_be(c.cdb + 7, count, 2);
 		c.cdb_len = 10;
 	}
-	int err = msc_command(l->msc, &c, false, &key, &code);
+	int err = msc_command_retry(l->msc, &c, MSC_RW_TRIES, &st);
 	if (err < 0)
 		log_error("usb_msc: %s: %s of sectors %llu+%u failed: %s", l->dev.name,
 			  op == BLK_READ ? "read" : "write", (unsigned long long)lba, count,
@@ -280,7 +374,6 @@ static int msc_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
 			uint32_t cnt = MIN(r->count - done, max);
 			r->status = msc_rw(l, r->op, r->lba + done, cnt,
 					   (uint8_t *)r->buf + (size_t)done * dev->sector_size);
-			msc_check_lost(l->msc);
 			done += cnt;
 		}
 		if (r->status == 0 && dev->offline)
@@ -291,52 +384,81 @@ static int msc_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
 	return err;
 }
 
-/* SYNCHRONIZE CACHE; a device that has no such command has no cache to flush. */
+/*
+ * SYNCHRONIZE CACHE, until the device fails it once: sticks that have no
+ * such command, or stall or hang on it, have written their data when the
+ * write passed (USB sticks report no write cache that needs it), and
+ * sending it again would only make every flush fail or wait.
+ */
 static int msc_flush(struct blk_dev *dev)
 {
 	struct msc_lun *l = container_of(dev, struct msc_lun, dev);
-	struct msc_cmd c = {{SCSI_SYNC_CACHE_10}, 10, l->lun, false, NULL, 0};
-	unsigned key, code;
+	struct msc_cmd c = {{SCSI_SYNC_CACHE_10}, 10, l->lun, false, NULL, 0, 0};
+	struct msc_status st;
 
-	int err = msc_command(l->msc, &c, true, &key, &code);
+	if (l->msc->no_sync)
+		return 0;
+	int err = msc_command(l->msc, &c, true, &st);
 	msc_check_lost(l->msc);
-	return err < 0 && key == SENSE_ILLEGAL_REQUEST ? 0 : err;
+	if (l->msc->udev->lost)
+		return -EIO;
+	if (err < 0) {
+		l->msc->no_sync = true;
+		log_info(
+		    "usb_msc: %s: SYNCHRONIZE CACHE failed (%s, sense key 0x%x): not sent again",
+		    dev->name, err_name(err), st.key);
+	}
+	return 0;
 }
 
 static const struct blk_ops msc_ops = {msc_submit, msc_flush};
 
 /*
- * Waits for lun to be ready: a unit attention (after power-on or reset)
- * is consumed, a medium still coming up waited for.  -ENOENT: no medium.
+ * Waits up to MSC_READY_US for lun to be ready: unit attentions (after
+ * power-on or reset) are consumed, a medium coming up is waited for and
+ * started when it asks to be, empty senses and transport errors are
+ * tried again.  A device that does not know TEST UNIT READY is taken as
+ * ready: READ CAPACITY tells.  -ENOENT: no medium.
  */
 static int msc_wait_ready(struct msc *m, uint8_t lun)
 {
-	struct msc_cmd c = {{SCSI_TEST_UNIT_READY}, 6, lun, false, NULL, 0};
-	unsigned key, code;
-	int err = -EIO;
+	struct msc_cmd c = {{SCSI_TEST_UNIT_READY}, 6, lun, false, NULL, 0, 0};
+	struct msc_cmd start = {{SCSI_START_STOP_UNIT, 0, 0, 0, 1, 0}, 6, lun, false, NULL, 0, 0};
+	struct msc_status st;
+	unsigned attentions = 0;
+	bool started = false;
+	struct blk_wait w;
+	int err;
 
-	for (int i = 0; i < MSC_READY_TRIES; i++) {
-		if ((err = msc_command(m, &c, true, &key, &code)) == 0)
+	for (blk_wait_start(&w, MSC_READY_US);;) {
+		if ((err = msc_command(m, &c, true, &st)) == 0 || st.key == SENSE_ILLEGAL_REQUEST)
 			return 0;
-		if (key == SENSE_NOT_READY && code >> 8 == ASC_MEDIUM_NOT_PRESENT)
+		if (m->udev->lost)
+			break;
+		if (st.key == SENSE_NOT_READY && st.code >> 8 == ASC_MEDIUM_NOT_PRESENT)
 			return -ENOENT;
-		if (key == SENSE_UNIT_ATTENTION)
+		if (st.key == SENSE_UNIT_ATTENTION && ++attentions <= MSC_ATTENTIONS)
 			continue;
-		if (key != SENSE_NOT_READY)
+		if (st.key == SENSE_NOT_READY && st.code == ASCQ_NEEDS_START && !started) {
+			started = true;
+			msc_command(m, &start, true, &st);
+			continue;
+		}
+		if (blk_wait_expired(&w))
 			break;
 		blk_wait_delay(MSC_READY_DELAY_US);
 	}
-	log_error("usb_msc: %s LUN %u: not ready (sense key 0x%x, ASC/ASCQ %02x/%02x)",
-		  m->udev->name, lun, key, code >> 8, code & 0xff);
+	log_error("usb_msc: %s LUN %u: not ready (%s, sense key 0x%x, ASC/ASCQ %02x/%02x)",
+		  m->udev->name, lun, err_name(err), st.key, st.code >> 8, st.code & 0xff);
 	return err;
 }
 
 /* READ CAPACITY (10), and (16) when the disk is too big for it. */
 static int msc_capacity(struct msc *m, uint8_t lun, uint64_t *sectors, uint32_t *size)
 {
-	struct msc_cmd c = {{SCSI_READ_CAPACITY_10}, 10, lun, true, m->io->data, 8};
-	unsigned key, code;
-	int err = msc_command(m, &c, false, &key, &code);
+	struct msc_cmd c = {{SCSI_READ_CAPACITY_10}, 10, lun, true, m->io->data, 8, 8};
+	struct msc_status st;
+	int err = msc_command_retry(m, &c, MSC_SETUP_TRIES, &st);
 
 	if (err < 0)
 		return err;
@@ -346,10 +468,15 @@ static int msc_capacity(struct msc *m, uint8_t lun, uint64_t *sectors, uint32_t 
 		*sectors = last + 1;
 		return 0;
 	}
-	c = (struct msc_cmd){
-	    {SCSI_SERVICE_ACTION_IN_16, SCSI_SA_READ_CAPACITY_16}, 16, lun, true, m->io->data, 32};
+	c = (struct msc_cmd){{SCSI_SERVICE_ACTION_IN_16, SCSI_SA_READ_CAPACITY_16},
+			     16,
+			     lun,
+			     true,
+			     m->io->data,
+			     32,
+			     12};
 	msc_put_be(c.cdb + 10, 32, 4);
-	if ((err = msc_command(m, &c, false, &key, &code)) < 0)
+	if ((err = msc_command_retry(m, &c, MSC_SETUP_TRIES, &st)) < 0)
 		return err;
 	last = msc_get_be(m->io->data, 8);
 	*size = (uint32_t)msc_get_be(m->io->data + 8, 4);
@@ -360,13 +487,15 @@ static int msc_capacity(struct msc *m, uint8_t lun, uint64_t *sectors, uint32_t 
 /* INQUIRY, readiness and capacity of lun; registers it when it holds a medium. */
 static void msc_lun_attach(struct msc *m, uint8_t lun)
 {
-	struct msc_cmd c = {{SCSI_INQUIRY, 0, 0, 0, 36, 0}, 6, lun, true, m->io->data, 36};
-	unsigned key, code;
+	/* sticks that answer fewer than the standard 36 bytes are common: the type byte will do */
+	struct msc_cmd c = {{SCSI_INQUIRY, 0, 0, 0, 36, 0}, 6, lun, true, m->io->data, 36, 1};
+	struct msc_status st;
 	char product[25];
 	uint64_t sectors;
 	uint32_t size;
 
-	if (msc_command(m, &c, false, &key, &code) < 0)
+	memset(m->io->data, ' ', 36);
+	if (msc_command_retry(m, &c, MSC_SETUP_TRIES, &st) < 0)
 		return;
 	/* qualifier 0 (connected) and type 0 (direct access) */
 	if (m->io->data[0] != 0) {

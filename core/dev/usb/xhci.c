@@ -4,7 +4,8 @@
  * 1.2.
  *
  * Bring-up (4.2): the firmware is asked to let go (the USB legacy support
- * capability, 7.1), the controller halted and reset, the device context
+ * capability, 7.1), the controller halted and reset before it may master
+ * the bus, an Intel PCH's shared ports taken from EHCI, the device context
  * base array (with scratchpad buffers when the controller wants them),
  * the command ring and one event ring segment installed, and the
  * controller run with interrupts off.  Root ports with a device are reset
@@ -62,6 +63,21 @@
 #define XCAP_PROTOCOL 2
 #define LEGACY_BIOS_OWNED (1u << 16)
 #define LEGACY_OS_OWNED (1u << 24)
+
+/* PCI configuration space */
+#define PCI_COMMAND 0x04
+#define PCI_CMD_MEMORY (1u << 1)
+/*
+ * Intel 7, 8 and 9-series PCH xHCI: which controller owns the shared
+ * ports, EHCI or xHCI (PCH datasheets, xHCI configuration registers).
+ * A 1 in XUSB2PR routes that USB 2 port to xHCI, a 1 in USB3_PSSEN
+ * gives the port its SuperSpeed pins; the *PRM registers say which bits
+ * the firmware lets the OS set.
+ */
+#define INTEL_XUSB2PR 0xd0
+#define INTEL_USB2PRM 0xd4
+#define INTEL_USB3_PSSEN 0xd8
+#define INTEL_USB3PRM 0xdc
 
 #define XHCI_HANDOFF_US 1000000
 #define XHCI_RESET_US 1000000
@@ -424,6 +440,28 @@ static void xhci_scan_ports(struct xhci_ctrl *c)
 	}
 }
 
+/*
+ * Without an EHCI driver a stick the firmware left on an Intel PCH's EHCI
+ * would never be seen: every port it lets go moves to xHCI.
+ */
+static void xhci_route_intel(const struct pci_dev *d)
+{
+	static const uint16_t pch[] = {0x1e31, 0x8c31, 0x9c31, 0x8cb1, 0x9cb1};
+
+	if (d->vendor != 0x8086)
+		return;
+	for (unsigned i = 0; i < ARRAY_SIZE(pch); i++)
+		if (d->device == pch[i]) {
+			pci_write32(d, INTEL_USB3_PSSEN, pci_read32(d, INTEL_USB3PRM));
+			pci_write32(d, INTEL_XUSB2PR, pci_read32(d, INTEL_USB2PRM));
+			log_info("xhci: %02x:%02x.%u: Intel PCH ports routed to xHCI (USB 2 %x, "
+				 "USB 3 %x)",
+				 d->bus, d->dev, d->fn, pci_read32(d, INTEL_XUSB2PR),
+				 pci_read32(d, INTEL_USB3_PSSEN));
+			return;
+		}
+}
+
 static int xhci_attach(const struct pci_dev *d)
 {
 	uint64_t size, bar = pci_bar(d, 0, &size);
@@ -434,7 +472,12 @@ static int xhci_attach(const struct pci_dev *d)
 	if (c == NULL)
 		return -ENOMEM;
 	*c = (struct xhci_ctrl){.bus = d->bus, .dev = d->dev, .fn = d->fn};
-	pci_enable(d);
+	/*
+	 * Registers only: bus mastering is enabled once the controller is halted,
+	 * reset and given memory of ours, since one the firmware left running
+	 * would write into boot-services memory the kernel already reuses.
+	 */
+	pci_write32(d, PCI_COMMAND, (pci_read32(d, PCI_COMMAND) & 0xffff) | PCI_CMD_MEMORY);
 	c->cap = pci_map(bar, size);
 	c->op = c->cap + (xhci_rd(c->cap, CAP_LENGTH) & 0xff);
 	c->rt = c->cap + (xhci_rd(c->cap, CAP_RTSOFF) & ~0x1fu);
@@ -448,8 +491,11 @@ static int xhci_attach(const struct pci_dev *d)
 	int err = xhci_reset(c);
 	if (err == 0 && !(xhci_rd(c->op, OP_PAGESIZE) & 1))
 		err = -ENODEV; /* no 4 KiB pages */
-	if (err == 0)
+	if (err == 0) {
+		xhci_route_intel(d);
+		pci_enable(d);
 		err = xhci_start(c);
+	}
 	if (err < 0) {
 		/* what the controller was given stays allocated: it may still read it */
 		xhci_fail(c, "bring-up failed");

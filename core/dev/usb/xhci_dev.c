@@ -13,6 +13,7 @@
  * stopped (4.6.9) and moved on likewise, and when even that fails the
  * controller is halted (xhci_fail).
  */
+#include "core/dev/blk_wait.h"
 #include "core/dev/usb/xhci_impl.h"
 #include "core/mm/malloc.h"
 #include "core/mm/pmap.h"
@@ -360,7 +361,13 @@ static int xhci_slot_address(struct xhci_slot *s)
 		return err;
 	struct usb_setup st = {USB_DIR_IN, USB_REQ_GET_DESCRIPTOR, USB_DESC_DEVICE << 8, 0, 8};
 	size_t got;
-	if ((err = xhci_control(&s->udev, &st, s->udev.desc, &got)) < 0)
+	/* the SET_ADDRESS recovery interval, with room: see USB_ADDRESS_PAUSE_US in usb.c */
+	blk_wait_delay(10000);
+	if ((err = xhci_control(&s->udev, &st, s->udev.desc, &got)) < 0) {
+		blk_wait_delay(10000);
+		err = xhci_control(&s->udev, &st, s->udev.desc, &got);
+	}
+	if (err < 0)
 		return err;
 	uint8_t mps = s->udev.desc[7];
 	if (got < 8 || (mps != 8 && mps != 16 && mps != 32 && mps != 64))
