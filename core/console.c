@@ -33,3 +33,16 @@ void console_write(const char *s, size_t len)
 		fbcon_write(s, len);
 	spin_unlock(&console_lock);
 }
+
+int console_write_to(unsigned sink, const char *s, size_t len)
+{
+	if (!(console_on & sink))
+		return -ENODEV;
+	spin_lock(&console_lock);
+	if (sink == CONSOLE_FB)
+		fbcon_write(s, len);
+	else
+		serial_write(s, len);
+	spin_unlock(&console_lock);
+	return 0;
+}

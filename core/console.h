@@ -19,6 +19,9 @@ void console_init(const struct boot_fb *fb);
 void console_select(unsigned mask);
 unsigned console_present(void);
 void console_write(const char *s, size_t len);
+/* To one sink, CONSOLE_SERIAL or CONSOLE_FB (where bytes 1-6 are colour
+ * cells); -ENODEV when that sink is off or absent. */
+int console_write_to(unsigned sink, const char *s, size_t len);
 
 /* The sinks. */
 void serial_init(void);

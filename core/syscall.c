@@ -7,6 +7,7 @@
  */
 #include "app/include/phobos/abi.h"
 #include "core/arch/x86_64/user.h"
+#include "core/console.h"
 #include "core/dev/storage.h"
 #include "core/mm/malloc.h"
 #include "core/mm/swap_pager.h"
@@ -100,6 +101,21 @@ static int64_t sys_console_write(const uint64_t *a)
 		done += n;
 	}
 	return (int64_t)done;
+}
+
+/* Text for one sink: RESULT lines for the serial line alone, bar charts
+ * (colour cells) for the framebuffer alone. */
+static int64_t sys_console_to(const uint64_t *a)
+{
+	char buf[256];
+
+	if (a[2] > sizeof(buf) || (a[0] != PHOBOS_CONSOLE_SERIAL && a[0] != PHOBOS_CONSOLE_FB))
+		return -EINVAL;
+	int err = user_copy_in(buf, a[1], (size_t)a[2]);
+	if (err == 0)
+		err = console_write_to(a[0] == PHOBOS_CONSOLE_FB ? CONSOLE_FB : CONSOLE_SERIAL, buf,
+				       (size_t)a[2]);
+	return err < 0 ? err : (int64_t)a[2];
 }
 
 static int64_t sys_clock_us(const uint64_t *a __unused)
@@ -448,6 +464,7 @@ static int64_t (*const sys_table[PHOBOS_SYS_COUNT])(const uint64_t *a) = {
 	[PHOBOS_SYS_UNMAP] = sys_free_heap,
 	[PHOBOS_SYS_VM_STATS] = sys_vm_stats,
 	[PHOBOS_SYS_MKDIR] = sys_mkdir,
+	[PHOBOS_SYS_CONSOLE_TO] = sys_console_to,
 };
 
 int64_t syscall_dispatch(struct syscall_frame *f)

@@ -29,10 +29,24 @@ void bench_printf(const char *fmt, ...)
 		os_console(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* A line for programs (os_console_machine). */
+static void bench_machine_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void bench_machine_printf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = os_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		os_console_machine(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
 void bench_result(const char *bench, const char *metric, uint64_t milli, const char *unit)
 {
 	bench_progress_end();
-	bench_printf("RESULT {\"bench\":\"%s\",\"metric\":\"%s\",\"value\":%llu.%03llu,"
+	bench_machine_printf("RESULT {\"bench\":\"%s\",\"metric\":\"%s\",\"value\":%llu.%03llu,"
 		     "\"unit\":\"%s\"}\n",
 		     bench, metric, (unsigned long long)(milli / 1000),
 		     (unsigned long long)(milli % 1000), unit);
@@ -281,19 +295,20 @@ void bench_trace_begin(const char *name, uint64_t pages, uint64_t frames)
 	bench_tr.id++;
 	bench_tr.frames = frames;
 	if (bench_tr.on)
-		bench_printf("# trace %u: %s\nTRACE begin %u %llu\n", bench_tr.id, name, bench_tr.id,
-			     (unsigned long long)pages);
+		bench_machine_printf("# trace %u: %s\nTRACE begin %u %llu\n", bench_tr.id, name,
+				     bench_tr.id, (unsigned long long)pages);
 }
 
 void bench_trace_ref(uint64_t page)
 {
 	if (bench_tr.on)
-		bench_printf("TRACE ref %u %llu\n", bench_tr.id, (unsigned long long)page);
+		bench_machine_printf("TRACE ref %u %llu\n", bench_tr.id, (unsigned long long)page);
 }
 
 void bench_trace_end(void)
 {
 	if (bench_tr.on)
-		bench_printf("TRACE frames %u %llu\n", bench_tr.id, (unsigned long long)bench_tr.frames);
+		bench_machine_printf("TRACE frames %u %llu\n", bench_tr.id,
+				     (unsigned long long)bench_tr.frames);
 	bench_tr.on = false;
 }

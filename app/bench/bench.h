@@ -80,6 +80,11 @@ void os_unmap(void *p, uint64_t size);
 int os_drop_cache(const char *path);
 void os_counters(struct os_counters *c);
 void os_console(const char *s, size_t len);
+/* Lines for programs (RESULT, TRACE): where a person does not read them. */
+void os_console_machine(const char *s, size_t len);
+/* To a graphical console alone, where bytes 1-6 draw solid cells (green,
+ * grey, red, blue, amber, white); negative where there is none. */
+long os_fb_write(const char *s, size_t len);
 int os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 void os_machine(struct bench_machine *m);
 /* The TSC when the loader (Phobos) or the kernel (Linux) started; 0 unknown. */

@@ -236,6 +236,18 @@ void os_console(const char *s, size_t len)
 	}
 }
 
+void os_console_machine(const char *s, size_t len)
+{
+	os_console(s, len);
+}
+
+long os_fb_write(const char *s, size_t len)
+{
+	(void)s;
+	(void)len;
+	return -BENCH_ENOSYS;
+}
+
 int os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	return vsnprintf(buf, size, fmt, ap);

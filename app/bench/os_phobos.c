@@ -162,6 +162,18 @@ void os_console(const char *s, size_t len)
 	sys_console_write(s, len);
 }
 
+long os_fb_write(const char *s, size_t len)
+{
+	return sys_console_to(PHOBOS_CONSOLE_FB, s, len);
+}
+
+/* RESULT lines go to the serial line alone: the screen shows the progress
+ * and the summary, the results file keeps every figure. */
+void os_console_machine(const char *s, size_t len)
+{
+	sys_console_to(PHOBOS_CONSOLE_SERIAL, s, len);
+}
+
 int os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	return kvsnprintf(buf, size, fmt, ap);

@@ -194,6 +194,46 @@ static const struct report_entry *report_find(const char *bench, const char *met
 	return NULL;
 }
 
+#define REPORT_BAR 48
+
+/* One bar: the label's column, then n cells of colour c. */
+static void report_bar(const char *label, unsigned n, char c, const char *tail)
+{
+	char line[256];
+	int o = bench_snprintf(line, sizeof(line), "%-36s ", label);
+
+	for (unsigned i = 0; i < n && o < (int)sizeof(line) - 40; i++)
+		line[o++] = c;
+	o += bench_snprintf(line + o, sizeof(line) - (size_t)o, " %s\n", tail);
+	os_fb_write(line, (size_t)o);
+}
+
+/* On the framebuffer: each headline figure as a green bar beside the
+ * previous run's in grey, both against the larger of the two. */
+static void report_chart(const char *previous)
+{
+	if (os_fb_write("\n", 1) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(report_headline) / sizeof(report_headline[0]); i++) {
+		const struct report_entry *e =
+			report_find(report_headline[i].bench, report_headline[i].metric);
+		uint64_t prev = 0;
+		if (e == NULL)
+			continue;
+		bool had = previous != NULL &&
+			   report_previous(previous, e->bench, e->metric, &prev);
+		uint64_t top = e->milli > prev ? e->milli : prev;
+		char now[24], before[24];
+		report_fmt(now, sizeof(now), e->milli);
+		report_fmt(before, sizeof(before), prev);
+		report_bar(report_headline[i].label,
+			   top ? (unsigned)bench_muldiv(e->milli, REPORT_BAR, top) : 0, 1, now);
+		if (had)
+			report_bar(report_headline[i].lower_better ? "  (lower is better)" : "",
+				   top ? (unsigned)bench_muldiv(prev, REPORT_BAR, top) : 0, 2, before);
+	}
+}
+
 void report_summary(const char *previous)
 {
 	bench_printf("\n%-36s %14s %14s %8s\n", "summary", "this run", "previous", "change");
@@ -223,4 +263,5 @@ void report_summary(const char *previous)
 	for (unsigned i = 0; i < report_notes; i++)
 		bench_printf("%-36s %s: %s\n", report_note[i].bench,
 			     report_note[i].failed ? "FAILED" : "skipped", report_note[i].why);
+	report_chart(previous);
 }

@@ -117,6 +117,11 @@ long sys_mkdir(const char *path)
 	return phobos_syscall(PHOBOS_SYS_MKDIR, (long)path, 0, 0, 0, 0);
 }
 
+long sys_console_to(unsigned sink, const void *buf, size_t len)
+{
+	return phobos_syscall(PHOBOS_SYS_CONSOLE_TO, (long)sink, (long)buf, (long)len, 0, 0);
+}
+
 const struct phobos_gate *gate(void)
 {
 	return (const struct phobos_gate *)PHOBOS_GATE_ADDRESS;

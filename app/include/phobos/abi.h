@@ -45,6 +45,7 @@ enum phobos_sys {
 	PHOBOS_SYS_UNMAP,            /* (addr): 0 */
 	PHOBOS_SYS_VM_STATS,         /* (struct phobos_vm_stats *): 0 */
 	PHOBOS_SYS_MKDIR,            /* (path): 0; -EEXIST when it exists */
+	PHOBOS_SYS_CONSOLE_TO,       /* (sink, buf, len <= 256): len; -ENODEV without that sink */
 	PHOBOS_SYS_COUNT
 };
 
@@ -55,6 +56,11 @@ enum phobos_sys {
 
 /* sys_allocate_heap location: anywhere, or exactly there */
 #define PHOBOS_HEAP_ANYWHERE 0ull
+
+/* sys_console_to sinks: the serial line, or the framebuffer alone (where
+ * bytes 1-6 draw solid cells: green, grey, red, blue, amber, white) */
+#define PHOBOS_CONSOLE_SERIAL 1
+#define PHOBOS_CONSOLE_FB 2
 
 /* sys_open flags */
 #define PHOBOS_O_CREATE 0x1
@@ -81,6 +87,7 @@ enum phobos_sys {
 #define PHOBOS_EEXIST 17
 #define PHOBOS_EINVAL 22
 #define PHOBOS_EMFILE 24
+#define PHOBOS_ENODEV 19
 #define PHOBOS_ENOSPC 28
 #define PHOBOS_EROFS 30
 #define PHOBOS_ERANGE 34

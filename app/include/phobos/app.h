@@ -32,6 +32,7 @@ long sys_sync(uint64_t addr, uint64_t size);
 long sys_unmap(uint64_t addr);
 long sys_vm_stats(struct phobos_vm_stats *out);
 long sys_mkdir(const char *path);
+long sys_console_to(unsigned sink, const void *buf, size_t len);
 
 /* The gate page, and microseconds from the TSC without a system call. */
 const struct phobos_gate *gate(void);
