@@ -125,7 +125,16 @@ def scenario_bench_app():
 
     b2 = boot("bench-app-again", cfg2, mem="128M", timeout=300, image=kept, inspect=look)
     checks += file_checks("bench-app-again", kept, b2.log, ["0001.json", "0002.json"])
+    table = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "results.py"), kept],
+                           capture_output=True, text=True)
     os.unlink(kept)
+    line = re.search(r"^allocator mix, ops/s +(\S+) +(\S+)$", table.stdout, re.M)
+    checks.append(("bench-app-again: scripts/results.py tables both runs from the image",
+                   table.returncode == 0 and line is not None and
+                   re.search(r"^0001\.json: .*family \d+ model \d+, \d+ MiB, firmware EDK",
+                             table.stdout, re.M) is not None and
+                   abs(float(line.group(1)) - res.get(("alloc_mix", "ops_per_s"), -1)) < 1.0,
+                   table.stdout + table.stderr))
     prev = re.search(r"^allocator mix, ops/s +(\S+) +(\S+)", b2.log, re.M)
     checks += [
         ("bench-app-again: exit 0", b2.exit_code == 0, "exit %s" % b2.exit_code),
