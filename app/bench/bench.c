@@ -17,30 +17,33 @@ int bench_snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-void bench_printf(const char *fmt, ...)
+static void bench_vprint(void (*out)(const char *s, size_t len), const char *fmt, va_list ap)
 {
 	char buf[512];
+	int n = os_vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n > 0)
+		out(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void bench_printf(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = os_vsnprintf(buf, sizeof(buf), fmt, ap);
+	bench_vprint(os_console, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		os_console(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 /* A line for programs (os_console_machine). */
 static void bench_machine_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void bench_machine_printf(const char *fmt, ...)
 {
-	char buf[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = os_vsnprintf(buf, sizeof(buf), fmt, ap);
+	bench_vprint(os_console_machine, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		os_console_machine(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 void bench_result(const char *bench, const char *metric, uint64_t milli, const char *unit)

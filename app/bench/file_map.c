@@ -123,14 +123,20 @@ static int file_map_pass(enum file_map_order order, uint64_t size, const uint32_
 	return bad ? -BENCH_EIO : 0;
 }
 
+/* The file made ready for a workload: 0, 1 skipped, or an error. */
+static int file_map_ready(const char *bench, uint64_t size)
+{
+	int err = file_map_prepare(size);
+
+	return err == -BENCH_ENODEV ? bench_skip(bench, "no files partition") : err;
+}
+
 int bench_file_map_read(void)
 {
 	uint64_t size = file_map_size(), pages = size / BENCH_PAGE;
-	int err = file_map_prepare(size);
+	int err = file_map_ready("file_map_read", size);
 
-	if (err == -BENCH_ENODEV)
-		return bench_skip("file_map_read", "no files partition");
-	if (err < 0)
+	if (err != 0)
 		return err;
 	uint32_t *perm = os_block(pages * sizeof(*perm));
 	if (perm == NULL)
@@ -172,11 +178,9 @@ static int file_map_check(uint64_t size)
 int bench_file_map_write(void)
 {
 	uint64_t size = file_map_size(), pages = size / BENCH_PAGE;
-	int err = file_map_prepare(size);
+	int err = file_map_ready("file_map_write", size);
 
-	if (err == -BENCH_ENODEV)
-		return bench_skip("file_map_write", "no files partition");
-	if (err < 0 || (err = os_drop_cache(FILE_MAP_PATH)) < 0)
+	if (err != 0 || (err = os_drop_cache(FILE_MAP_PATH)) < 0)
 		return err;
 	long fd = os_open(FILE_MAP_PATH, false);
 	if (fd < 0)

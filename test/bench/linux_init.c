@@ -95,8 +95,10 @@ static void init_peers(const char *list)
 {
 	char name[32], pre[96];
 
-	while (list != NULL && *list && *list != ' ') {
+	while (list != NULL) {
 		size_t n = strcspn(list, ", \n");
+		if (n == 0)
+			break;
 		snprintf(name, sizeof(name), "%.*s", (int)n, list);
 		list += n + (list[n] == ',');
 		snprintf(pre, sizeof(pre), "LD_PRELOAD=/lib/preload/%s.so", name);

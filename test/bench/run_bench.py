@@ -11,7 +11,9 @@ RAM (256M); the paging workloads are sized from the memory Linux leaves
 free there (probed first), so both page.  Prints one table (medians, min
 and max, the ratio, the goal), writes build/bench/results.json and
 build/bench/results.png, and checks Phobos's results file (read back with
-mtools) against its console."""
+mtools) against its console.  BENCH_BLK=0 leaves out the kernel-side
+blk_read; BENCH_TRACE=1 adds the replacement strings replayed against LRU
+and OPT; BENCH_SWAP_MIB (2048) sizes the bench image's swap."""
 import datetime
 import json
 import os
@@ -270,6 +272,26 @@ def plot(rows, runs, path):
     print("bench: plot in %s" % os.path.relpath(path, ROOT))
 
 
+def trace_replay(img, mem, sized):
+    """BENCH_TRACE=1: Phobos's replacement strings with trace=1, replayed
+    by build/host/trace_replay against LRU and OPT with the frames the
+    strings were sized for (Phobos itself may have more)."""
+    print("bench: replacement with trace=1 (Phobos), replayed against LRU and OPT", flush=True)
+    b = boot("bench-phobos-trace", "app=bench bench=replacement trace=1 bench_mem=%dM "
+             "exit=qemu" % sized, mem=mem, timeout=7200, image=img, workdir=OUT)
+    res = results_of(b.log)
+    p = subprocess.run([os.path.join(ROOT, "build", "host", "trace_replay")], input=b.log,
+                       capture_output=True, text=True)
+    rows = []
+    for name, m in zip(("loop", "zipf", "scan"), re.finditer(
+            r"^replay \d+ pages (\d+) frames (\d+) refs (\d+) phobos \d+ lru (\d+) opt (\d+)$",
+            p.stdout, re.M)):
+        rows.append({"string": name, "pages": int(m.group(1)), "frames": int(m.group(2)),
+                     "refs": int(m.group(3)), "lru": int(m.group(4)), "opt": int(m.group(5)),
+                     "phobos_pages_read": res.get(("replacement", name + "_pages_read"))})
+    return rows
+
+
 def host_benches(binaries):
     out = []
     for b in binaries:
@@ -325,6 +347,7 @@ def main():
         for system, figs in linux_round(img, mem, sized, r, notes).items():
             runs.setdefault(system, []).append(figs)
     blk = blk_bench(mem) if os.environ.get("BENCH_BLK", "1") == "1" else []
+    replay = trace_replay(img, mem, sized) if os.environ.get("BENCH_TRACE") == "1" else []
     qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
                           text=True).stdout.split("\n")[0].split("version ")[-1]
     phobos_free = spread([x.get(("run", "mem_free_mib"), 0) for x in runs["phobos"]])
@@ -336,6 +359,10 @@ def main():
     print_table(rows, meta)
     for n in notes:
         print("note: " + n)
+    for r in replay:
+        print("replay %-5s %7d pages %6d frames %8d refs: Phobos read %s, LRU misses %d, OPT %d"
+              % (r["string"], r["pages"], r["frames"], r["refs"], r["phobos_pages_read"], r["lru"],
+                 r["opt"]))
     for r in blk:
         print("%-11s %-28s %-20s %14.3f %s" % (r["where"], r["bench"], r["metric"],
                                                 float(r["value"]), r["unit"]))
@@ -343,7 +370,7 @@ def main():
         print("%-11s %-28s %-20s %14.3f %s" % ("host", r["bench"], r["metric"],
                                                 float(r["value"]), r["unit"]))
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows, "notes": notes, "host": host, "blk_read": blk,
+        json.dump({"meta": meta, "rows": rows, "notes": notes, "host": host, "blk_read": blk, "replay": replay,
                    "runs": {k: [{"%s/%s" % key: v for key, v in r.items()} for r in rs]
                             for k, rs in runs.items()}}, f, indent=1, default=str)
     plot(rows, runs, os.path.join(OUT, "results.png"))
