@@ -46,6 +46,13 @@ static uint64_t runner_size(const char *v, size_t len)
 	return n;
 }
 
+/* Words are separated by blanks, tabs and newlines (a kernel command line
+ * read from /proc ends in one). */
+static bool runner_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
 /* The value of key= among the words, and its length; NULL when absent. */
 static const char *runner_word(const char *args, const char *key, size_t *len)
 {
@@ -54,10 +61,10 @@ static const char *runner_word(const char *args, const char *key, size_t *len)
 	while (key[k])
 		k++;
 	for (const char *p = args; *p;) {
-		while (*p == ' ')
+		while (runner_blank(*p))
 			p++;
 		const char *w = p;
-		while (*p && *p != ' ')
+		while (*p && !runner_blank(*p))
 			p++;
 		size_t i = 0;
 		while (i < k && w + i < p && w[i] == key[i])

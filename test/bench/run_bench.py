@@ -160,6 +160,10 @@ def linux_round(img, mem, sized, r, notes):
         log, secs, code = linux_guest.boot("bench-%s-%d" % (name, r), words, img, mem)
         if code is None:
             notes.append("%s round %d: no exit line after %.0f s" % (name, r, secs))
+        elif code != 0:
+            notes.append("%s round %d: the workloads ended with code %d (log %s)" % (
+                name, r, code, os.path.relpath(os.path.join(OUT, "bench-%s-%d.log" % (name, r)),
+                                               ROOT)))
         for w, why in failures_of(log):
             notes.append("%s round %d: %s failed: %s" % (name, r, w, why))
         if name == "linux":
@@ -209,16 +213,16 @@ def print_table(rows, meta):
     print("paging workloads sized from %d MiB (Linux's free memory); free at start: Phobos %s "
           "MiB, Linux %s MiB" % (meta["sized_mib"], meta["phobos_free_mib"],
                                  meta["linux_free_mib"]))
-    print("%-44s %12s %-15s %12s %7s %5s %s" % ("workload", "Phobos", "(min-max)", "peer",
+    print("%-44s %10s %-19s %10s %6s %4s %s" % ("workload", "Phobos", "(min-max)", "peer",
                                                 "ratio", "goal", "met"))
     for r in rows:
         p = r["phobos"]
         rng = "(%s-%s)" % (fmt((p[1],)), fmt((p[2],))) if p else ""
         if r["failed"] or p is None:
-            print("%-44s %12s %s" % (r["label"], "FAILED" if r["failed"] else "no figure",
+            print("%-44s %10s %s" % (r["label"], "FAILED" if r["failed"] else "no figure",
                                      "; ".join(r["failed"])[:80]))
             continue
-        print("%-44s %12s %-15s %12s %7s %5s %s" % (
+        print("%-44s %10s %-19s %10s %6s %4s %s" % (
             r["label"], fmt(p), rng, fmt(r["peer_value"]),
             "%.2f" % r["ratio"] if r["ratio"] not in (None, float("inf")) else
             ("inf" if r["ratio"] else "-"),

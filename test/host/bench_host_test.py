@@ -83,6 +83,10 @@ def main():
         ok(p.returncode == 1 and "file_map_read FAILED" in p.stdout,
            "bench_host: a files partition it cannot write fails the run (exit 1)",
            p.stdout + p.stderr)
+    p, res = run("bench_mem=2M", "bench=alloc_mix\n")
+    ok(p.returncode == 0 and ("alloc_mix", "ops_per_s") in res,
+       "bench_host: a word list that ends in a newline (a kernel command line) is read whole",
+       p.stdout[-500:])
     p, _ = run("bench=nosuch")
     ok(p.returncode == 2, "bench_host: an unknown workload is a configuration error (exit 2)")
     print("1..%d" % n)
