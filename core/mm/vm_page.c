@@ -210,18 +210,20 @@ static struct vm_page *vm_take_cached(void)
 	return m;
 }
 
+/* *cached says whether this very call took a cache page: a page from a
+ * later attempt may be a free one, which has no object to be detached from. */
 static struct vm_page *vm_alloc_locked(unsigned order, unsigned flags, bool *cached)
 {
-	for (int z = (int)vm_zone_limit(flags); z >= 0; z--) {
-		struct vm_page *m = vm_zone_take((enum vm_zone)z, order);
-		if (m != NULL)
-			return m;
+	struct vm_page *m = NULL;
+
+	*cached = false;
+	for (int z = (int)vm_zone_limit(flags); z >= 0 && m == NULL; z--)
+		m = vm_zone_take((enum vm_zone)z, order);
+	if (m == NULL && order == 0 && vm_zone_limit(flags) == VM_ZONE_HIGH) {
+		m = vm_take_cached();
+		*cached = m != NULL;
 	}
-	if (order == 0 && vm_zone_limit(flags) == VM_ZONE_HIGH) {
-		*cached = true;
-		return vm_take_cached();
-	}
-	return NULL;
+	return m;
 }
 
 struct vm_page *vm_page_alloc_contig(unsigned order, unsigned flags)

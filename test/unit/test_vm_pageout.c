@@ -274,6 +274,60 @@ static void test_swap_device_keeps_pages(void **state)
 	free_at_start -= sw.kept; /* those pages are the device's for good */
 }
 
+/* The kernel's low-memory hook (core/main.c): empty slabs go back. */
+static void low_memory_slab_reclaim(void)
+{
+	slab_reclaim();
+}
+
+/*
+ * Issue 16, item 0: a kernel allocation (slab_alloc -> kmem_alloc_pages ->
+ * vm_page_alloc_contig) that finds memory and the cache queue empty, runs
+ * the low-memory hook, and then gets a page the hook freed.  That page is
+ * free, not a cache page: it must not go to the reclaim hook, which only
+ * detaches cache pages from their objects.
+ */
+static void test_kernel_alloc_after_low_memory(void **state)
+{
+	static struct slab_cache kept, wanted;
+	struct vm_page **held = calloc(RAM / PAGE_SIZE, sizeof(*held));
+	void *obj[2 * (PAGE_SIZE / 1024)];
+	unsigned nobj = 0;
+	uint64_t n = 0;
+
+	slab_cache_init(&kept, "kept", 1024, 0);
+	slab_cache_init(&wanted, "wanted", 1024, 0);
+	/* two slabs that go empty stay with their cache until a reclaim */
+	while (nobj < ARRAY_SIZE(obj) && kept.slabs < 3) {
+		obj[nobj] = slab_alloc(&kept);
+		assert_non_null(obj[nobj]);
+		nobj++;
+	}
+	nobj--;
+	slab_free(&kept, obj[nobj], 0);
+	while (nobj > 0) {
+		nobj--;
+		slab_free(&kept, obj[nobj], 0);
+	}
+	assert_int_equal(kept.nempty, SLAB_KEEP_EMPTY);
+	assert_int_equal(vm_page_available_count() - vm_page_free_count(), 0);
+	while ((held[n] = vm_page_alloc(0)) != NULL)
+		n++;
+	vm_page_set_hooks(vm_pageout_reclaim, low_memory_slab_reclaim);
+	void *o = slab_alloc(&wanted);
+	vm_page_set_hooks(vm_pageout_reclaim, NULL);
+	assert_non_null(o);
+	assert_int_equal(kept.nempty, 0);
+	vm_page_check();
+	slab_free(&wanted, o, 0);
+	slab_cache_destroy(&wanted);
+	slab_cache_destroy(&kept);
+	while (n > 0)
+		vm_page_free(held[--n]);
+	free(held);
+	expect_pages_back();
+}
+
 /* No swap: anonymous memory beyond RAM ends in -ENOMEM, promptly, and the
  * memory comes back when the map goes. */
 static void test_out_of_memory_without_swap(void **state)
@@ -305,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_swap_device_failures),
 		cmocka_unit_test(test_swap_device_keeps_pages),
 		cmocka_unit_test(test_out_of_memory_without_swap),
+		cmocka_unit_test(test_kernel_alloc_after_low_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
