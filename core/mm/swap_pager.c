@@ -475,6 +475,13 @@ static int swap_put_pages(struct vm_pager *pager, struct vm_page **pages, unsign
 	if (err == 0) {
 		spin_lock(&swap_lock);
 		err = swap_runs_alloc(n, runs, &nruns);
+		/* the pages are newer than what their slots hold: when the area
+		 * is short, those slots go first, so that a rewrite never needs
+		 * room for both copies */
+		if (err == -ENOSPC && so->nslots > 0) {
+			swap_clear(so, pindex, pindex + n - 1);
+			err = swap_runs_alloc(n, runs, &nruns);
+		}
 		spin_unlock(&swap_lock);
 	}
 	for (unsigned r = 0; err == 0 && r < nruns; r++) {

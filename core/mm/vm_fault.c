@@ -179,6 +179,12 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 		/* rewritten in memory: whatever the store holds is stale */
 		m->flags |= VM_PAGE_DIRTY;
 		vm_pager_free_range(owner, pindex, 1);
+	} else if (!(m->flags & VM_PAGE_DIRTY)) {
+		/* a clean page matches its store's copy: the first store must
+		 * fault, to mark it dirty and let the copy go (a writable
+		 * mapping would leave a dead copy in swap until the next
+		 * page-out) */
+		prot &= (vm_prot_t)~VM_PROT_WRITE;
 	}
 	unsigned flags = (e->flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
 	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);

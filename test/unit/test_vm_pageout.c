@@ -71,16 +71,24 @@ static int setup(void **state)
 	return 0;
 }
 
-/* A Linux swap header for the area, as mkswap writes it. */
-static void swap_open(void)
+/* A Linux swap header for the first `pages` pages of the area, as mkswap
+ * writes it. */
+static void swap_open_pages(uint32_t pages)
 {
 	uint8_t header[PAGE_SIZE] = {0};
-	uint32_t info[3] = {1, AREA_PAGES - 1, 0}; /* version, last_page, no bad pages */
-	static const struct swap_dev dev = {"memswap", AREA_PAGES, sw_io, NULL};
+	uint32_t info[3] = {1, pages - 1, 0}; /* version, last_page, no bad pages */
+	const struct swap_dev dev = {"memswap", pages, sw_io, NULL};
+
+	assert_true(pages <= AREA_PAGES);
 
 	memcpy(header + SWAP_HEADER_INFO_OFF, info, sizeof(info));
 	memcpy(header + SWAP_HEADER_MAGIC_OFF, SWAP_HEADER_MAGIC, 10);
 	assert_int_equal(swap_init(&dev, header), 0);
+}
+
+static void swap_open(void)
+{
+	swap_open_pages(AREA_PAGES);
 }
 
 /* The pattern of page p at version v (0: never written, zeros). */
@@ -93,6 +101,7 @@ static void page_pattern(uint64_t *w, uint64_t p, uint32_t v)
 struct ws {
 	struct vm_map map;
 	struct pmap *pmap;
+	struct vm_object *obj; /* the entry's object, held by the map */
 	vaddr_t va;
 	uint32_t *ver;
 };
@@ -107,6 +116,7 @@ static void ws_open(struct ws *w, uint64_t pages)
 					      &w->va),
 			 0);
 	vm_object_deallocate(obj);
+	w->obj = obj;
 	w->ver = calloc(pages, sizeof(*w->ver));
 }
 
@@ -274,6 +284,64 @@ static void test_swap_device_keeps_pages(void **state)
 	free_at_start -= sw.kept; /* those pages are the device's for good */
 }
 
+/* A page read back from swap and then rewritten has no copy in swap any
+ * more: the copy is stale from the first store on. */
+static void test_rewrite_frees_swap_copy(void **state)
+{
+	struct ws w;
+
+	swap_open();
+	ws_open(&w, WS_PAGES);
+	ws_current = &w;
+	pmap_sim_set_fault_handler(ws_fault);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_null(vm_object_page_lookup(w.obj, 0)); /* page 0 went out long ago */
+	assert_int_equal(ws_touch(&w, 0, false), 0);
+	assert_int_equal(vm_pager_has_page(w.obj, 0, NULL), 1); /* a good copy: kept */
+	assert_int_equal(ws_touch(&w, 0, true), 0);
+	assert_int_equal(vm_pager_has_page(w.obj, 0, NULL), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * Swap sized to the working set minus half of RAM: pages read back and
+ * rewritten must not keep stale copies, and a page-out must be able to
+ * reuse the slots of the pages it rewrites, or swap fills with dead copies
+ * and the touches end in -ENOMEM.
+ */
+static void test_tight_swap(void **state)
+{
+	struct ws w;
+	uint64_t seed = 3;
+
+	swap_open_pages((uint32_t)(WS_PAGES - free_at_start / 2));
+	ws_open(&w, WS_PAGES);
+	ws_current = &w;
+	pmap_sim_set_fault_handler(ws_fault);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	for (int step = 0; step < 12000; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t p = (seed >> 33) % WS_PAGES;
+		/* read first, then maybe rewrite: the read brings the page in clean */
+		assert_int_equal(ws_touch(&w, p, false), 0);
+		if ((seed >> 20) & 1)
+			assert_int_equal(ws_touch(&w, p, true), 0);
+		if (step % 97 == 0)
+			check_all(&w);
+	}
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
 /* The kernel's low-memory hook (core/main.c): empty slabs go back. */
 static void low_memory_slab_reclaim(void)
 {
@@ -360,6 +428,8 @@ int main(void)
 		cmocka_unit_test(test_swap_device_keeps_pages),
 		cmocka_unit_test(test_out_of_memory_without_swap),
 		cmocka_unit_test(test_kernel_alloc_after_low_memory),
+		cmocka_unit_test(test_rewrite_frees_swap_copy),
+		cmocka_unit_test(test_tight_swap),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
