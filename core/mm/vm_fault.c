@@ -190,7 +190,7 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
 }
 
-int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page **out)
+int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page **out)
 {
 	struct vm_object *owner;
 	struct vm_page *m;
@@ -199,11 +199,23 @@ int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page 
 	int err = vm_fault_find(obj, pindex, &m, &owner);
 	if (err < 0)
 		return err;
-	if (m != NULL && owner == obj) {
-		*out = m;
-		return 0;
+	if (m == NULL || owner != obj) {
+		if ((err = vm_fault_make(obj, false, pindex, m, &m)) < 0)
+			return err;
 	}
-	return vm_fault_make(obj, false, pindex, m, out);
+	/* the kernel's stores set no modified bit: the page is dirty from
+	 * now on, and the store's copy stale */
+	m->flags |= VM_PAGE_DIRTY;
+	vm_pager_free_range(obj, pindex, 1);
+	vm_page_wire(m);
+	*out = m;
+	return 0;
+}
+
+void vm_fault_object_release(struct vm_page *m)
+{
+	KASSERT(m->object != NULL && (m->flags & VM_PAGE_DIRTY) && m->wire_count > 0);
+	vm_page_unwire(m);
 }
 
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)

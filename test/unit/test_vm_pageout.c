@@ -120,6 +120,17 @@ static void ws_open(struct ws *w, uint64_t pages)
 	w->ver = calloc(pages, sizeof(*w->ver));
 }
 
+static int ws_fault(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user);
+static struct ws *ws_current;
+
+/* ws_open, with the simulated MMU's faults going to w's map. */
+static void ws_start(struct ws *w, uint64_t pages)
+{
+	ws_open(w, pages);
+	ws_current = w;
+	pmap_sim_set_fault_handler(ws_fault);
+}
+
 static void ws_close(struct ws *w)
 {
 	assert_int_equal(vm_map_free(&w->map, w->va), 0);
@@ -171,8 +182,6 @@ static int ws_touch(struct ws *w, uint64_t p, bool write)
 	return err;
 }
 
-static struct ws *ws_current;
-
 static int ws_fault(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user)
 {
 	return vm_fault(&ws_current->map, va, access, user);
@@ -185,9 +194,7 @@ static void test_swap_working_set(void **state)
 	uint64_t seed = 1;
 
 	swap_open();
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	struct vm_counters before = vm_cnt;
 	const char *secs = getenv("PHOBOS_SWAP_SECONDS");
 	time_t until = secs != NULL ? time(NULL) + atol(secs) : 0;
@@ -235,9 +242,7 @@ static void test_swap_device_failures(void **state)
 		sw.calls = 0;
 		sw.failed = 0;
 		sw.fail_at = 1 + k * 7;
-		ws_open(&w, WS_PAGES / 2);
-		ws_current = &w;
-		pmap_sim_set_fault_handler(ws_fault);
+		ws_start(&w, WS_PAGES / 2);
 		for (int step = 0; step < 5000; step++) {
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 			uint64_t p = (seed >> 33) % (WS_PAGES / 2);
@@ -266,9 +271,7 @@ static void test_swap_device_keeps_pages(void **state)
 	struct ws w;
 
 	swap_open();
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	for (uint64_t p = 0; p < WS_PAGES; p++)
 		assert_int_equal(ws_touch(&w, p, true), 0);
 	sw.keep_next_read = true;
@@ -291,9 +294,7 @@ static void test_rewrite_frees_swap_copy(void **state)
 	struct ws w;
 
 	swap_open();
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	for (uint64_t p = 0; p < WS_PAGES; p++)
 		assert_int_equal(ws_touch(&w, p, true), 0);
 	assert_null(vm_object_page_lookup(w.obj, 0)); /* page 0 went out long ago */
@@ -319,9 +320,7 @@ static void test_tight_swap(void **state)
 	uint64_t seed = 3;
 
 	swap_open_pages((uint32_t)(WS_PAGES - free_at_start / 2));
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	for (uint64_t p = 0; p < WS_PAGES; p++)
 		assert_int_equal(ws_touch(&w, p, true), 0);
 	for (int step = 0; step < 12000; step++) {
@@ -336,6 +335,37 @@ static void test_tight_swap(void **state)
 	}
 	for (uint64_t p = 0; p < WS_PAGES; p++)
 		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * The kernel writes into a pageable page through the direct map (the app
+ * loader does): a page read back from swap clean must come back dirty, or
+ * its next page-out drops the kernel's store.
+ */
+static void test_kernel_store_survives_pageout(void **state)
+{
+	static uint64_t buf[PAGE_SIZE / 8];
+	struct ws w;
+	struct vm_page *m;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_null(vm_object_page_lookup(w.obj, 0));
+	assert_int_equal(vm_fault_object_hold(w.obj, 0, &m), 0);
+	assert_int_equal(vm_pager_has_page(w.obj, 0, NULL), 0); /* its copy is stale */
+	page_pattern(buf, 0, ++w.ver[0]);
+	memcpy(pmap_phys_to_virt(vm_page_phys(m)), buf, PAGE_SIZE);
+	vm_fault_object_release(m);
+	for (uint64_t p = 1; p < WS_PAGES; p++) /* page 0 goes out again */
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_null(vm_object_page_lookup(w.obj, 0));
+	assert_int_equal(ws_touch(&w, 0, false), 0);
 	check_all(&w);
 	ws_close(&w);
 	swap_shutdown();
@@ -404,9 +434,7 @@ static void test_out_of_memory_without_swap(void **state)
 	uint64_t p;
 	int err = 0;
 
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	uint64_t oom = vm_cnt.oom;
 	for (p = 0; p < WS_PAGES && err == 0; p++)
 		err = ws_touch(&w, p, true);
@@ -430,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_alloc_after_low_memory),
 		cmocka_unit_test(test_rewrite_frees_swap_copy),
 		cmocka_unit_test(test_tight_swap),
+		cmocka_unit_test(test_kernel_store_survives_pageout),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
