@@ -50,9 +50,12 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	 * random faults it mostly evicts pages that were wanted */
 	after = MIN(after, pindex == o->seq_next ? VM_FAULT_AHEAD_SEQ : VM_FAULT_AHEAD_RANDOM);
 	for (; n <= after; n++) {
-		/* read-ahead only from memory that is there for the taking */
+		/* read-ahead only from memory that is there for the taking; in a
+		 * shadow only what the store holds, since a hole there is not a
+		 * zero page but the backing object's data */
 		if (n > 0 && (vm_object_page_lookup(o, pindex + n) != NULL ||
-			      vm_page_available_count() < vm_wm.low))
+			      vm_page_available_count() < vm_wm.low ||
+			      (o->backing != NULL && vm_pager_has_page(o, pindex + n, NULL) != 1)))
 			break;
 		struct vm_page *m = n == 0 ? vm_fault_page_alloc(0) : vm_page_alloc(0);
 		if (m == NULL)
@@ -68,9 +71,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 		log_error("vm_fault: a device kept %u pages it was reading into: never reused", n);
 	for (unsigned i = 0; i < n; i++) {
 		run[i]->flags &= (uint16_t)~VM_PAGE_BUSY;
-		if (err == -ENOENT)
-			pmap_zero_page(vm_page_phys(run[i]));
-		if (err < 0 && err != -ENOENT) {
+		if (err < 0) {
 			vm_object_page_remove(o, run[i]);
 			/* a device that may still write here owns the page for good:
 			 * wired and on no queue, it is never handed out again */
@@ -84,7 +85,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 			vm_page_deactivate(run[i]);
 		}
 	}
-	if (err < 0 && err != -ENOENT)
+	if (err < 0)
 		return err == -EBUSY ? -EIO : err;
 	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
@@ -97,7 +98,8 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 /*
  * The page for pindex: resident in the chain, or read in by the pager of
  * the first object down the chain whose store has it (the page then joins
- * that object).  *m is NULL when nothing holds data: a zero page is due.
+ * that object).  *m is NULL when nothing holds data: a zero page is due,
+ * made by the caller in the object it faults on.
  * -EAGAIN: the page is busy; -EFAULT: past the end of a file.
  */
 static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
@@ -118,11 +120,15 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 		if (o->pager == NULL)
 			continue;
 		unsigned after;
-		int has = vm_pager_has_page(o, pindex, &after);
+		int err = 0, has = vm_pager_has_page(o, pindex, &after);
 		if (has < 0)
 			return has;
 		if (has == 1)
-			return vm_fault_pagein(o, pindex, after, m);
+			err = vm_fault_pagein(o, pindex, after, m);
+		/* no data after all: the store has a hole here, through which
+		 * the backing object shows (zeros at the bottom of the chain) */
+		if (has == 1 && err != -ENOENT)
+			return err;
 		if (o->flags & OBJ_FILE)
 			return -EFAULT;
 	}

@@ -14,7 +14,9 @@
  *              always a correct answer.
  *   get_pages: fills n pages (busy, already in the object at their
  *              indices) with the data of [pindex, pindex + n); 0, -ENOENT when
- *              the first page has no data (the caller zero-fills), -EIO
+ *              the first page has no data (the caller drops the pages: the
+ *              index shows the backing object's data, zeros at the bottom
+ *              of a chain, past the end for a file), -EIO
  *              when the store failed (the fault fails; nothing is mapped),
  *              -EBUSY when its device stopped with the pages in its hands
  *              (the caller never reuses them: they are leaked).
