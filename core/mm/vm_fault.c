@@ -4,8 +4,9 @@
  *
  * The entry's object is referenced for the whole fault, so it cannot go
  * away while a pager reads.  Pages read by a pager join their object busy
- * before the read starts: a second fault on the same index meets the busy
- * page and retries instead of reading again or mapping half-read data.
+ * before the read starts, so nothing maps half-read data; since the read
+ * ends before the pager returns, a fault that meets a busy page re-entered
+ * that read, and panics.
  * Read-ahead: the pager says how many following pages lie next to the
  * wanted one on its store; those that are not resident come in the same
  * request and wait on the inactive queue: up to 31 when faults walk the
@@ -19,7 +20,6 @@
 #include "core/mm/vm_pageout.h"
 #include "core/mm/vm_trace.h"
 
-#define VM_FAULT_TRIES 4        /* a busy page: retries before -EAGAIN */
 #define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
 #define VM_FAULT_AHEAD_RANDOM 1 /* and when they do not */
 
@@ -100,7 +100,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
  * the first object down the chain whose store has it (the page then joins
  * that object).  *m is NULL when nothing holds data: a zero page is due,
  * made by the caller in the object it faults on.
- * -EAGAIN: the page is busy; -EFAULT: past the end of a file.
+ * -EFAULT: past the end of a file.
  */
 static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
 			 struct vm_object **owner)
@@ -109,8 +109,11 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 		*m = vm_object_page_lookup(o, pindex);
 		*owner = o;
 		if (*m != NULL) {
+			/* page I/O ends before the call that started it returns:
+			 * a fault that sees it unfinished re-entered it */
 			if ((*m)->flags & VM_PAGE_BUSY)
-				return -EAGAIN;
+				panic("vm_fault: page %llu of object %u is busy: a fault inside its I/O",
+				      (unsigned long long)pindex, o->id);
 			if ((*m)->queue == VM_Q_CACHE) {
 				vm_page_activate(*m);
 				vm_cnt.cache_hits++;
@@ -227,19 +230,17 @@ void vm_fault_object_release(struct vm_page *m)
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
 {
 	struct vm_map_entry e;
-	int err = -EAGAIN;
+	int err;
 	uint64_t major = vm_cnt.faults_major;
 
 	vm_pageout_check();
-	for (int tries = 0; tries < VM_FAULT_TRIES && err == -EAGAIN; tries++) {
-		if (vm_map_lookup_object(map, va, &e) < 0)
-			return -EFAULT;
-		if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
-			err = -EACCES;
-		else
-			err = vm_fault_entry(map, &e, va, access);
-		vm_object_deallocate(e.object);
-	}
+	if (vm_map_lookup_object(map, va, &e) < 0)
+		return -EFAULT;
+	if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
+		err = -EACCES;
+	else
+		err = vm_fault_entry(map, &e, va, access);
+	vm_object_deallocate(e.object);
 	if (err == 0 && vm_cnt.faults_major == major)
 		vm_cnt.faults_minor++;
 	if (err == -ENOMEM)

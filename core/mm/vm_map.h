@@ -103,7 +103,8 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub);
  * Resolves a fault at va for access (VM_PROT_*) from user or kernel mode
  * (vm_fault.c).  -EFAULT no object there, or past the end of a mapped
  * file; -EACCES the entry forbids the access; -ENOMEM no page even after
- * page-out (logged); -EIO the pager failed; -EAGAIN the page stayed busy.
+ * page-out (logged); -EIO the pager failed.  A busy page (its I/O not
+ * over, which only a fault inside that I/O can see) panics.
  */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
 /*
