@@ -19,8 +19,10 @@
  * Pagers: an object may have a pager (vm_pager.h); a page neither
  * resident nor in the pager's store reads as zeros, except in an OBJ_FILE
  * object, where it lies past the end of the file and a fault there fails.
- * An anonymous object gets a swap pager at its first page-out.  Objects
- * with a pager are never collapsed (their pages live partly on a store).
+ * An anonymous object gets a swap pager at its first page-out.  Collapse
+ * moves the backing object's store into the shadow's as well (the swap
+ * pager's absorb), so chains stay short under page-out; a file object is
+ * never collapsed into a shadow.
  * The last reference writes dirty pages back through the pager (a file),
  * frees the pages and lets the pager go (dealloc: swap slots return).
  * Busy pages (VM_PAGE_BUSY) are in the object but under I/O: nobody maps,

@@ -341,7 +341,7 @@ static int tp_get(struct vm_pager *p, struct vm_page **pages, unsigned n, uint64
 	return 0;
 }
 
-static const struct vm_pager_ops tp_ops = {"test", tp_has, tp_get, NULL, NULL, NULL};
+static const struct vm_pager_ops tp_ops = {.name = "test", .has_page = tp_has, .get_pages = tp_get};
 
 static void test_pager_paths(void **state)
 {

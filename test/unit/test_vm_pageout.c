@@ -372,6 +372,107 @@ static void test_kernel_store_survives_pageout(void **state)
 	expect_pages_back();
 }
 
+/*
+ * Fork-like copy-on-write under page-out: up to COW_VIEWS copies of one
+ * anonymous region in one map (vm_map_copy_entry, as a fork does), pages
+ * written on every side, copies made and dropped, memory one and a half
+ * times RAM per view, so shadows and their backing objects both page out
+ * to swap.  Every read is checked against a model of which write each
+ * view must see; each chain's objects are checked after every step.  When
+ * the copies are gone the survivor's chain collapses to one object and
+ * swap holds no more slots than it has pages.
+ */
+#define COW_VIEWS 4
+#define COW_PAGES (3 * RAM / PAGE_SIZE / 2)
+
+struct cow_view {
+	vaddr_t va;
+	uint32_t tag[COW_PAGES]; /* the write this view sees at each page, 0: none */
+};
+
+static void cow_check_chain(struct vm_map *map, vaddr_t va)
+{
+	struct vm_map_entry e;
+
+	assert_int_equal(vm_map_lookup(map, va, &e), 0);
+	for (struct vm_object *o = e.object; o != NULL; o = o->backing)
+		vm_object_check(o);
+}
+
+static int cow_touch(struct ws *w, struct cow_view *v, uint64_t p, uint32_t new_tag)
+{
+	static uint64_t buf[PAGE_SIZE / 8], want[PAGE_SIZE / 8];
+	vaddr_t at = v->va + p * PAGE_SIZE;
+
+	if (new_tag != 0) {
+		page_pattern(buf, p, new_tag);
+		int err = pmap_sim_write(w->pmap, at, buf, PAGE_SIZE, false);
+		if (err == 0)
+			v->tag[p] = new_tag;
+		return err;
+	}
+	int err = pmap_sim_read(w->pmap, at, buf, PAGE_SIZE, false);
+	page_pattern(want, p, v->tag[p]);
+	if (err == 0 && memcmp(buf, want, PAGE_SIZE) != 0)
+		fail_msg("page %llu of a view does not hold write %u", (unsigned long long)p,
+			 v->tag[p]);
+	return err;
+}
+
+static void test_cow_chains_under_pageout(void **state)
+{
+	static struct cow_view views[COW_VIEWS];
+	struct ws w;
+	struct swap_stats ss;
+	uint64_t seed = 11, pageouts = vm_cnt.pageouts, pageins = vm_cnt.pageins;
+	uint32_t tags = 0;
+	unsigned nviews = 1;
+
+	swap_open();
+	ws_start(&w, COW_PAGES);
+	memset(views, 0, sizeof(views));
+	views[0].va = w.va;
+	for (int step = 0; step < 8000; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned v = (unsigned)(seed >> 40) % nviews, op = (unsigned)(seed >> 24) % 1000;
+		uint64_t p = (seed >> 33) % COW_PAGES;
+		if (op < 4 && nviews < COW_VIEWS) {
+			struct cow_view *n = &views[nviews];
+			assert_int_equal(vm_map_copy_entry(&w.map, views[v].va, &w.map, &n->va), 0);
+			memcpy(n->tag, views[v].tag, sizeof(n->tag));
+			nviews++;
+		} else if (op < 8 && nviews > 1) {
+			assert_int_equal(vm_map_free(&w.map, views[v].va), 0);
+			views[v] = views[--nviews];
+		} else {
+			assert_int_equal(cow_touch(&w, &views[v], p, op < 500 ? ++tags : 0), 0);
+		}
+		for (unsigned i = 0; i < nviews; i++)
+			cow_check_chain(&w.map, views[i].va);
+		if (step % 101 == 0)
+			check_all(&w);
+	}
+	for (unsigned i = 0; i < nviews; i++)
+		for (uint64_t q = 0; q < COW_PAGES; q++)
+			assert_int_equal(cow_touch(&w, &views[i], q, 0), 0);
+	check_all(&w);
+	assert_true(vm_cnt.pageouts - pageouts > COW_PAGES && vm_cnt.pageins - pageins > COW_PAGES);
+	while (nviews > 1)
+		assert_int_equal(vm_map_free(&w.map, views[--nviews].va), 0);
+	for (uint64_t q = 0; q < COW_PAGES; q++) /* faults collapse what the copies left */
+		assert_int_equal(cow_touch(&w, &views[0], q, 0), 0);
+	struct vm_map_entry e;
+	assert_int_equal(vm_map_lookup(&w.map, views[0].va, &e), 0);
+	assert_int_equal(vm_object_chain_length(e.object), 1);
+	swap_pager_stats(&ss);
+	assert_true(ss.slots_used <= COW_PAGES);
+	check_all(&w);
+	w.va = views[0].va;
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
 /* The kernel's low-memory hook (core/main.c): empty slabs go back. */
 static void low_memory_slab_reclaim(void)
 {
@@ -459,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_frees_swap_copy),
 		cmocka_unit_test(test_tight_swap),
 		cmocka_unit_test(test_kernel_store_survives_pageout),
+		cmocka_unit_test(test_cow_chains_under_pageout),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
