@@ -23,7 +23,8 @@
 #define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
 #define VM_FAULT_AHEAD_RANDOM 1 /* and when they do not */
 
-/* A page for the fault, running the scanner once when there is none. */
+/* A page for the fault, running the scanner once when there is none
+ * (flags carry VM_ALLOC_PAGEABLE unless the page is the kernel's). */
 static struct vm_page *vm_fault_page_alloc(unsigned flags)
 {
 	struct vm_page *m = vm_page_alloc(flags);
@@ -57,7 +58,8 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 			      vm_page_available_count() < vm_wm.low ||
 			      (o->backing != NULL && vm_pager_has_page(o, pindex + n, NULL) != 1)))
 			break;
-		struct vm_page *m = n == 0 ? vm_fault_page_alloc(0) : vm_page_alloc(0);
+		struct vm_page *m = n == 0 ? vm_fault_page_alloc(VM_ALLOC_PAGEABLE)
+					   : vm_page_alloc(VM_ALLOC_PAGEABLE);
 		if (m == NULL)
 			break;
 		m->flags |= VM_PAGE_BUSY;
@@ -146,7 +148,8 @@ static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, str
 {
 	if (src != NULL)
 		src->flags |= VM_PAGE_BUSY; /* the scanner must not take it meanwhile */
-	struct vm_page *n = vm_fault_page_alloc(src == NULL ? VM_ALLOC_ZERO : 0);
+	struct vm_page *n = vm_fault_page_alloc((src == NULL ? VM_ALLOC_ZERO : 0) |
+						(wired ? 0 : VM_ALLOC_PAGEABLE));
 	if (src != NULL)
 		src->flags &= (uint16_t)~VM_PAGE_BUSY;
 	if (n == NULL)
@@ -196,7 +199,17 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 		prot &= (vm_prot_t)~VM_PROT_WRITE;
 	}
 	unsigned flags = (e->flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
-	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+	err = pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+	/* a page-table page or pv entry found the reserve spent: what pages
+	 * can give back comes before failing (m busy: not among them) */
+	if (err == -ENOMEM) {
+		m->flags |= VM_PAGE_BUSY;
+		uint64_t made = vm_pageout_run(vm_wm.target);
+		m->flags &= (uint16_t)~VM_PAGE_BUSY;
+		if (made > 0)
+			err = pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+	}
+	return err;
 }
 
 int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page **out)

@@ -31,6 +31,7 @@ void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
 	vm_wm.min = MAX(st.total / 128, 16);
 	vm_wm.low = MAX(st.total / 64, 2 * vm_wm.min);
 	vm_wm.target = MAX(st.total / 32, 2 * vm_wm.low);
+	vm_page_set_reserve(vm_wm.min);
 	vm_pageout_anon_pager = anon_pager;
 }
 
