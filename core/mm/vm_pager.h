@@ -24,7 +24,9 @@
  *   put_pages: writes n busy pages of consecutive indices back in as few
  *              requests as the store allows; 0, or -EIO / -ENOSPC /
  *              -ENOMEM, in which case none of the pages counts as written
- *              (they stay dirty).
+ *              (they stay dirty), or -EBUSY when its device stopped with
+ *              the pages in its hands (the caller never reuses them: their
+ *              data moves to new pages).
  *   free_range: optional; the store may forget [pindex, pindex + n): the
  *              pages were freed or rewritten in memory (swap gives the
  *              slots back; a file pager has no such op: file data stays).

@@ -28,20 +28,21 @@
 #define AREA_PAGES (WS_PAGES + WS_PAGES / 4)
 
 /* The swap area in memory; `fail_at` makes that io call (1 = the next)
- * fail; `keep_next_read` makes the next read end as a device that stopped
- * with the buffers in its hands (-EBUSY), noting how many it kept. */
+ * fail; `keep_next_read` / `keep_next_write` make the next read or write
+ * end as a device that stopped with the buffers in its hands (-EBUSY),
+ * noting how many it kept. */
 static struct {
 	uint8_t *area;
 	unsigned calls, fail_at, failed;
-	bool keep_next_read;
+	bool keep_next_read, keep_next_write;
 	unsigned kept;
 } sw;
 
 static int sw_io(void *ctx, bool write, uint64_t first, unsigned n, void *const *bufs)
 {
 	assert_true(first >= 1 && first + n <= AREA_PAGES);
-	if (!write && sw.keep_next_read) {
-		sw.keep_next_read = false;
+	if (write ? sw.keep_next_write : sw.keep_next_read) {
+		sw.keep_next_read = sw.keep_next_write = false;
 		sw.kept = n;
 		return -EBUSY;
 	}
@@ -527,6 +528,35 @@ static void test_kernel_alloc_after_low_memory(void **state)
 	expect_pages_back();
 }
 
+/* A page-out whose device stopped with the pages (-EBUSY): a late
+ * completion may still read them, so they are never used again (the free
+ * count ends short by exactly them), while copies keep their data. */
+static void test_swap_device_keeps_written_pages(void **state)
+{
+	struct ws w;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	sw.keep_next_write = true;
+	sw.kept = 0;
+	for (uint64_t p = 0; p < WS_PAGES; p++) {
+		int err = ws_touch(&w, p, true);
+		if (err != 0) { /* the failed page-out freed nothing this time */
+			assert_int_equal(err, -ENOMEM);
+			assert_int_equal(ws_touch(&w, p, true), 0);
+		}
+	}
+	assert_true(sw.kept >= 1);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	slab_reclaim();
+	assert_int_equal(vm_page_free_count(), free_at_start - sw.kept);
+	free_at_start -= sw.kept; /* those pages are the device's for good */
+}
+
 /* No swap: anonymous memory beyond RAM ends in -ENOMEM, promptly, and the
  * memory comes back when the map goes. */
 static void test_out_of_memory_without_swap(void **state)
@@ -562,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_swap_working_set),
 		cmocka_unit_test(test_swap_device_failures),
 		cmocka_unit_test(test_swap_device_keeps_pages),
+		cmocka_unit_test(test_swap_device_keeps_written_pages),
 		cmocka_unit_test(test_out_of_memory_without_swap),
 		cmocka_unit_test(test_kernel_alloc_after_low_memory),
 		cmocka_unit_test(test_rewrite_frees_swap_copy),
