@@ -237,10 +237,16 @@ static void fat_pager_truncated(struct fat_file *f)
 		memset(fat_pager_va(m) + in, 0, PAGE_SIZE - in);
 }
 
-/* fat_vm_ops.flush */
+/* fat_vm_ops.flush; at unmount it also seals the object: the cleaned pages
+ * are write-protected, and the fault path refuses the stores that would
+ * dirty them again, since the volume writes nothing more. */
 static int fat_pager_flush(struct fat_file *f)
 {
-	return vm_pageout_clean_object(f->obj, 0, FAT_PAGER_OBJ_SIZE / PAGE_SIZE) < 0 ? -EIO : 0;
+	int err = vm_pageout_clean_object(f->obj, 0, FAT_PAGER_OBJ_SIZE / PAGE_SIZE) < 0 ? -EIO : 0;
+
+	if (f->v->unmounted)
+		f->obj->flags |= OBJ_SEALED;
+	return err;
 }
 
 static const struct fat_vm_ops fat_pager_vm_ops = {

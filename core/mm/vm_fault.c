@@ -177,6 +177,9 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 	struct vm_object *owner;
 	struct vm_page *m;
 
+	/* a store could never be written back: refused, not taken and lost */
+	if ((access & VM_PROT_WRITE) && (e->object->flags & OBJ_SEALED))
+		return -EACCES;
 	if (e->flags & MAP_ENTRY_COW)
 		vm_object_collapse(e->object);
 	int err = vm_fault_find(e->object, pindex, &m, &owner);

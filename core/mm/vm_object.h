@@ -37,6 +37,8 @@
 
 #define OBJ_SHADOW 0x1 /* made by vm_object_shadow: holds copy-on-write pages */
 #define OBJ_FILE 0x2   /* its pager is a file: no zero fill past the file's end */
+#define OBJ_SEALED 0x4 /* its store takes no more writes (a file of an unmounted
+			* volume): stores through mappings of it fault with -EACCES */
 
 struct vm_object {
 	vm_size_t size;         /* (c) bytes, page aligned */

@@ -328,6 +328,41 @@ static void test_write_kept_by_device(void **state)
 	io.nkept = 0;
 }
 
+/*
+ * Unmounted under a shared writable mapping: the dirty pages reach the disk
+ * at fat_unmount, and a later store through the mapping is refused rather
+ * than taken and then lost (the volume writes nothing more).
+ */
+static void test_unmount_under_mapping(void **state)
+{
+	static const uint32_t sizes[] = {2 * PAGE_SIZE};
+	uint8_t *want = malloc(sizes[0]);
+	char buf[8];
+
+	make_volume(16, "16M", 1, 512, sizes, 1);
+	mount_img();
+	struct fat_file *f = open_file(0);
+	assert_int_equal(fat_write(f, 0, "x", 1), 1);
+	vaddr_t va = map_file(f, sizes[0], VM_PROT_RW, true);
+	assert_int_equal(pmap_sim_write(pmap, va + 10, "before", 6, false), 0);
+	fat_close(f); /* the mapping's object holds the file */
+	assert_int_equal(fat_unmount(vol), 0);
+	vol = NULL;
+	assert_int_equal(pmap_sim_write(pmap, va + 20, "after", 5, false), -EACCES);
+	assert_int_equal(pmap_sim_read(pmap, va + 10, buf, 6, false), 0);
+	assert_memory_equal(buf, "before", 6);
+	assert_int_equal(vm_map_free(&map, va), 0); /* the last close frees the volume */
+	blk_file_close(&host);
+	fsck_clean();
+	for (uint32_t b = 0; b < sizes[0]; b++)
+		want[b] = pattern(0, b);
+	want[0] = 'x';
+	memcpy(want + 10, "before", 6);
+	mtools_expect(0, want, sizes[0]);
+	free(want);
+	expect_pages_back();
+}
+
 /* fat_write reaches the resident pages a mapping sees, resident or not. */
 static void test_coherence(void **state)
 {
@@ -778,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_read_ahead),
 		cmocka_unit_test(test_write_back),
 		cmocka_unit_test(test_write_kept_by_device),
+		cmocka_unit_test(test_unmount_under_mapping),
 		cmocka_unit_test(test_coherence),
 		cmocka_unit_test(test_truncate_under_mapping),
 		cmocka_unit_test(test_private_mapping),
