@@ -102,11 +102,12 @@ static int proc_fill(const struct elf_segment *s)
 	for (uint64_t done = 0; done < s->filesz;) {
 		uint64_t va = s->vaddr + done, n = MIN(s->filesz - done, PAGE_SIZE - (va & PAGE_MASK));
 		struct vm_page *m;
-		int err = vm_fault_object_page(proc.heap, va / PAGE_SIZE, &m);
+		int err = vm_fault_object_hold(proc.heap, va / PAGE_SIZE, &m);
 		if (err < 0)
 			return err;
 		memcpy((uint8_t *)pmap_phys_to_virt(vm_page_phys(m)) + (va & PAGE_MASK),
 		       app_image + s->offset + done, n);
+		vm_fault_object_release(m);
 		done += n;
 	}
 	return 0;
@@ -179,11 +180,12 @@ static int proc_layout(uint64_t heap_base, const char *args, uint64_t *sp)
 {
 	struct vm_page *m;
 	vaddr_t va, stack = GATE_AREA_ADDRESS - PROC_STACK_SIZE;
-	int err = vm_fault_object_page(proc.gate, 0, &m);
+	int err = vm_fault_object_hold(proc.gate, 0, &m);
 
 	if (err < 0)
 		return err;
 	proc_gate_fill(pmap_phys_to_virt(vm_page_phys(m)), heap_base);
+	vm_fault_object_release(m);
 	if ((err = vm_map_insert_object_at(&proc.map, GATE_AREA_ADDRESS, proc.gate, 0, PAGE_SIZE,
 					   VM_PROT_READ, MAP_ENTRY_USER)) < 0 ||
 	    (err = vm_map_reserve_space(&proc.map, GATE_AREA_ADDRESS + PAGE_SIZE,
@@ -194,11 +196,12 @@ static int proc_layout(uint64_t heap_base, const char *args, uint64_t *sp)
 		return err;
 	/* the argument string at the top of the stack, written into the page */
 	size_t len = MIN(strlen(args), PROC_ARGS_MAX - 1);
-	if ((err = vm_fault_object_page(proc.heap, (GATE_AREA_ADDRESS - 1) / PAGE_SIZE, &m)) < 0)
+	if ((err = vm_fault_object_hold(proc.heap, (GATE_AREA_ADDRESS - 1) / PAGE_SIZE, &m)) < 0)
 		return err;
 	char *top = (char *)pmap_phys_to_virt(vm_page_phys(m)) + PAGE_SIZE - PROC_ARGS_MAX;
 	memcpy(top, args, len);
 	top[len] = '\0';
+	vm_fault_object_release(m);
 	*sp = GATE_AREA_ADDRESS - PROC_ARGS_MAX - 8; /* as after a call: rsp + 8 aligned */
 	return 0;
 }

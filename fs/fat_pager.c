@@ -20,8 +20,13 @@ static struct {
 	int err;
 } fat_pager_batch;
 
-/* The sector holding the end of the file, zero-padded, for put_pages. */
-static uint8_t fat_pager_tail[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+/* Sectors holding the end of a file, zero-padded, for put_pages: the one
+ * in use is fat_pager_tails[fat_pager_tails_lost], since a buffer that a
+ * stopped device kept is never used again.  With none left, a write of a
+ * partial last sector fails. */
+#define FAT_PAGER_TAILS 4
+static uint8_t fat_pager_tails[FAT_PAGER_TAILS][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static unsigned fat_pager_tails_lost;
 
 static uint8_t *fat_pager_va(const struct vm_page *m)
 {
@@ -40,12 +45,17 @@ static void fat_pager_submit(struct fat_file *f)
 		log_error("fat_pager: %s: %s of %u runs from sector %llu failed: %s", v->dev->name,
 			  read ? "read" : "write", fat_pager_batch.n,
 			  (unsigned long long)fat_pager_batch.reqs[0].lba, err_name(err));
-	/* pages a stopped device may still read into must never be reused:
-	 * that outranks any other failure of the call */
-	if (err == -EBUSY && read)
+	/* buffers a stopped device may still read or write must never be
+	 * reused: that outranks any other failure of the call */
+	if (err == -EBUSY) {
 		fat_pager_batch.err = -EBUSY;
-	else if (err < 0 && fat_pager_batch.err == 0)
+		for (unsigned i = 0; i < fat_pager_batch.n; i++)
+			if (fat_pager_tails_lost < FAT_PAGER_TAILS &&
+			    fat_pager_batch.reqs[i].buf == fat_pager_tails[fat_pager_tails_lost])
+				fat_pager_tails_lost++;
+	} else if (err < 0 && fat_pager_batch.err == 0) {
 		fat_pager_batch.err = -EIO;
+	}
 	fat_pager_batch.n = 0;
 }
 
@@ -69,7 +79,7 @@ static int fat_pager_failed(const char *what, uint64_t off, int err)
  * Queues the transfer of the file's bytes [off, off + len) (inside one
  * page, off sector aligned, all within the file's clusters) to or from
  * buf, rounded up to whole device sectors.  A write whose last sector is
- * partial sends that sector from fat_pager_tail, zero-padded.
+ * partial sends that sector from a tail buffer, zero-padded.
  */
 static int fat_pager_page_io(struct fat_file *f, enum blk_op op, uint64_t off, uint8_t *buf,
 			     uint32_t len)
@@ -87,9 +97,13 @@ static int fat_pager_page_io(struct fat_file *f, enum blk_op op, uint64_t off, u
 		if (whole > 0)
 			fat_pager_queue(f, op, lba, whole / ds, buf + done);
 		if (whole < bytes) { /* only the end of the file ends inside a sector */
-			memcpy(fat_pager_tail, buf + done + whole, bytes - whole);
-			memset(fat_pager_tail + bytes - whole, 0, ds - (bytes - whole));
-			fat_pager_queue(f, op, lba + whole / ds, 1, fat_pager_tail);
+			if (fat_pager_tails_lost == FAT_PAGER_TAILS)
+				return fat_pager_failed("every tail buffer kept by a stopped device",
+							off + done + whole, -EIO);
+			uint8_t *tail = fat_pager_tails[fat_pager_tails_lost];
+			memcpy(tail, buf + done + whole, bytes - whole);
+			memset(tail + bytes - whole, 0, ds - (bytes - whole));
+			fat_pager_queue(f, op, lba + whole / ds, 1, tail);
 		}
 		done += bytes;
 	}
@@ -105,7 +119,7 @@ static uint32_t fat_pager_in_file(const struct fat_file *f, uint64_t pindex)
 }
 
 /* Moves n pages at pindex to or from the disk, batched; 0, -EIO, or
- * -EBUSY for a read whose pages the device kept (vm_pager.h). */
+ * -EBUSY when the device kept the pages (vm_pager.h). */
 static int fat_pager_io(struct fat_file *f, enum blk_op op, struct vm_page **pages, unsigned n,
 			uint64_t pindex)
 {
@@ -223,10 +237,16 @@ static void fat_pager_truncated(struct fat_file *f)
 		memset(fat_pager_va(m) + in, 0, PAGE_SIZE - in);
 }
 
-/* fat_vm_ops.flush */
+/* fat_vm_ops.flush; at unmount it also seals the object: the cleaned pages
+ * are write-protected, and the fault path refuses the stores that would
+ * dirty them again, since the volume writes nothing more. */
 static int fat_pager_flush(struct fat_file *f)
 {
-	return vm_pageout_clean_object(f->obj, 0, FAT_PAGER_OBJ_SIZE / PAGE_SIZE) < 0 ? -EIO : 0;
+	int err = vm_pageout_clean_object(f->obj, 0, FAT_PAGER_OBJ_SIZE / PAGE_SIZE) < 0 ? -EIO : 0;
+
+	if (f->v->unmounted)
+		f->obj->flags |= OBJ_SEALED;
+	return err;
 }
 
 static const struct fat_vm_ops fat_pager_vm_ops = {

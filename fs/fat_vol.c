@@ -382,14 +382,17 @@ void fat_vol_free(struct fat_vol *v)
 
 /*
  * Files still open here must be held by their VM objects alone (a clean
- * exit with mappings alive): their dirty pages go to disk first, then the
- * marks are cleared, and the volume stays, read-only, until the last of
- * those files is closed (fat_close frees it).
+ * exit with mappings alive): their dirty pages go to disk first and their
+ * objects take no more stores, then the marks are cleared, and the volume
+ * stays, read-only, until the last of those files is closed (fat_close
+ * frees it).
  */
 int fat_unmount(struct fat_vol *v)
 {
 	int err = 0;
 
+	/* set first, so that the flush seals the objects it writes back */
+	v->unmounted = v->open_files != NULL;
 	for (struct fat_file *f = v->open_files; f != NULL; f = f->next) {
 		KASSERT(f->vm != NULL && f->refs == 1, "fat: unmount with files open");
 		int e = f->vm->flush(f);
@@ -401,12 +404,10 @@ int fat_unmount(struct fat_vol *v)
 		if (err == 0)
 			err = e;
 	}
-	if (v->open_files == NULL) {
+	if (v->open_files == NULL)
 		fat_vol_free(v);
-	} else {
+	else
 		v->read_only = true; /* what is written now would be on a clean volume */
-		v->unmounted = true;
-	}
 	return err;
 }
 

@@ -475,6 +475,13 @@ static int swap_put_pages(struct vm_pager *pager, struct vm_page **pages, unsign
 	if (err == 0) {
 		spin_lock(&swap_lock);
 		err = swap_runs_alloc(n, runs, &nruns);
+		/* the pages are newer than what their slots hold: when the area
+		 * is short, those slots go first, so that a rewrite never needs
+		 * room for both copies */
+		if (err == -ENOSPC && so->nslots > 0) {
+			swap_clear(so, pindex, pindex + n - 1);
+			err = swap_runs_alloc(n, runs, &nruns);
+		}
 		spin_unlock(&swap_lock);
 	}
 	for (unsigned r = 0; err == 0 && r < nruns; r++) {
@@ -516,6 +523,84 @@ static void swap_free_range(struct vm_pager *pager, uint64_t pindex, uint64_t n)
 	spin_unlock(&swap_lock);
 }
 
+/*
+ * Moves src's block blk into dst (src == dst: frees only), slot by slot:
+ * an index hides() names, or one dst holds already, loses its slot.  sp
+ * holds a spare block for dst.  Drops blk from src once it is empty, and
+ * says whether it did.
+ */
+static bool swap_blk_absorb(struct swap_obj *dst, struct swap_obj *src, struct swap_blk *blk,
+			    bool (*hides)(void *ctx, uint64_t pindex), void *ctx,
+			    struct swap_spare *sp)
+{
+	uint64_t base = blk->key * SWAP_BLK_SLOTS;
+	struct swap_blk *to = NULL;
+	struct swap_freer f = {0, 0};
+
+	for (unsigned i = 0; i < SWAP_BLK_SLOTS; i++) {
+		uint32_t s = blk->slot[i];
+		if (s == 0)
+			continue;
+		bool keep = !hides(ctx, base + i) && (src == dst || swap_slot_of(dst, base + i) == 0);
+		if (keep && src == dst)
+			continue;
+		blk->slot[i] = 0;
+		blk->count--;
+		src->nslots--;
+		if (!keep) {
+			swap_freer_add(&f, s);
+			continue;
+		}
+		if (to == NULL)
+			to = swap_blk_get(dst, blk->key, sp);
+		to->slot[i] = s;
+		to->count++;
+		dst->nslots++;
+	}
+	swap_freer_flush(&f);
+	if (blk->count != 0)
+		return false;
+	swap_blk_drop(src, blk);
+	return true;
+}
+
+/* vm_pager absorb: a block at a time, with a spare block and the pool
+ * filled before each, since nothing is allocated under the lock. */
+static int swap_absorb(struct vm_pager *pager, struct vm_pager *from,
+		       bool (*hides)(void *ctx, uint64_t pindex), void *ctx)
+{
+	struct swap_obj *dst = swap_obj_of(pager), *src = from != NULL ? swap_obj_of(from) : dst;
+	uint64_t bucket = 0, pos = 0;
+
+	for (;;) {
+		struct swap_spare sp = {{NULL}, NULL};
+		swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
+		if (src != dst && (sp.blk[0] = mm_malloc(sizeof(*sp.blk[0]))) == NULL)
+			return -ENOMEM;
+		spin_lock(&swap_lock);
+		/* blocks that keep slots stay in their chain: pos skips them */
+		struct swap_blk *blk = NULL;
+		while (bucket < src->nbuckets) {
+			blk = src->hash[bucket];
+			for (uint64_t k = 0; blk != NULL && k < pos; k++)
+				blk = blk->next;
+			if (blk != NULL)
+				break;
+			bucket++;
+			pos = 0;
+		}
+		if (blk == NULL) {
+			spin_unlock(&swap_lock);
+			swap_spare_put(&sp);
+			return 0;
+		}
+		if (!swap_blk_absorb(dst, src, blk, hides, ctx, &sp))
+			pos++;
+		spin_unlock(&swap_lock);
+		swap_spare_put(&sp);
+	}
+}
+
 static void swap_dealloc(struct vm_pager *pager)
 {
 	struct swap_obj *so = swap_obj_of(pager);
@@ -549,6 +634,7 @@ static const struct vm_pager_ops swap_pager_ops = {
     .get_pages = swap_get_pages,
     .put_pages = swap_put_pages,
     .free_range = swap_free_range,
+    .absorb = swap_absorb,
     .dealloc = swap_dealloc,
 };
 

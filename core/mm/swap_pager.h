@@ -26,8 +26,12 @@
  * Errors of the pager ops (vm_pager.h gives their contract):
  *   -ENOENT  get_pages: the first page has no slot (it reads as zeros);
  *   -EIO     the device failed; a failed put_pages keeps the slots the
- *            indices had before, so their old data stays readable;
- *   -ENOSPC  put_pages: fewer free slots than pages;
+ *            indices had before, so their old data stays readable, unless
+ *            the area was too full for the new copies: then the old slots
+ *            were let go first (the pages are newer than them) and the
+ *            indices hold nothing;
+ *   -ENOSPC  put_pages: fewer free slots than pages, counting the slots
+ *            the indices held (let go, as above);
  *   -ENOMEM  put_pages: no memory for the map or buddy descriptors.
  * A failed put_pages records nothing and keeps no new slot.
  */

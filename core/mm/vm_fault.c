@@ -4,8 +4,9 @@
  *
  * The entry's object is referenced for the whole fault, so it cannot go
  * away while a pager reads.  Pages read by a pager join their object busy
- * before the read starts: a second fault on the same index meets the busy
- * page and retries instead of reading again or mapping half-read data.
+ * before the read starts, so nothing maps half-read data; since the read
+ * ends before the pager returns, a fault that meets a busy page re-entered
+ * that read, and panics.
  * Read-ahead: the pager says how many following pages lie next to the
  * wanted one on its store; those that are not resident come in the same
  * request and wait on the inactive queue: up to 31 when faults walk the
@@ -19,11 +20,11 @@
 #include "core/mm/vm_pageout.h"
 #include "core/mm/vm_trace.h"
 
-#define VM_FAULT_TRIES 4        /* a busy page: retries before -EAGAIN */
 #define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
 #define VM_FAULT_AHEAD_RANDOM 1 /* and when they do not */
 
-/* A page for the fault, running the scanner once when there is none. */
+/* A page for the fault, running the scanner once when there is none
+ * (flags carry VM_ALLOC_PAGEABLE unless the page is the kernel's). */
 static struct vm_page *vm_fault_page_alloc(unsigned flags)
 {
 	struct vm_page *m = vm_page_alloc(flags);
@@ -50,11 +51,15 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	 * random faults it mostly evicts pages that were wanted */
 	after = MIN(after, pindex == o->seq_next ? VM_FAULT_AHEAD_SEQ : VM_FAULT_AHEAD_RANDOM);
 	for (; n <= after; n++) {
-		/* read-ahead only from memory that is there for the taking */
+		/* read-ahead only from memory that is there for the taking; in a
+		 * shadow only what the store holds, since a hole there is not a
+		 * zero page but the backing object's data */
 		if (n > 0 && (vm_object_page_lookup(o, pindex + n) != NULL ||
-			      vm_page_available_count() < vm_wm.low))
+			      vm_page_available_count() < vm_wm.low ||
+			      (o->backing != NULL && vm_pager_has_page(o, pindex + n, NULL) != 1)))
 			break;
-		struct vm_page *m = n == 0 ? vm_fault_page_alloc(0) : vm_page_alloc(0);
+		struct vm_page *m = n == 0 ? vm_fault_page_alloc(VM_ALLOC_PAGEABLE)
+					   : vm_page_alloc(VM_ALLOC_PAGEABLE);
 		if (m == NULL)
 			break;
 		m->flags |= VM_PAGE_BUSY;
@@ -68,9 +73,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 		log_error("vm_fault: a device kept %u pages it was reading into: never reused", n);
 	for (unsigned i = 0; i < n; i++) {
 		run[i]->flags &= (uint16_t)~VM_PAGE_BUSY;
-		if (err == -ENOENT)
-			pmap_zero_page(vm_page_phys(run[i]));
-		if (err < 0 && err != -ENOENT) {
+		if (err < 0) {
 			vm_object_page_remove(o, run[i]);
 			/* a device that may still write here owns the page for good:
 			 * wired and on no queue, it is never handed out again */
@@ -84,7 +87,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 			vm_page_deactivate(run[i]);
 		}
 	}
-	if (err < 0 && err != -ENOENT)
+	if (err < 0)
 		return err == -EBUSY ? -EIO : err;
 	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
@@ -97,8 +100,9 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 /*
  * The page for pindex: resident in the chain, or read in by the pager of
  * the first object down the chain whose store has it (the page then joins
- * that object).  *m is NULL when nothing holds data: a zero page is due.
- * -EAGAIN: the page is busy; -EFAULT: past the end of a file.
+ * that object).  *m is NULL when nothing holds data: a zero page is due,
+ * made by the caller in the object it faults on.
+ * -EFAULT: past the end of a file.
  */
 static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
 			 struct vm_object **owner)
@@ -107,8 +111,11 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 		*m = vm_object_page_lookup(o, pindex);
 		*owner = o;
 		if (*m != NULL) {
+			/* page I/O ends before the call that started it returns:
+			 * a fault that sees it unfinished re-entered it */
 			if ((*m)->flags & VM_PAGE_BUSY)
-				return -EAGAIN;
+				panic("vm_fault: page %llu of object %u is busy: a fault inside its I/O",
+				      (unsigned long long)pindex, o->id);
 			if ((*m)->queue == VM_Q_CACHE) {
 				vm_page_activate(*m);
 				vm_cnt.cache_hits++;
@@ -118,11 +125,15 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 		if (o->pager == NULL)
 			continue;
 		unsigned after;
-		int has = vm_pager_has_page(o, pindex, &after);
+		int err = 0, has = vm_pager_has_page(o, pindex, &after);
 		if (has < 0)
 			return has;
 		if (has == 1)
-			return vm_fault_pagein(o, pindex, after, m);
+			err = vm_fault_pagein(o, pindex, after, m);
+		/* no data after all: the store has a hole here, through which
+		 * the backing object shows (zeros at the bottom of the chain) */
+		if (has == 1 && err != -ENOENT)
+			return err;
 		if (o->flags & OBJ_FILE)
 			return -EFAULT;
 	}
@@ -137,7 +148,8 @@ static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, str
 {
 	if (src != NULL)
 		src->flags |= VM_PAGE_BUSY; /* the scanner must not take it meanwhile */
-	struct vm_page *n = vm_fault_page_alloc(src == NULL ? VM_ALLOC_ZERO : 0);
+	struct vm_page *n = vm_fault_page_alloc((src == NULL ? VM_ALLOC_ZERO : 0) |
+						(wired ? 0 : VM_ALLOC_PAGEABLE));
 	if (src != NULL)
 		src->flags &= (uint16_t)~VM_PAGE_BUSY;
 	if (n == NULL)
@@ -165,6 +177,9 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 	struct vm_object *owner;
 	struct vm_page *m;
 
+	/* a store could never be written back: refused, not taken and lost */
+	if ((access & VM_PROT_WRITE) && (e->object->flags & OBJ_SEALED))
+		return -EACCES;
 	if (e->flags & MAP_ENTRY_COW)
 		vm_object_collapse(e->object);
 	int err = vm_fault_find(e->object, pindex, &m, &owner);
@@ -179,12 +194,28 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 		/* rewritten in memory: whatever the store holds is stale */
 		m->flags |= VM_PAGE_DIRTY;
 		vm_pager_free_range(owner, pindex, 1);
+	} else if (!(m->flags & VM_PAGE_DIRTY)) {
+		/* a clean page matches its store's copy: the first store must
+		 * fault, to mark it dirty and let the copy go (a writable
+		 * mapping would leave a dead copy in swap until the next
+		 * page-out) */
+		prot &= (vm_prot_t)~VM_PROT_WRITE;
 	}
 	unsigned flags = (e->flags & MAP_ENTRY_USER) ? PMAP_USER : 0;
-	return pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+	err = pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+	/* a page-table page or pv entry found the reserve spent: what pages
+	 * can give back comes before failing (m busy: not among them) */
+	if (err == -ENOMEM) {
+		m->flags |= VM_PAGE_BUSY;
+		uint64_t made = vm_pageout_run(vm_wm.target);
+		m->flags &= (uint16_t)~VM_PAGE_BUSY;
+		if (made > 0)
+			err = pmap_enter(map->pmap, page, vm_page_phys(m), prot, flags);
+	}
+	return err;
 }
 
-int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page **out)
+int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page **out)
 {
 	struct vm_object *owner;
 	struct vm_page *m;
@@ -193,29 +224,39 @@ int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page 
 	int err = vm_fault_find(obj, pindex, &m, &owner);
 	if (err < 0)
 		return err;
-	if (m != NULL && owner == obj) {
-		*out = m;
-		return 0;
+	if (m == NULL || owner != obj) {
+		if ((err = vm_fault_make(obj, false, pindex, m, &m)) < 0)
+			return err;
 	}
-	return vm_fault_make(obj, false, pindex, m, out);
+	/* the kernel's stores set no modified bit: the page is dirty from
+	 * now on, and the store's copy stale */
+	m->flags |= VM_PAGE_DIRTY;
+	vm_pager_free_range(obj, pindex, 1);
+	vm_page_wire(m);
+	*out = m;
+	return 0;
+}
+
+void vm_fault_object_release(struct vm_page *m)
+{
+	KASSERT(m->object != NULL && (m->flags & VM_PAGE_DIRTY) && m->wire_count > 0);
+	vm_page_unwire(m);
 }
 
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
 {
 	struct vm_map_entry e;
-	int err = -EAGAIN;
+	int err;
 	uint64_t major = vm_cnt.faults_major;
 
 	vm_pageout_check();
-	for (int tries = 0; tries < VM_FAULT_TRIES && err == -EAGAIN; tries++) {
-		if (vm_map_lookup_object(map, va, &e) < 0)
-			return -EFAULT;
-		if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
-			err = -EACCES;
-		else
-			err = vm_fault_entry(map, &e, va, access);
-		vm_object_deallocate(e.object);
-	}
+	if (vm_map_lookup_object(map, va, &e) < 0)
+		return -EFAULT;
+	if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
+		err = -EACCES;
+	else
+		err = vm_fault_entry(map, &e, va, access);
+	vm_object_deallocate(e.object);
 	if (err == 0 && vm_cnt.faults_major == major)
 		vm_cnt.faults_minor++;
 	if (err == -ENOMEM)

@@ -103,15 +103,21 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub);
  * Resolves a fault at va for access (VM_PROT_*) from user or kernel mode
  * (vm_fault.c).  -EFAULT no object there, or past the end of a mapped
  * file; -EACCES the entry forbids the access; -ENOMEM no page even after
- * page-out (logged); -EIO the pager failed; -EAGAIN the page stayed busy.
+ * page-out (logged); -EIO the pager failed.  A busy page (its I/O not
+ * over, which only a fault inside that I/O can see) panics.
  */
 int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
 /*
  * The page at pindex of obj itself (no chain, no mapping), read from its
- * pager or zero-filled and made if need be: for the kernel to fill an
- * object before anything maps it (an app's image).  Errors as vm_fault.
+ * pager or zero-filled and made if need be, for the kernel to write
+ * through the direct map (an app's image, its arguments): the only door
+ * for such stores, since they set no modified bit.  The page comes back
+ * dirty, its store's copy let go, and wired, so no page-out takes it
+ * while the kernel writes; vm_fault_object_release lets go of it.
+ * Errors as vm_fault.
  */
-int vm_fault_object_page(struct vm_object *obj, uint64_t pindex, struct vm_page **out);
+int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page **out);
+void vm_fault_object_release(struct vm_page *m);
 
 /*
  * The msync of Phobos: writes back the dirty pages that the object entries

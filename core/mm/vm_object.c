@@ -110,39 +110,65 @@ struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
 	return NULL;
 }
 
-/* Moves every page of the subtree at i into obj unless obj has that index. */
-static void vm_object_absorb(struct vm_object *obj, uint32_t i)
+/*
+ * Moves every page of the subtree at i into obj unless obj has that index,
+ * resident or in its store.  A page that moves is dirty when its old
+ * owner had a store (stored: that copy is about to be dropped).
+ */
+static void vm_object_absorb(struct vm_object *obj, uint32_t i, bool stored)
 {
 	struct vm_page *m = vm_page_at(i);
 
 	if (m == NULL)
 		return;
-	vm_object_absorb(obj, m->tleft);
-	vm_object_absorb(obj, m->tright);
+	vm_object_absorb(obj, m->tleft, stored);
+	vm_object_absorb(obj, m->tright, stored);
 	m->tleft = m->tright = VM_PAGE_NONE;
 	m->object = NULL;
-	if (vm_object_page_lookup(obj, m->pindex) == NULL) {
+	KASSERT(!(m->flags & VM_PAGE_BUSY));
+	if (vm_object_page_lookup(obj, m->pindex) == NULL &&
+	    (obj->pager == NULL || vm_pager_has_page(obj, m->pindex, NULL) == 0)) {
+		if (stored) {
+			m->flags |= VM_PAGE_DIRTY;
+			if (m->queue == VM_Q_CACHE) /* the cache holds clean pages only */
+				vm_page_deactivate(m);
+		}
 		vm_object_page_insert(obj, m, m->pindex);
 	} else {
 		/* hidden by the shadow's own copy: nobody can see it any more */
+		pmap_page_remove_all(m);
 		vm_page_dequeue(m);
+		while (m->wire_count > 0)
+			vm_page_unwire(m);
 		vm_page_free(m);
 	}
 }
 
+/* vm_pager absorb's hides(): obj has a page of its own at pindex. */
+static bool vm_object_hides(void *obj, uint64_t pindex)
+{
+	return vm_object_page_lookup(obj, pindex) != NULL;
+}
+
+/*
+ * Resident pages first, judged against obj's store as it stands; then
+ * the backing store's copies of what obj now holds resident are dropped
+ * and the rest move into obj's store (FreeBSD's swap_pager_copy).  When
+ * the store runs out of memory part way, the chain stays as it is, which
+ * is still correct: b's remaining copies are of indices obj does not have.
+ */
 void vm_object_collapse(struct vm_object *obj)
 {
 	struct vm_object *b;
 
-	/* A pager holds pages that are not resident; merging only the resident
-	 * ones would lose the rest, or let an old backing page hide a newer
-	 * one the shadow keeps in swap. */
-	while ((b = obj->backing) != NULL && b->ref_count == 1 && b->pager == NULL &&
-	       obj->pager == NULL) {
+	while ((b = obj->backing) != NULL && b->ref_count == 1 && !(b->flags & OBJ_FILE) &&
+	       vm_pager_can_absorb(obj, b)) {
 		uint32_t root = b->root;
 		b->root = VM_PAGE_NONE;
 		b->resident = 0;
-		vm_object_absorb(obj, root);
+		vm_object_absorb(obj, root, b->pager != NULL);
+		if (vm_pager_absorb(obj, b, vm_object_hides, obj) < 0)
+			return;
 		obj->backing = b->backing;
 		b->backing = NULL;
 		vm_object_deallocate(b);

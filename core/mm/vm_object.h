@@ -19,8 +19,10 @@
  * Pagers: an object may have a pager (vm_pager.h); a page neither
  * resident nor in the pager's store reads as zeros, except in an OBJ_FILE
  * object, where it lies past the end of the file and a fault there fails.
- * An anonymous object gets a swap pager at its first page-out.  Objects
- * with a pager are never collapsed (their pages live partly on a store).
+ * An anonymous object gets a swap pager at its first page-out.  Collapse
+ * moves the backing object's store into the shadow's as well (the swap
+ * pager's absorb), so chains stay short under page-out; a file object is
+ * never collapsed into a shadow.
  * The last reference writes dirty pages back through the pager (a file),
  * frees the pages and lets the pager go (dealloc: swap slots return).
  * Busy pages (VM_PAGE_BUSY) are in the object but under I/O: nobody maps,
@@ -35,6 +37,8 @@
 
 #define OBJ_SHADOW 0x1 /* made by vm_object_shadow: holds copy-on-write pages */
 #define OBJ_FILE 0x2   /* its pager is a file: no zero fill past the file's end */
+#define OBJ_SEALED 0x4 /* its store takes no more writes (a file of an unmounted
+			* volume): stores through mappings of it fault with -EACCES */
 
 struct vm_object {
 	vm_size_t size;         /* (c) bytes, page aligned */

@@ -31,6 +31,7 @@ static struct vm_list vm_queues[VM_NQUEUES];                     /* (f) */
 static struct vm_stats vm_st;                                    /* (f) */
 static void (*vm_reclaim_hook)(struct vm_page *m);
 static void (*vm_low_memory_hook)(void);
+static uint64_t vm_reserve; /* (f) */
 
 static struct vm_seg *vm_seg_of(const struct vm_page *m)
 {
@@ -210,18 +211,22 @@ static struct vm_page *vm_take_cached(void)
 	return m;
 }
 
+/* *cached says whether this very call took a cache page: a page from a
+ * later attempt may be a free one, which has no object to be detached from. */
 static struct vm_page *vm_alloc_locked(unsigned order, unsigned flags, bool *cached)
 {
-	for (int z = (int)vm_zone_limit(flags); z >= 0; z--) {
-		struct vm_page *m = vm_zone_take((enum vm_zone)z, order);
-		if (m != NULL)
-			return m;
+	struct vm_page *m = NULL;
+
+	*cached = false;
+	if ((flags & VM_ALLOC_PAGEABLE) && vm_st.free + vm_st.queued[VM_Q_CACHE] <= vm_reserve)
+		return NULL;
+	for (int z = (int)vm_zone_limit(flags); z >= 0 && m == NULL; z--)
+		m = vm_zone_take((enum vm_zone)z, order);
+	if (m == NULL && order == 0 && vm_zone_limit(flags) == VM_ZONE_HIGH) {
+		m = vm_take_cached();
+		*cached = m != NULL;
 	}
-	if (order == 0 && vm_zone_limit(flags) == VM_ZONE_HIGH) {
-		*cached = true;
-		return vm_take_cached();
-	}
-	return NULL;
+	return m;
 }
 
 struct vm_page *vm_page_alloc_contig(unsigned order, unsigned flags)
@@ -387,6 +392,13 @@ void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(vo
 {
 	vm_reclaim_hook = reclaim;
 	vm_low_memory_hook = low_memory;
+}
+
+void vm_page_set_reserve(uint64_t pages)
+{
+	spin_lock(&vm_page_lock);
+	vm_reserve = pages;
+	spin_unlock(&vm_page_lock);
 }
 
 static enum vm_zone vm_zone_of_pa(paddr_t pa)

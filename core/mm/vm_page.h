@@ -21,7 +21,8 @@
  * (o) the owning object's lock.  Interrupt handlers never allocate.
  *
  * Errors: allocation returns NULL when the allowed zones are empty after
- * reclaiming cache pages and calling the low-memory hook once.  Freeing a
+ * reclaiming cache pages and calling the low-memory hook once, and a
+ * pageable allocation when only the reserve is left.  Freeing a
  * free page, a wired page or a page still on a queue is a programmer error
  * and panics.
  */
@@ -41,6 +42,7 @@ enum vm_queue { VM_Q_NONE, VM_Q_FREE, VM_Q_ACTIVE, VM_Q_INACTIVE, VM_Q_CACHE, VM
 #define VM_ALLOC_ZERO 0x1  /* contents zeroed */
 #define VM_ALLOC_DMA32 0x2 /* below 4 GiB */
 #define VM_ALLOC_LOW1M 0x4 /* below 1 MiB */
+#define VM_ALLOC_PAGEABLE 0x8 /* for pageable memory: never from the reserve */
 
 /*
  * 48 bytes.  Links are 32-bit global page indices, not pointers: that is
@@ -125,6 +127,13 @@ uint64_t vm_page_available_count(void);
  *     once when an allocation finds nothing, before it gives up.
  */
 void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(void));
+/*
+ * The reserve: free plus cache pages that VM_ALLOC_PAGEABLE allocations
+ * leave to the kernel's own (page tables, pv entries, the heap behind the
+ * pagers and maps), so that what pages memory out can still allocate when
+ * pageable memory has run out.  0 until set.
+ */
+void vm_page_set_reserve(uint64_t pages);
 
 /* Full invariant check; panics naming the broken rule. */
 void vm_page_check(void);

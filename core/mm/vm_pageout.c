@@ -31,6 +31,7 @@ void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
 	vm_wm.min = MAX(st.total / 128, 16);
 	vm_wm.low = MAX(st.total / 64, 2 * vm_wm.min);
 	vm_wm.target = MAX(st.total / 32, 2 * vm_wm.low);
+	vm_page_set_reserve(vm_wm.min);
 	vm_pageout_anon_pager = anon_pager;
 }
 
@@ -65,9 +66,38 @@ static bool vm_pageout_has_store(struct vm_object *obj)
 }
 
 /*
+ * A device stopped with the run's pages in its hands and may still read
+ * them: they leave obj for good (wired, on no queue, never freed), each
+ * replaced by a dirty copy in run.  Without a page for the copy, the old
+ * page stays in use (logged).
+ */
+static void vm_pageout_abandon(struct vm_object *obj, struct vm_page **run, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vm_page *old = run[i], *m = vm_page_alloc(0);
+		if (m == NULL) {
+			log_error("vm_pageout: no page to replace page %llu a stopped device holds",
+				  (unsigned long long)old->pindex);
+			continue;
+		}
+		uint64_t pindex = old->pindex;
+		pmap_page_remove_all(old);
+		pmap_copy_page(vm_page_phys(old), vm_page_phys(m));
+		vm_object_page_remove(obj, old);
+		vm_page_dequeue(old);
+		vm_page_wire(old);
+		m->flags |= VM_PAGE_DIRTY;
+		vm_object_page_insert(obj, m, pindex);
+		vm_page_activate(m);
+		run[i] = m;
+	}
+}
+
+/*
  * Writes the n busy, write-protected pages of run (consecutive indices of
  * obj) through its pager.  A page modified while it was written stays
- * dirty; the rest become clean.  0 or the pager's error (all stay dirty).
+ * dirty; the rest become clean.  0 or the pager's error (all stay dirty;
+ * -EIO for a device that kept the pages, which run then no longer holds).
  */
 static int vm_pageout_write(struct vm_object *obj, struct vm_page **run, unsigned n)
 {
@@ -86,6 +116,10 @@ static int vm_pageout_write(struct vm_object *obj, struct vm_page **run, unsigne
 		vm_cnt.pageout_errors++;
 		log_error("vm_pageout: %s pager failed to write %u pages at %llu: %s",
 			  obj->pager->ops->name, n, (unsigned long long)run[0]->pindex, err_name(err));
+		if (err == -EBUSY) {
+			vm_pageout_abandon(obj, run, n);
+			err = -EIO;
+		}
 		return err;
 	}
 	vm_cnt.pageouts += n;

@@ -57,7 +57,8 @@ extern struct vm_counters vm_cnt;
 
 /* Watermarks in pages, scaled to memory by vm_pageout_init. */
 struct vm_watermarks {
-	uint64_t min;    /* kept for page tables and the kernel's own allocations */
+	uint64_t min;    /* kept for page tables and the kernel's own allocations:
+			  * vm_page's reserve, which pageable pages never take */
 	uint64_t low;    /* under it a fault runs the scanner first */
 	uint64_t target; /* a scan stops once free + cache reaches it */
 };

@@ -85,3 +85,27 @@ void vm_pager_dealloc(struct vm_object *obj)
 		obj->pager->ops->dealloc(obj->pager);
 	obj->pager = NULL;
 }
+
+bool vm_pager_can_absorb(const struct vm_object *obj, const struct vm_object *b)
+{
+	if (b->pager == NULL)
+		return true;
+	return b->pager->ops->absorb != NULL &&
+	       (obj->pager == NULL || obj->pager->ops == b->pager->ops);
+}
+
+int vm_pager_absorb(struct vm_object *obj, struct vm_object *b,
+		    bool (*hides)(void *ctx, uint64_t pindex), void *ctx)
+{
+	if (b->pager == NULL)
+		return 0;
+	KASSERT(vm_pager_can_absorb(obj, b) && obj->size == b->size);
+	if (obj->pager == NULL) {
+		obj->pager = b->pager;
+		obj->pager_offset = b->pager_offset;
+		b->pager = NULL;
+		return obj->pager->ops->absorb(obj->pager, NULL, hides, ctx);
+	}
+	KASSERT(obj->pager_offset == b->pager_offset);
+	return obj->pager->ops->absorb(obj->pager, b->pager, hides, ctx);
+}

@@ -14,7 +14,9 @@
  *              always a correct answer.
  *   get_pages: fills n pages (busy, already in the object at their
  *              indices) with the data of [pindex, pindex + n); 0, -ENOENT when
- *              the first page has no data (the caller zero-fills), -EIO
+ *              the first page has no data (the caller drops the pages: the
+ *              index shows the backing object's data, zeros at the bottom
+ *              of a chain, past the end for a file), -EIO
  *              when the store failed (the fault fails; nothing is mapped),
  *              -EBUSY when its device stopped with the pages in its hands
  *              (the caller never reuses them: they are leaked).
@@ -22,10 +24,21 @@
  *   put_pages: writes n busy pages of consecutive indices back in as few
  *              requests as the store allows; 0, or -EIO / -ENOSPC /
  *              -ENOMEM, in which case none of the pages counts as written
- *              (they stay dirty).
+ *              (they stay dirty), or -EBUSY when its device stopped with
+ *              the pages in its hands (the caller never reuses them: their
+ *              data moves to new pages).
  *   free_range: optional; the store may forget [pindex, pindex + n): the
  *              pages were freed or rewritten in memory (swap gives the
  *              slots back; a file pager has no such op: file data stays).
+ *   absorb:    optional; collapse of a shadow chain: from (the pager of
+ *              the backing object that goes, same page indices, or NULL)
+ *              hands its data to pager: each index moves over unless pager
+ *              holds it already or hides(ctx, index) says the absorbing
+ *              object has its own page there; those copies are freed.  With
+ *              from NULL, pager (just taken over from the backing object)
+ *              only frees the indices hides() names.  0, or -ENOMEM part
+ *              way: what moved is in pager, the rest still in from, both
+ *              consistent.
  *   dealloc:   optional; the object died; the pager frees its state.
  * A NULL op among the first three means the pager cannot do that (-EINVAL
  * from the wrapper).
@@ -46,6 +59,8 @@ struct vm_pager_ops {
 	int (*put_pages)(struct vm_pager *pager, struct vm_page **pages, unsigned n,
 			 uint64_t pindex);
 	void (*free_range)(struct vm_pager *pager, uint64_t pindex, uint64_t n);
+	int (*absorb)(struct vm_pager *pager, struct vm_pager *from,
+		      bool (*hides)(void *ctx, uint64_t pindex), void *ctx);
 	void (*dealloc)(struct vm_pager *pager);
 };
 
@@ -66,5 +81,12 @@ int vm_pager_put_pages(struct vm_object *obj, struct vm_page **pages, unsigned n
 /* No-ops for a pager without the op, or an object without a pager. */
 void vm_pager_free_range(struct vm_object *obj, uint64_t pindex, uint64_t n);
 void vm_pager_dealloc(struct vm_object *obj);
+/* Whether obj's chain may collapse b (its backing object) into it as far
+ * as their pagers go: b has none, or one whose data can move into obj's. */
+bool vm_pager_can_absorb(const struct vm_object *obj, const struct vm_object *b);
+/* Moves b's store into obj's (taking b's pager when obj has none), minus
+ * the indices hides() names; 0 or -ENOMEM part way (absorb above). */
+int vm_pager_absorb(struct vm_object *obj, struct vm_object *b,
+		    bool (*hides)(void *ctx, uint64_t pindex), void *ctx);
 
 #endif

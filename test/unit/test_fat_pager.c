@@ -87,9 +87,15 @@ static void mtools_expect(unsigned i, const uint8_t *want, uint32_t size)
 	free(got);
 }
 
-/* The device, counting the batches and requests that reach it. */
+/* The device, counting the batches and requests that reach it.  With
+ * keep_next_write, the next write batch ends as a device that stopped with
+ * the buffers (-EBUSY, nothing written); a later request that hands one of
+ * those buffers out again is counted in reused. */
 static struct {
 	unsigned submits, reqs, writes;
+	bool keep_next_write;
+	void *kept[64];
+	unsigned nkept, reused;
 } io;
 static const struct blk_ops *real_ops;
 
@@ -98,6 +104,16 @@ static int counting_submit(struct blk_dev *dev, struct blk_req *reqs, size_t n)
 	io.submits++;
 	io.reqs += (unsigned)n;
 	io.writes += reqs[0].op == BLK_WRITE;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < io.nkept; k++)
+			io.reused += (uint8_t *)reqs[i].buf >= (uint8_t *)io.kept[k] &&
+				     (uint8_t *)reqs[i].buf < (uint8_t *)io.kept[k] + PAGE_SIZE;
+	if (reqs[0].op == BLK_WRITE && io.keep_next_write) {
+		io.keep_next_write = false;
+		for (size_t i = 0; i < n && io.nkept < ARRAY_SIZE(io.kept); i++)
+			io.kept[io.nkept++] = (void *)ALIGN_DOWN((uintptr_t)reqs[i].buf, PAGE_SIZE);
+		return -EBUSY;
+	}
 	return real_ops->submit(dev, reqs, n);
 }
 
@@ -270,6 +286,80 @@ static void test_write_back(void **state)
 	free(page);
 	free(want);
 	free(got);
+	expect_pages_back();
+}
+
+/*
+ * A write-back whose device stopped with the buffers (-EBUSY): the sync
+ * fails, and neither the pages nor the tail buffer are handed to a device
+ * again (a late completion could still read them); the data lives on in
+ * copies that the next sync writes, and the kept pages never come back.
+ */
+static void test_write_kept_by_device(void **state)
+{
+	static const uint32_t sizes[] = {3 * PAGE_SIZE + 100};
+	const uint32_t size = sizes[0];
+	uint8_t *want = malloc(size);
+
+	make_volume(16, "16M", 1, 512, sizes, 1);
+	mount_img();
+	struct fat_file *f = open_file(0);
+	assert_int_equal(fat_write(f, 0, "x", 1), 1); /* the volume is marked dirty before */
+	vaddr_t va = map_file(f, 4 * PAGE_SIZE, VM_PROT_RW, true);
+	for (uint32_t b = 0; b < size; b++)
+		want[b] = (uint8_t)(b * 7);
+	assert_int_equal(pmap_sim_write(pmap, va, want, size, false), 0);
+	io.nkept = io.reused = 0;
+	io.keep_next_write = true;
+	assert_int_equal(vm_map_sync(&map, va, 4 * PAGE_SIZE), -EIO);
+	assert_int_equal(io.nkept, 4); /* 3 pages and the tail buffer of the 4th */
+	assert_int_equal(vm_map_sync(&map, va, 4 * PAGE_SIZE), 0);
+	assert_int_equal(io.reused, 0);
+	fat_close(f);
+	assert_int_equal(vm_map_free(&map, va), 0);
+	unmount_img();
+	fsck_clean();
+	mtools_expect(0, want, size);
+	free(want);
+	check_vm();
+	slab_reclaim();
+	assert_int_equal(vm_page_free_count(), free_at_start - 4); /* the whole run */
+	free_at_start -= 4; /* the device's for good */
+	io.nkept = 0;
+}
+
+/*
+ * Unmounted under a shared writable mapping: the dirty pages reach the disk
+ * at fat_unmount, and a later store through the mapping is refused rather
+ * than taken and then lost (the volume writes nothing more).
+ */
+static void test_unmount_under_mapping(void **state)
+{
+	static const uint32_t sizes[] = {2 * PAGE_SIZE};
+	uint8_t *want = malloc(sizes[0]);
+	char buf[8];
+
+	make_volume(16, "16M", 1, 512, sizes, 1);
+	mount_img();
+	struct fat_file *f = open_file(0);
+	assert_int_equal(fat_write(f, 0, "x", 1), 1);
+	vaddr_t va = map_file(f, sizes[0], VM_PROT_RW, true);
+	assert_int_equal(pmap_sim_write(pmap, va + 10, "before", 6, false), 0);
+	fat_close(f); /* the mapping's object holds the file */
+	assert_int_equal(fat_unmount(vol), 0);
+	vol = NULL;
+	assert_int_equal(pmap_sim_write(pmap, va + 20, "after", 5, false), -EACCES);
+	assert_int_equal(pmap_sim_read(pmap, va + 10, buf, 6, false), 0);
+	assert_memory_equal(buf, "before", 6);
+	assert_int_equal(vm_map_free(&map, va), 0); /* the last close frees the volume */
+	blk_file_close(&host);
+	fsck_clean();
+	for (uint32_t b = 0; b < sizes[0]; b++)
+		want[b] = pattern(0, b);
+	want[0] = 'x';
+	memcpy(want + 10, "before", 6);
+	mtools_expect(0, want, sizes[0]);
+	free(want);
 	expect_pages_back();
 }
 
@@ -722,6 +812,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_ahead),
 		cmocka_unit_test(test_write_back),
+		cmocka_unit_test(test_write_kept_by_device),
+		cmocka_unit_test(test_unmount_under_mapping),
 		cmocka_unit_test(test_coherence),
 		cmocka_unit_test(test_truncate_under_mapping),
 		cmocka_unit_test(test_private_mapping),

@@ -13,6 +13,7 @@
 
 #include "core/mm/slab.h"
 #include "core/mm/vm_map.h"
+#include "test/host/env_host.h"
 #include "test/sim/pmap_sim.h"
 
 #define BASE 0x40000000ull
@@ -243,6 +244,21 @@ static void test_random_model(void **state)
 	map_close(&map, pmap);
 }
 
+/* An anonymous mapping of n pages whose page i holds 100 + i. */
+static vaddr_t map_tagged(struct vm_map *map, uint64_t n)
+{
+	struct vm_object *obj = vm_object_allocate(n * PAGE_SIZE);
+	vaddr_t a;
+
+	assert_int_equal(vm_map_insert_object(map, obj, 0, n * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	vm_object_deallocate(obj);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t tag = 100 + i;
+		assert_int_equal(pmap_sim_write(map, a + i * PAGE_SIZE, &tag, 8), 0);
+	}
+	return a;
+}
+
 static void test_cow_chains(void **state)
 {
 	struct vm_map map;
@@ -251,13 +267,7 @@ static void test_cow_chains(void **state)
 	uint64_t v, tag;
 
 	pmap = map_open(&map);
-	struct vm_object *obj = vm_object_allocate(8 * PAGE_SIZE);
-	assert_int_equal(vm_map_insert_object(&map, obj, 0, 8 * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
-	vm_object_deallocate(obj);
-	for (uint64_t i = 0; i < 8; i++) {
-		tag = 100 + i;
-		assert_int_equal(pmap_sim_write(&map, a + i * PAGE_SIZE, &tag, 8), 0);
-	}
+	a = map_tagged(&map, 8);
 	assert_int_equal(vm_map_copy_entry(&map, a, &map, &b), 0);
 	assert_int_equal(vm_map_copy_entry(&map, a + PAGE_SIZE, &map, &c), -ENOENT);
 	uint64_t free_before = vm_page_free_count();
@@ -301,36 +311,43 @@ struct test_pager {
 	uint64_t present_mask; /* bit i: the store has page i */
 	int has_calls, get_calls;
 	bool fail;
+	bool vanished;   /* get_pages finds no data after all: -ENOENT */
+	unsigned after;  /* read-around has_page offers, holes or not */
 };
 
 static int tp_has(struct vm_pager *p, uint64_t pindex, unsigned *after)
 {
 	struct test_pager *t = (struct test_pager *)p;
 	t->has_calls++;
+	*after = t->after;
 	return (t->present_mask >> pindex) & 1;
 }
 
+/* Pages the store does not hold read as zeros, as a pager must give them. */
 static int tp_get(struct vm_pager *p, struct vm_page **pages, unsigned n, uint64_t pindex)
 {
 	struct test_pager *t = (struct test_pager *)p;
 	t->get_calls++;
 	if (t->fail)
 		return -EIO;
+	if (t->vanished)
+		return -ENOENT;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t *w = pmap_phys_to_virt(vm_page_phys(pages[i]));
 		memset(w, 0, PAGE_SIZE);
-		w[0] = (pindex + i) * 1000;
+		if ((t->present_mask >> (pindex + i)) & 1)
+			w[0] = (pindex + i) * 1000;
 	}
 	return 0;
 }
 
-static const struct vm_pager_ops tp_ops = {"test", tp_has, tp_get, NULL, NULL, NULL};
+static const struct vm_pager_ops tp_ops = {.name = "test", .has_page = tp_has, .get_pages = tp_get};
 
 static void test_pager_paths(void **state)
 {
 	struct vm_map map;
 	struct pmap *pmap;
-	struct test_pager tp = {{&tp_ops, NULL}, 0x5 << 2, 0, 0, false}; /* store pages 2 and 4 */
+	struct test_pager tp = {{&tp_ops, NULL}, 0x5 << 2, 0, 0, false, false, 0}; /* store pages 2 and 4 */
 	vaddr_t a, b;
 	uint64_t v;
 
@@ -362,6 +379,85 @@ static void test_pager_paths(void **state)
 	vm_object_deallocate(obj);
 	assert_int_equal(vm_map_free(&map, a), 0);
 	assert_int_equal(vm_map_free(&map, b), 0);
+	map_close(&map, pmap);
+}
+
+/*
+ * A pager of a shadow object that has no data for an index after all
+ * (-ENOENT), or zero-fills holes in the read-around it offered: the
+ * backing object's data shows through, never zeros.
+ */
+static void test_shadow_pager_holes(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	struct test_pager tp = {{&tp_ops, NULL}, 0x2, 0, 0, false, false, 3}; /* page 1 */
+	struct vm_map_entry e;
+	vaddr_t a, b;
+	uint64_t v;
+
+	pmap = map_open(&map);
+	a = map_tagged(&map, 8);
+	assert_int_equal(vm_map_copy_entry(&map, a, &map, &b), 0);
+	assert_int_equal(vm_map_lookup(&map, b, &e), 0);
+	e.object->pager = &tp.pager; /* the copy's own store holds page 1 */
+	assert_int_equal(pmap_sim_read(&map, b + 1 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 1000);
+	for (uint64_t i = 2; i < 5; i++) { /* offered as read-around, not held */
+		assert_int_equal(pmap_sim_read(&map, b + i * PAGE_SIZE, &v, 8), 0);
+		assert_int_equal(v, 100 + i);
+	}
+	tp.present_mask = 0x20; /* page 5, which vanishes before it is read */
+	tp.vanished = true;
+	assert_int_equal(pmap_sim_read(&map, b + 5 * PAGE_SIZE, &v, 8), 0);
+	assert_int_equal(v, 105);
+	vm_map_check(&map);
+	assert_int_equal(vm_map_free(&map, b), 0);
+	assert_int_equal(vm_map_free(&map, a), 0);
+	map_close(&map, pmap);
+}
+
+static jmp_buf panic_jmp;
+
+static void on_panic(const char *why)
+{
+	longjmp(panic_jmp, 1);
+}
+
+/*
+ * Page I/O completes before the call that started it returns, so a fault
+ * that meets a busy page re-entered that I/O: a bug to stop at, not a
+ * state to retry (with one CPU no retry can see it end).
+ */
+static void test_busy_page_fault_panics(void **state)
+{
+	struct vm_map map;
+	struct pmap *pmap;
+	struct vm_map_entry e;
+	vaddr_t a;
+	uint64_t v = 1;
+
+	pmap = map_open(&map);
+	struct vm_object *obj = vm_object_allocate(2 * PAGE_SIZE);
+	assert_int_equal(vm_map_insert_object(&map, obj, 0, 2 * PAGE_SIZE, VM_PROT_RW, 0, &a), 0);
+	vm_object_deallocate(obj);
+	assert_int_equal(pmap_sim_write(&map, a, &v, 8), 0);
+	assert_int_equal(vm_map_lookup(&map, a, &e), 0);
+	struct vm_page *m = vm_object_page_lookup(e.object, 0);
+	pmap_page_remove_all(m);
+	m->flags |= VM_PAGE_BUSY;
+	volatile bool panicked = false;
+	env_host_panic_hook = on_panic;
+	if (setjmp(panic_jmp) == 0)
+		pmap_sim_read(&map, a, &v, 8);
+	else
+		panicked = true;
+	env_host_panic_hook = NULL;
+	pmap_sim_after_panic();
+	assert_true(panicked);
+	m->flags &= (uint16_t)~VM_PAGE_BUSY;
+	vm_object_deallocate(e.object); /* the reference the stopped fault held */
+	assert_int_equal(vm_map_free(&map, a), 0);
 	map_close(&map, pmap);
 }
 
@@ -447,6 +543,8 @@ int main(void)
 		cmocka_unit_test(test_out_of_pages),
 		cmocka_unit_test(test_cow_chains),
 		cmocka_unit_test(test_pager_paths),
+		cmocka_unit_test(test_shadow_pager_holes),
+		cmocka_unit_test(test_busy_page_fault_panics),
 		cmocka_unit_test(test_submaps),
 		cmocka_unit_test(test_reverse_map),
 		cmocka_unit_test(test_random_model),

@@ -28,20 +28,21 @@
 #define AREA_PAGES (WS_PAGES + WS_PAGES / 4)
 
 /* The swap area in memory; `fail_at` makes that io call (1 = the next)
- * fail; `keep_next_read` makes the next read end as a device that stopped
- * with the buffers in its hands (-EBUSY), noting how many it kept. */
+ * fail; `keep_next_read` / `keep_next_write` make the next read or write
+ * end as a device that stopped with the buffers in its hands (-EBUSY),
+ * noting how many it kept. */
 static struct {
 	uint8_t *area;
 	unsigned calls, fail_at, failed;
-	bool keep_next_read;
+	bool keep_next_read, keep_next_write;
 	unsigned kept;
 } sw;
 
 static int sw_io(void *ctx, bool write, uint64_t first, unsigned n, void *const *bufs)
 {
 	assert_true(first >= 1 && first + n <= AREA_PAGES);
-	if (!write && sw.keep_next_read) {
-		sw.keep_next_read = false;
+	if (write ? sw.keep_next_write : sw.keep_next_read) {
+		sw.keep_next_read = sw.keep_next_write = false;
 		sw.kept = n;
 		return -EBUSY;
 	}
@@ -71,16 +72,24 @@ static int setup(void **state)
 	return 0;
 }
 
-/* A Linux swap header for the area, as mkswap writes it. */
-static void swap_open(void)
+/* A Linux swap header for the first `pages` pages of the area, as mkswap
+ * writes it. */
+static void swap_open_pages(uint32_t pages)
 {
 	uint8_t header[PAGE_SIZE] = {0};
-	uint32_t info[3] = {1, AREA_PAGES - 1, 0}; /* version, last_page, no bad pages */
-	static const struct swap_dev dev = {"memswap", AREA_PAGES, sw_io, NULL};
+	uint32_t info[3] = {1, pages - 1, 0}; /* version, last_page, no bad pages */
+	const struct swap_dev dev = {"memswap", pages, sw_io, NULL};
+
+	assert_true(pages <= AREA_PAGES);
 
 	memcpy(header + SWAP_HEADER_INFO_OFF, info, sizeof(info));
 	memcpy(header + SWAP_HEADER_MAGIC_OFF, SWAP_HEADER_MAGIC, 10);
 	assert_int_equal(swap_init(&dev, header), 0);
+}
+
+static void swap_open(void)
+{
+	swap_open_pages(AREA_PAGES);
 }
 
 /* The pattern of page p at version v (0: never written, zeros). */
@@ -93,6 +102,7 @@ static void page_pattern(uint64_t *w, uint64_t p, uint32_t v)
 struct ws {
 	struct vm_map map;
 	struct pmap *pmap;
+	struct vm_object *obj; /* the entry's object, held by the map */
 	vaddr_t va;
 	uint32_t *ver;
 };
@@ -107,7 +117,19 @@ static void ws_open(struct ws *w, uint64_t pages)
 					      &w->va),
 			 0);
 	vm_object_deallocate(obj);
+	w->obj = obj;
 	w->ver = calloc(pages, sizeof(*w->ver));
+}
+
+static int ws_fault(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user);
+static struct ws *ws_current;
+
+/* ws_open, with the simulated MMU's faults going to w's map. */
+static void ws_start(struct ws *w, uint64_t pages)
+{
+	ws_open(w, pages);
+	ws_current = w;
+	pmap_sim_set_fault_handler(ws_fault);
 }
 
 static void ws_close(struct ws *w)
@@ -161,8 +183,6 @@ static int ws_touch(struct ws *w, uint64_t p, bool write)
 	return err;
 }
 
-static struct ws *ws_current;
-
 static int ws_fault(struct pmap *pmap, vaddr_t va, vm_prot_t access, bool user)
 {
 	return vm_fault(&ws_current->map, va, access, user);
@@ -175,9 +195,7 @@ static void test_swap_working_set(void **state)
 	uint64_t seed = 1;
 
 	swap_open();
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	struct vm_counters before = vm_cnt;
 	const char *secs = getenv("PHOBOS_SWAP_SECONDS");
 	time_t until = secs != NULL ? time(NULL) + atol(secs) : 0;
@@ -225,9 +243,7 @@ static void test_swap_device_failures(void **state)
 		sw.calls = 0;
 		sw.failed = 0;
 		sw.fail_at = 1 + k * 7;
-		ws_open(&w, WS_PAGES / 2);
-		ws_current = &w;
-		pmap_sim_set_fault_handler(ws_fault);
+		ws_start(&w, WS_PAGES / 2);
 		for (int step = 0; step < 5000; step++) {
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 			uint64_t p = (seed >> 33) % (WS_PAGES / 2);
@@ -256,9 +272,7 @@ static void test_swap_device_keeps_pages(void **state)
 	struct ws w;
 
 	swap_open();
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	for (uint64_t p = 0; p < WS_PAGES; p++)
 		assert_int_equal(ws_touch(&w, p, true), 0);
 	sw.keep_next_read = true;
@@ -274,6 +288,275 @@ static void test_swap_device_keeps_pages(void **state)
 	free_at_start -= sw.kept; /* those pages are the device's for good */
 }
 
+/* A page read back from swap and then rewritten has no copy in swap any
+ * more: the copy is stale from the first store on. */
+static void test_rewrite_frees_swap_copy(void **state)
+{
+	struct ws w;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_null(vm_object_page_lookup(w.obj, 0)); /* page 0 went out long ago */
+	assert_int_equal(ws_touch(&w, 0, false), 0);
+	assert_int_equal(vm_pager_has_page(w.obj, 0, NULL), 1); /* a good copy: kept */
+	assert_int_equal(ws_touch(&w, 0, true), 0);
+	assert_int_equal(vm_pager_has_page(w.obj, 0, NULL), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * Swap sized to the working set minus half of RAM: pages read back and
+ * rewritten must not keep stale copies, and a page-out must be able to
+ * reuse the slots of the pages it rewrites, or swap fills with dead copies
+ * and the touches end in -ENOMEM.
+ */
+static void test_tight_swap(void **state)
+{
+	struct ws w;
+	uint64_t seed = 3;
+
+	swap_open_pages((uint32_t)(WS_PAGES - free_at_start / 2));
+	ws_start(&w, WS_PAGES);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	for (int step = 0; step < 12000; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t p = (seed >> 33) % WS_PAGES;
+		/* read first, then maybe rewrite: the read brings the page in clean */
+		assert_int_equal(ws_touch(&w, p, false), 0);
+		if ((seed >> 20) & 1)
+			assert_int_equal(ws_touch(&w, p, true), 0);
+		if (step % 97 == 0)
+			check_all(&w);
+	}
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * The kernel writes into a pageable page through the direct map (the app
+ * loader does): a page read back from swap clean must come back dirty, or
+ * its next page-out drops the kernel's store.
+ */
+static void test_kernel_store_survives_pageout(void **state)
+{
+	static uint64_t buf[PAGE_SIZE / 8];
+	struct ws w;
+	struct vm_page *m;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_null(vm_object_page_lookup(w.obj, 0));
+	assert_int_equal(vm_fault_object_hold(w.obj, 0, &m), 0);
+	assert_int_equal(vm_pager_has_page(w.obj, 0, NULL), 0); /* its copy is stale */
+	page_pattern(buf, 0, ++w.ver[0]);
+	memcpy(pmap_phys_to_virt(vm_page_phys(m)), buf, PAGE_SIZE);
+	vm_fault_object_release(m);
+	for (uint64_t p = 1; p < WS_PAGES; p++) /* page 0 goes out again */
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_null(vm_object_page_lookup(w.obj, 0));
+	assert_int_equal(ws_touch(&w, 0, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * Fork-like copy-on-write under page-out: up to COW_VIEWS copies of one
+ * anonymous region in one map (vm_map_copy_entry, as a fork does), pages
+ * written on every side, copies made and dropped, memory one and a half
+ * times RAM per view, so shadows and their backing objects both page out
+ * to swap.  Every read is checked against a model of which write each
+ * view must see; each chain's objects are checked after every step.  When
+ * the copies are gone the survivor's chain collapses to one object and
+ * swap holds no more slots than it has pages.
+ */
+#define COW_VIEWS 4
+#define COW_PAGES (3 * RAM / PAGE_SIZE / 2)
+
+struct cow_view {
+	vaddr_t va;
+	uint32_t tag[COW_PAGES]; /* the write this view sees at each page, 0: none */
+};
+
+static void cow_check_chain(struct vm_map *map, vaddr_t va)
+{
+	struct vm_map_entry e;
+
+	assert_int_equal(vm_map_lookup(map, va, &e), 0);
+	for (struct vm_object *o = e.object; o != NULL; o = o->backing)
+		vm_object_check(o);
+}
+
+static int cow_touch(struct ws *w, struct cow_view *v, uint64_t p, uint32_t new_tag)
+{
+	static uint64_t buf[PAGE_SIZE / 8], want[PAGE_SIZE / 8];
+	vaddr_t at = v->va + p * PAGE_SIZE;
+
+	if (new_tag != 0) {
+		page_pattern(buf, p, new_tag);
+		int err = pmap_sim_write(w->pmap, at, buf, PAGE_SIZE, false);
+		if (err == 0)
+			v->tag[p] = new_tag;
+		return err;
+	}
+	int err = pmap_sim_read(w->pmap, at, buf, PAGE_SIZE, false);
+	page_pattern(want, p, v->tag[p]);
+	if (err == 0 && memcmp(buf, want, PAGE_SIZE) != 0)
+		fail_msg("page %llu of a view does not hold write %u", (unsigned long long)p,
+			 v->tag[p]);
+	return err;
+}
+
+static void test_cow_chains_under_pageout(void **state)
+{
+	static struct cow_view views[COW_VIEWS];
+	struct ws w;
+	struct swap_stats ss;
+	uint64_t seed = 11, pageouts = vm_cnt.pageouts, pageins = vm_cnt.pageins;
+	uint32_t tags = 0;
+	unsigned nviews = 1;
+
+	swap_open();
+	ws_start(&w, COW_PAGES);
+	memset(views, 0, sizeof(views));
+	views[0].va = w.va;
+	for (int step = 0; step < 8000; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned v = (unsigned)(seed >> 40) % nviews, op = (unsigned)(seed >> 24) % 1000;
+		uint64_t p = (seed >> 33) % COW_PAGES;
+		if (op < 4 && nviews < COW_VIEWS) {
+			struct cow_view *n = &views[nviews];
+			assert_int_equal(vm_map_copy_entry(&w.map, views[v].va, &w.map, &n->va), 0);
+			memcpy(n->tag, views[v].tag, sizeof(n->tag));
+			nviews++;
+		} else if (op < 8 && nviews > 1) {
+			assert_int_equal(vm_map_free(&w.map, views[v].va), 0);
+			views[v] = views[--nviews];
+		} else {
+			assert_int_equal(cow_touch(&w, &views[v], p, op < 500 ? ++tags : 0), 0);
+		}
+		for (unsigned i = 0; i < nviews; i++)
+			cow_check_chain(&w.map, views[i].va);
+		if (step % 101 == 0)
+			check_all(&w);
+	}
+	for (unsigned i = 0; i < nviews; i++)
+		for (uint64_t q = 0; q < COW_PAGES; q++)
+			assert_int_equal(cow_touch(&w, &views[i], q, 0), 0);
+	check_all(&w);
+	assert_true(vm_cnt.pageouts - pageouts > COW_PAGES && vm_cnt.pageins - pageins > COW_PAGES);
+	while (nviews > 1)
+		assert_int_equal(vm_map_free(&w.map, views[--nviews].va), 0);
+	for (uint64_t q = 0; q < COW_PAGES; q++) /* faults collapse what the copies left */
+		assert_int_equal(cow_touch(&w, &views[0], q, 0), 0);
+	struct vm_map_entry e;
+	assert_int_equal(vm_map_lookup(&w.map, views[0].va, &e), 0);
+	assert_int_equal(vm_object_chain_length(e.object), 1);
+	swap_pager_stats(&ss);
+	assert_true(ss.slots_used <= COW_PAGES);
+	check_all(&w);
+	w.va = views[0].va;
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/* The kernel's low-memory hook (core/main.c): empty slabs go back. */
+static void low_memory_slab_reclaim(void)
+{
+	slab_reclaim();
+}
+
+/*
+ * Issue 16, item 0: a kernel allocation (slab_alloc -> kmem_alloc_pages ->
+ * vm_page_alloc_contig) that finds memory and the cache queue empty, runs
+ * the low-memory hook, and then gets a page the hook freed.  That page is
+ * free, not a cache page: it must not go to the reclaim hook, which only
+ * detaches cache pages from their objects.
+ */
+static void test_kernel_alloc_after_low_memory(void **state)
+{
+	static struct slab_cache kept, wanted;
+	struct vm_page **held = calloc(RAM / PAGE_SIZE, sizeof(*held));
+	void *obj[2 * (PAGE_SIZE / 1024)];
+	unsigned nobj = 0;
+	uint64_t n = 0;
+
+	slab_cache_init(&kept, "kept", 1024, 0);
+	slab_cache_init(&wanted, "wanted", 1024, 0);
+	/* two slabs that go empty stay with their cache until a reclaim */
+	while (nobj < ARRAY_SIZE(obj) && kept.slabs < 3) {
+		obj[nobj] = slab_alloc(&kept);
+		assert_non_null(obj[nobj]);
+		nobj++;
+	}
+	nobj--;
+	slab_free(&kept, obj[nobj], 0);
+	while (nobj > 0) {
+		nobj--;
+		slab_free(&kept, obj[nobj], 0);
+	}
+	assert_int_equal(kept.nempty, SLAB_KEEP_EMPTY);
+	assert_int_equal(vm_page_available_count() - vm_page_free_count(), 0);
+	while ((held[n] = vm_page_alloc(0)) != NULL)
+		n++;
+	vm_page_set_hooks(vm_pageout_reclaim, low_memory_slab_reclaim);
+	void *o = slab_alloc(&wanted);
+	vm_page_set_hooks(vm_pageout_reclaim, NULL);
+	assert_non_null(o);
+	assert_int_equal(kept.nempty, 0);
+	vm_page_check();
+	slab_free(&wanted, o, 0);
+	slab_cache_destroy(&wanted);
+	slab_cache_destroy(&kept);
+	while (n > 0)
+		vm_page_free(held[--n]);
+	free(held);
+	expect_pages_back();
+}
+
+/* A page-out whose device stopped with the pages (-EBUSY): a late
+ * completion may still read them, so they are never used again (the free
+ * count ends short by exactly them), while copies keep their data. */
+static void test_swap_device_keeps_written_pages(void **state)
+{
+	struct ws w;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	sw.keep_next_write = true;
+	sw.kept = 0;
+	for (uint64_t p = 0; p < WS_PAGES; p++) {
+		int err = ws_touch(&w, p, true);
+		if (err != 0) { /* the failed page-out freed nothing this time */
+			assert_int_equal(err, -ENOMEM);
+			assert_int_equal(ws_touch(&w, p, true), 0);
+		}
+	}
+	assert_true(sw.kept >= 1);
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	slab_reclaim();
+	assert_int_equal(vm_page_free_count(), free_at_start - sw.kept);
+	free_at_start -= sw.kept; /* those pages are the device's for good */
+}
+
 /* No swap: anonymous memory beyond RAM ends in -ENOMEM, promptly, and the
  * memory comes back when the map goes. */
 static void test_out_of_memory_without_swap(void **state)
@@ -282,9 +565,7 @@ static void test_out_of_memory_without_swap(void **state)
 	uint64_t p;
 	int err = 0;
 
-	ws_open(&w, WS_PAGES);
-	ws_current = &w;
-	pmap_sim_set_fault_handler(ws_fault);
+	ws_start(&w, WS_PAGES);
 	uint64_t oom = vm_cnt.oom;
 	for (p = 0; p < WS_PAGES && err == 0; p++)
 		err = ws_touch(&w, p, true);
@@ -292,6 +573,13 @@ static void test_out_of_memory_without_swap(void **state)
 	assert_true(p < RAM / PAGE_SIZE);
 	assert_true(vm_cnt.oom > oom);
 	check_all(&w);
+	/* the app ran out, the kernel did not: its reserve is still there */
+	struct vm_page *kernel[64];
+	unsigned nk = (unsigned)MIN(vm_wm.min, ARRAY_SIZE(kernel));
+	for (unsigned i = 0; i < nk; i++)
+		assert_non_null(kernel[i] = vm_page_alloc(0));
+	while (nk > 0)
+		vm_page_free(kernel[--nk]);
 	for (uint64_t q = 0; q + 1 < p; q++) /* what was written is intact */
 		assert_int_equal(ws_touch(&w, q, false), 0);
 	ws_close(&w);
@@ -304,7 +592,13 @@ int main(void)
 		cmocka_unit_test(test_swap_working_set),
 		cmocka_unit_test(test_swap_device_failures),
 		cmocka_unit_test(test_swap_device_keeps_pages),
+		cmocka_unit_test(test_swap_device_keeps_written_pages),
 		cmocka_unit_test(test_out_of_memory_without_swap),
+		cmocka_unit_test(test_kernel_alloc_after_low_memory),
+		cmocka_unit_test(test_rewrite_frees_swap_copy),
+		cmocka_unit_test(test_tight_swap),
+		cmocka_unit_test(test_kernel_store_survives_pageout),
+		cmocka_unit_test(test_cow_chains_under_pageout),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
