@@ -12,10 +12,12 @@
  *   fault_null, fault_text_store, fault_exec_stack, fault_kernel_read,
  *   fault_stack_overflow, heap_exhaust
  *                      each ends in a fault the kernel must stop the app for
+ *   hostile, alloc_loop, umip, spin, sse
+ *                      the app as a buggy program would behave (app/hostile.c)
  * Every part prints "app: <part> ok" when it got through; the kernel's
  * tests read those lines and the exit code.
  */
-#include "app/include/phobos/app.h"
+#include "app/hostile.h"
 
 #define APP_FILE "/app_test.bin"
 
@@ -340,6 +342,10 @@ int main(const char *args)
 		r = part_demo();
 	else if (strcmp(args, "alloc_mix") == 0)
 		r = part_alloc_mix();
+	else if (strcmp(args, "hostile") == 0)
+		r = hostile_part();
+	else if (strcmp(args, "alloc_loop") == 0)
+		r = hostile_alloc_loop();
 	else
 		r = part_fault(args);
 	if (r == 0)

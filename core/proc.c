@@ -27,6 +27,7 @@ static struct {
 	struct pmap *pmap;
 	struct vm_object *heap, *gate;
 	void *kstack;
+	uint64_t heap_base; /* above the image: the app's own space starts here */
 	bool running, stopped;
 } proc;
 
@@ -38,6 +39,12 @@ struct vm_map *proc_map(void)
 struct vm_object *proc_heap(void)
 {
 	return proc.heap;
+}
+
+void proc_app_space(uint64_t *lo, uint64_t *hi)
+{
+	*lo = proc.heap_base;
+	*hi = GATE_AREA_ADDRESS - PROC_STACK_SIZE - PAGE_SIZE; /* the stack's guard page */
 }
 
 static const char *proc_prot(vm_prot_t p)
@@ -239,6 +246,7 @@ int proc_run(const char *args, int *code)
 		err = proc_load(&img, &heap_base);
 	if (err == 0)
 		err = proc_layout(heap_base, args, &sp);
+	proc.heap_base = heap_base;
 	if (err < 0) {
 		log_error("app: cannot start: %s", err_name(err));
 		proc_destroy();

@@ -43,3 +43,14 @@ PROC_FAULT_TEST(fault_exec_stack)
 PROC_FAULT_TEST(fault_kernel_read)
 PROC_FAULT_TEST(fault_stack_overflow)
 PROC_FAULT_TEST(heap_exhaust)
+
+/* The app as a buggy program (app/hostile.c): every refusal exact, the
+ * kernel whole after it.  Each runs when named. */
+#define PROC_PART_TEST(part)                                                                       \
+	KTEST_DEFINE(user_##part, KTEST_ON_REQUEST)                                                \
+	{                                                                                          \
+		proc_test_expect(#part, 0);                                                        \
+	}
+
+PROC_PART_TEST(hostile)
+PROC_PART_TEST(alloc_loop)
