@@ -6,9 +6,18 @@
 #ifndef PHOBOS_APP_HOSTILE_H
 #define PHOBOS_APP_HOSTILE_H
 
+#include <stdbool.h>
+
 #include "app/include/phobos/app.h"
 
 int hostile_part(void);
 int hostile_alloc_loop(void);
+int cpu_umip(void);
+int cpu_ac_fault(void);
+_Noreturn void cpu_spin(void);
+int cpu_sse(void);
+
+/* The FPU/SSE state as the kernel handed it over (fxsave at _start). */
+extern uint8_t app_fpu_at_start[512];
 
 #endif
