@@ -63,6 +63,16 @@ _Noreturn void cpu_spin(void)
 		__asm__ volatile("" ::: "memory");
 }
 
+/* Spins for 4 s of the gate's clock while the host sends NMIs: none of
+ * them is the app's business, so it must get to its end. */
+int cpu_nmi_wait(void)
+{
+	printf("app: nmi_wait: spinning\n");
+	for (uint64_t end = clock_us_fast() + 4000000; clock_us_fast() < end;)
+		__asm__ volatile("pause");
+	return 0;
+}
+
 static bool cpu_has_avx_state(void)
 {
 	uint32_t a, b, c, d, lo, hi;

@@ -16,6 +16,7 @@ int cpu_umip(void);
 int cpu_ac_fault(void);
 _Noreturn void cpu_spin(void);
 int cpu_sse(void);
+int cpu_nmi_wait(void);
 
 /* The FPU/SSE state as the kernel handed it over (fxsave at _start). */
 extern uint8_t app_fpu_at_start[512];

@@ -13,7 +13,7 @@
  *   fault_stack_overflow, heap_exhaust
  *                      each ends in a fault the kernel must stop the app for
  *   hostile, alloc_loop the app as a buggy program would behave (app/hostile.c)
- *   umip, ac_fault, spin, sse, sse_again
+ *   umip, ac_fault, spin, sse, sse_again, nmi_wait
  *                      the CPU as the app finds it (app/cpu_state.c)
  * Every part prints "app: <part> ok" when it got through; the kernel's
  * tests read those lines and the exit code.
@@ -353,6 +353,8 @@ int main(const char *args)
 		r = cpu_ac_fault();
 	else if (strcmp(args, "spin") == 0)
 		cpu_spin();
+	else if (strcmp(args, "nmi_wait") == 0)
+		r = cpu_nmi_wait();
 	else if (strcmp(args, "sse") == 0 || strcmp(args, "sse_again") == 0)
 		r = cpu_sse();
 	else
