@@ -340,6 +340,23 @@ int hostile_part(void)
 	return hostile_failures;
 }
 
+/* Item 3, page tables: one byte written every 2 MiB of a huge block
+ * needs a page table per byte.  The kernel stops the app ("out of
+ * memory") at its cap on tables, long before memory runs out; the last
+ * progress line tells how far it got. */
+int hostile_table_exhaust(void)
+{
+	long b = sys_allocate_heap(1ull << 40, RW, 0, 1);
+
+	EXPECT_TRUE(b > 0);
+	for (uint64_t n = 0; b > 0 && n < (1ull << 40) >> 21; n++) {
+		if (n % 256 == 0)
+			printf("app: table_exhaust: %lu tables\n", (unsigned long)n);
+		*(volatile uint8_t *)(b + (n << 21)) = 1;
+	}
+	return 1;
+}
+
 int hostile_alloc_loop(void)
 {
 	hostile_file();

@@ -12,6 +12,7 @@
 
 int hostile_part(void);
 int hostile_alloc_loop(void);
+int hostile_table_exhaust(void);
 int cpu_umip(void);
 int cpu_ac_fault(void);
 _Noreturn void cpu_spin(void);

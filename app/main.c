@@ -12,7 +12,8 @@
  *   fault_null, fault_text_store, fault_exec_stack, fault_kernel_read,
  *   fault_stack_overflow, heap_exhaust
  *                      each ends in a fault the kernel must stop the app for
- *   hostile, alloc_loop the app as a buggy program would behave (app/hostile.c)
+ *   hostile, alloc_loop, table_exhaust
+ *                      the app as a buggy program would behave (app/hostile.c)
  *   umip, ac_fault, spin, sse, sse_again, nmi_wait
  *                      the CPU as the app finds it (app/cpu_state.c)
  * Every part prints "app: <part> ok" when it got through; the kernel's
@@ -347,6 +348,8 @@ int main(const char *args)
 		r = hostile_part();
 	else if (strcmp(args, "alloc_loop") == 0)
 		r = hostile_alloc_loop();
+	else if (strcmp(args, "table_exhaust") == 0)
+		r = hostile_table_exhaust();
 	else if (strcmp(args, "umip") == 0)
 		r = cpu_umip();
 	else if (strcmp(args, "ac_fault") == 0)

@@ -3,6 +3,7 @@
 #include "core/arch/x86_64/apic.h"
 #include "core/arch/x86_64/clock.h"
 #include "core/arch/x86_64/cpu.h"
+#include "core/arch/x86_64/pmap_md.h"
 #include "core/arch/x86_64/user.h"
 #include "core/boot_info.h"
 #include "core/config.h"
@@ -21,6 +22,10 @@
 #define PROC_STACK_SIZE (1ull << 20)
 #define PROC_KSTACK_PAGES 4
 #define PROC_ARGS_MAX 512
+/* Page tables the app can make the kernel hold: 1/16 of memory, enough
+ * to map all of it 32 times over (a table maps 2 MiB). */
+#define PROC_TABLES_SHIFT 4
+#define PROC_TABLES_MIN 64
 
 _Static_assert(PHOBOS_GATE_ADDRESS == GATE_AREA_ADDRESS, "the ABI's gate is SPEC 3's");
 
@@ -302,9 +307,12 @@ static void proc_kstack_free(void)
 static int proc_create(void)
 {
 	memset(&proc, 0, sizeof(proc));
+	struct vm_stats st;
 	int err = pmap_create(&proc.pmap);
 	if (err < 0)
 		return err;
+	vm_page_stats(&st);
+	pmap_set_table_cap(proc.pmap, MAX(PROC_TABLES_MIN, st.total >> PROC_TABLES_SHIFT));
 	if ((err = vm_map_init(&proc.map, proc.pmap, PAGE_SIZE, PROC_MAP_END - PAGE_SIZE)) < 0) {
 		pmap_destroy(proc.pmap);
 		return err;

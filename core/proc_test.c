@@ -79,3 +79,4 @@ KTEST_DEFINE(user_umip, KTEST_ON_REQUEST)
 }
 
 PROC_FAULT_TEST(spin)
+PROC_FAULT_TEST(table_exhaust)

@@ -77,6 +77,20 @@ def scenario_app_alloc_loop_256m():
     return b, checks + exit_checks("app-alloc-loop-256m", b, 0)
 
 
+def scenario_app_table_exhaust():
+    """A byte every 2 MiB: each needs a page table.  The app is stopped
+    "out of memory" at the cap (1/16 of memory: 2048 tables at 128 MiB),
+    not when memory is gone."""
+    b = boot("app-table-exhaust", "app=selftest selftest=user_table_exhaust exit=qemu swap=off")
+    stop = stop_lines(b)
+    got = [int(n) for n in re.findall(r"app: table_exhaust: (\d+) tables", b.log)]
+    checks = [("app-table-exhaust: stopped out of memory",
+               len(stop) == 1 and "out of memory" in stop[0], str(stop)),
+              ("app-table-exhaust: at the cap, not at the end of memory",
+               got != [] and 1024 <= got[-1] <= 2048, "last progress %s" % got[-1:])]
+    return b, checks + exit_checks("app-table-exhaust", b, 4)
+
+
 def stop_lines(b):
     return [l for l in b.log.splitlines() if "app: stopped:" in l]
 
@@ -241,4 +255,4 @@ def scenario_app_ctrl_c():
 
 SCENARIOS = [scenario_app_hostile, scenario_app_alloc_loop_256m, scenario_app_umip,
              scenario_app_ac_fault, scenario_app_timeout, scenario_app_sse, scenario_app_nmi,
-             scenario_app_ctrl_c]
+             scenario_app_ctrl_c, scenario_app_table_exhaust]
