@@ -11,11 +11,15 @@
  *   fault_null, fault_text_store, fault_exec_stack, fault_kernel_read,
  *   fault_stack_overflow, heap_exhaust
  *                      each ends in a fault the kernel must stop the app for
+ *   hostile, alloc_loop, table_exhaust
+ *                      the app as a buggy program would behave (app/hostile.c)
+ *   umip, ac_fault, spin, sse, sse_again, nmi_wait
+ *                      the CPU as the app finds it (app/cpu_state.c)
  * Every part prints "app: <part> ok" when it got through; the kernel's
  * tests read those lines and the exit code.
  */
 #include "app/bench/bench.h"
-#include "app/include/phobos/app.h"
+#include "app/hostile.h"
 
 #define APP_FILE "/app_test.bin"
 
@@ -304,6 +308,22 @@ int main(const char *args)
 		r = part_syscall_errors();
 	else if (strcmp(args, "demo") == 0)
 		r = part_demo();
+	else if (strcmp(args, "hostile") == 0)
+		r = hostile_part();
+	else if (strcmp(args, "alloc_loop") == 0)
+		r = hostile_alloc_loop();
+	else if (strcmp(args, "table_exhaust") == 0)
+		r = hostile_table_exhaust();
+	else if (strcmp(args, "umip") == 0)
+		r = cpu_umip();
+	else if (strcmp(args, "ac_fault") == 0)
+		r = cpu_ac_fault();
+	else if (strcmp(args, "spin") == 0)
+		cpu_spin();
+	else if (strcmp(args, "nmi_wait") == 0)
+		r = cpu_nmi_wait();
+	else if (strcmp(args, "sse") == 0 || strcmp(args, "sse_again") == 0)
+		r = cpu_sse();
 	else
 		r = part_fault(args);
 	if (r == 0)

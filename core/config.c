@@ -40,6 +40,23 @@ static int config_choice(const char *key, const char *v, const char *const *name
 }
 
 /* Sizes like 64M, 2G, 4096K or plain bytes; at least one MiB. */
+/* A whole number of seconds, 1 to a year: longer is no limit worth the name. */
+static int config_seconds(uint32_t *out, const char *key, const char *v)
+{
+	uint32_t n = 0;
+	const char *p = v;
+
+	for (; *p >= '0' && *p <= '9' && n <= CONFIG_TIMEOUT_MAX; p++)
+		n = n * 10 + (uint32_t)(*p - '0');
+	if (p == v || *p != '\0' || n == 0 || n > CONFIG_TIMEOUT_MAX) {
+		log_error("config: %s=%s is not a number of seconds from 1 to %u", key, v,
+			  CONFIG_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
 /* A size with an optional K, M, G or T, of at least min bytes. */
 static int config_size(uint64_t *out, const char *key, const char *v, uint64_t min)
 {
@@ -121,6 +138,8 @@ static int config_apply(struct config *c, const char *key, const char *v)
 		static const char *const bits[] = {"0", "1"};
 		if ((r = config_choice(key, v, bits, 2)) >= 0)
 			c->trace = r == 1;
+	} else if (strcmp(key, "timeout") == 0) {
+		r = config_seconds(&c->timeout, key, v);
 	} else if (strcmp(key, "mem") == 0) {
 		r = config_size(&c->mem_cap, key, v, 1ull << 20);
 	} else if (strcmp(key, "bench_mem") == 0) {

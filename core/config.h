@@ -22,6 +22,7 @@ enum config_swap { CONFIG_SWAP_AUTO, CONFIG_SWAP_OFF, CONFIG_SWAP_GUID };
 #define CONFIG_LIST_MAX 512 /* bytes of a comma list value */
 #define CONFIG_CHECK_MAX 2048 /* check=: paths add up */
 #define CONFIG_GUID_TEXT 37 /* 36 characters and NUL */
+#define CONFIG_TIMEOUT_MAX (365u * 86400) /* timeout=: seconds */
 
 struct config {
 	enum config_app app;
@@ -38,6 +39,7 @@ struct config {
 	enum log_level log;
 	char selftest[CONFIG_LIST_MAX]; /* self-tests to run: "" = the default set */
 	bool trace;                     /* trace=1: major faults and page-outs as TRACE lines */
+	uint32_t timeout;               /* seconds the app may run; 0 = no limit */
 };
 
 int config_parse(struct config *cfg, const char *text);

@@ -24,6 +24,15 @@ unsigned console_present(void)
 	return console_have;
 }
 
+bool console_interrupted(void)
+{
+	bool hit = false;
+
+	for (int c, n = 0; n < 64 && (c = serial_getc()) >= 0; n++) /* bounded: a babbling line */
+		hit |= c == 0x03;
+	return hit;
+}
+
 void console_write(const char *s, size_t len)
 {
 	spin_lock(&console_lock);

@@ -26,6 +26,11 @@ int console_write_to(unsigned sink, const char *s, size_t len);
 /* The sinks. */
 void serial_init(void);
 void serial_write(const char *s, size_t len);
+/* The next byte received, or -1 when none waits (polled, never blocks). */
+int serial_getc(void);
+/* True when Ctrl-C (0x03) came in on the serial console since the last
+ * call; other bytes received are dropped. */
+bool console_interrupted(void);
 bool fbcon_init(const struct boot_fb *fb);
 void fbcon_write(const char *s, size_t len);
 /* For self-tests: state of the framebuffer console. */

@@ -1,9 +1,13 @@
 /* proc: see proc.h. */
 #include "app/include/phobos/abi.h"
+#include "core/arch/x86_64/apic.h"
 #include "core/arch/x86_64/clock.h"
 #include "core/arch/x86_64/cpu.h"
+#include "core/arch/x86_64/pmap_md.h"
 #include "core/arch/x86_64/user.h"
 #include "core/boot_info.h"
+#include "core/config.h"
+#include "core/console.h"
 #include "core/dev/blk.h"
 #include "core/dev/storage.h"
 #include "core/elf.h"
@@ -19,6 +23,10 @@
 #define PROC_STACK_SIZE (1ull << 20)
 #define PROC_KSTACK_PAGES 4
 #define PROC_ARGS_MAX 512
+/* Page tables the app can make the kernel hold: 1/16 of memory, enough
+ * to map all of it 32 times over (a table maps 2 MiB). */
+#define PROC_TABLES_SHIFT 4
+#define PROC_TABLES_MIN 64
 
 _Static_assert(PHOBOS_GATE_ADDRESS == GATE_AREA_ADDRESS, "the ABI's gate is SPEC 3's");
 
@@ -29,6 +37,9 @@ static struct {
 	struct pmap *pmap;
 	struct vm_object *heap, *gate;
 	void *kstack;
+	uint64_t heap_base; /* above the image: the app's own space starts here */
+	uint64_t deadline;  /* clock_us() when timeout= stops the app; 0: none */
+	vaddr_t kstack_guard; /* the reserved page below the kernel stack */
 	bool running, stopped;
 } proc;
 
@@ -40,6 +51,12 @@ struct vm_map *proc_map(void)
 struct vm_object *proc_heap(void)
 {
 	return proc.heap;
+}
+
+void proc_app_space(uint64_t *lo, uint64_t *hi)
+{
+	*lo = proc.heap_base;
+	*hi = GATE_AREA_ADDRESS - PROC_STACK_SIZE - PAGE_SIZE; /* the stack's guard page */
 }
 
 static const char *proc_prot(vm_prot_t p)
@@ -61,6 +78,42 @@ _Noreturn void proc_exit(int code)
 	user_leave((uint64_t)(uint32_t)code);
 }
 
+/* Reached by iretq from a trap frame proc_stop_by_iret rewrote. */
+static _Noreturn void proc_stop_after_iret(void)
+{
+	proc_stop();
+}
+
+/*
+ * An NMI blocks further NMIs until the next iretq, so a stop from the NMI
+ * or #MC handler must not unwind past it: the frame is rewritten to
+ * "return" into ring 0 at proc_stop_after_iret, on the app's kernel stack,
+ * interrupts off, and the handler returns through iretq.
+ */
+static void proc_stop_by_iret(struct trap_frame *tf)
+{
+	tf->rip = (uint64_t)proc_stop_after_iret;
+	tf->cs = GDT_KERNEL_CS;
+	tf->ss = GDT_KERNEL_DS;
+	tf->rsp = (uint64_t)proc.kstack + PROC_KSTACK_PAGES * PAGE_SIZE - 8; /* as after a call */
+	tf->rflags = 0x2;
+}
+
+/* The timer's tick: the time limit and Ctrl-C are looked at, nothing else. */
+static void proc_tick(struct trap_frame *tf)
+{
+	if (proc.deadline != 0 && clock_us() >= proc.deadline) {
+		log_error("app: stopped: the time limit of %u s (timeout=) ran out at rip %llx",
+			  kernel_config.timeout, (unsigned long long)tf->rip);
+		proc_stop();
+	}
+	if (console_interrupted()) {
+		log_error("app: stopped: Ctrl-C on the serial console at rip %llx",
+			  (unsigned long long)tf->rip);
+		proc_stop();
+	}
+}
+
 /* Traps from ring 3: page faults the VM can serve are served, the rest
  * stop the app with a line saying where, what and which mapping. */
 static void proc_trap(struct trap_frame *tf)
@@ -68,6 +121,21 @@ static void proc_trap(struct trap_frame *tf)
 	struct vm_map_entry e;
 	char where[96] = "no mapping";
 
+	if (tf->vector == APIC_TIMER_VECTOR) {
+		proc_tick(tf);
+		return;
+	}
+	if (tf->vector == TRAP_NMI) {
+		/* not the app's doing: a watchdog, a button, a stray one */
+		log_info("app: NMI at rip %llx; the app goes on", (unsigned long long)tf->rip);
+		return;
+	}
+	if (tf->vector == TRAP_MC) {
+		log_error("app: stopped: %s at rip %llx", trap_name(TRAP_MC),
+			  (unsigned long long)tf->rip);
+		proc_stop_by_iret(tf);
+		return;
+	}
 	if (tf->vector != TRAP_PF) {
 		log_error("app: stopped: %s at rip %llx (error %llx, cpl %llu)",
 			  trap_name((unsigned)tf->vector), (unsigned long long)tf->rip,
@@ -206,20 +274,64 @@ static int proc_layout(uint64_t heap_base, const char *args, uint64_t *sp)
 	return 0;
 }
 
+/*
+ * The app's kernel stack, in the kernel map with a reserved page below
+ * it: an overflow faults there (a double fault, on its own stack) instead
+ * of running on into whatever lies below.  The pages are wired as
+ * vm_map_allocate wires them.
+ */
+static int proc_kstack_alloc(void)
+{
+	struct vm_map *k = vm_map_kernel();
+	const vm_size_t size = PROC_KSTACK_PAGES * PAGE_SIZE;
+	vaddr_t va;
+
+	int err = vm_map_allocate_space(k, size + PAGE_SIZE, &va);
+	if (err < 0)
+		return err;
+	vm_map_free(k, va);
+	if ((err = vm_map_reserve_space(k, va, PAGE_SIZE)) < 0)
+		return err;
+	proc.kstack_guard = va;
+	struct vm_object *obj = vm_object_allocate(size);
+	if (obj == NULL)
+		return -ENOMEM;
+	err = vm_map_insert_object_at(k, va + PAGE_SIZE, obj, 0, size, VM_PROT_RW, MAP_ENTRY_WIRED);
+	vm_object_deallocate(obj); /* the entry holds its own reference */
+	if (err < 0)
+		return err;
+	proc.kstack = (void *)(va + PAGE_SIZE);
+	for (vaddr_t a = va + PAGE_SIZE; err == 0 && a < va + PAGE_SIZE + size; a += PAGE_SIZE)
+		err = vm_fault(k, a, VM_PROT_WRITE, false);
+	return err;
+}
+
+static void proc_kstack_free(void)
+{
+	if (proc.kstack != NULL)
+		vm_map_free(vm_map_kernel(), (vaddr_t)proc.kstack);
+	if (proc.kstack_guard != 0)
+		vm_map_unreserve_space(vm_map_kernel(), proc.kstack_guard, PAGE_SIZE);
+}
+
 static int proc_create(void)
 {
 	memset(&proc, 0, sizeof(proc));
+	struct vm_stats st;
 	int err = pmap_create(&proc.pmap);
 	if (err < 0)
 		return err;
+	vm_page_stats(&st);
+	pmap_set_table_cap(proc.pmap, MAX(PROC_TABLES_MIN, st.total >> PROC_TABLES_SHIFT));
 	if ((err = vm_map_init(&proc.map, proc.pmap, PAGE_SIZE, PROC_MAP_END - PAGE_SIZE)) < 0) {
 		pmap_destroy(proc.pmap);
 		return err;
 	}
 	proc.heap = vm_object_allocate(GATE_AREA_ADDRESS);
 	proc.gate = vm_object_allocate(PAGE_SIZE);
-	proc.kstack = kmem_alloc_pages(PROC_KSTACK_PAGES);
-	return proc.heap && proc.gate && proc.kstack ? 0 : -ENOMEM;
+	if (proc.heap == NULL || proc.gate == NULL)
+		return -ENOMEM;
+	return proc_kstack_alloc();
 }
 
 static void proc_destroy(void)
@@ -233,8 +345,7 @@ static void proc_destroy(void)
 		vm_object_deallocate(proc.heap);
 	if (proc.gate != NULL)
 		vm_object_deallocate(proc.gate);
-	if (proc.kstack != NULL)
-		kmem_free_pages(proc.kstack, PROC_KSTACK_PAGES);
+	proc_kstack_free();
 	user_vm_map = NULL;
 	trap_user_hook = NULL;
 }
@@ -250,6 +361,7 @@ int proc_run(const char *args, int *code)
 		err = proc_load(&img, &heap_base);
 	if (err == 0)
 		err = proc_layout(heap_base, args, &sp);
+	proc.heap_base = heap_base;
 	if (err < 0) {
 		log_error("app: cannot start: %s", err_name(err));
 		proc_destroy();
@@ -260,9 +372,15 @@ int proc_run(const char *args, int *code)
 	trap_user_hook = proc_trap;
 	pmap_activate(proc.pmap);
 	proc.running = true;
+	if (kernel_config.timeout != 0)
+		proc.deadline = clock_us() + (uint64_t)kernel_config.timeout * 1000000;
+	console_interrupted(); /* a Ctrl-C typed before the app started is not for it */
+	user_fpu_reset();
+	apic_timer_start();
 	log_info("app: started at %llx, heap from %llx", (unsigned long long)img.entry,
 		 (unsigned long long)heap_base);
 	uint64_t r = user_run(img.entry, sp, GATE_AREA_ADDRESS - PROC_ARGS_MAX);
+	apic_timer_stop();
 	proc.running = false;
 	*code = proc.stopped ? PROC_EXIT_STOPPED : (int)(uint32_t)r;
 	proc_destroy();

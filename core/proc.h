@@ -39,6 +39,9 @@ extern bool proc_test_stopped;
 /* For syscall.c: the running app's map and heap object, and its end. */
 struct vm_map *proc_map(void);
 struct vm_object *proc_heap(void);
+/* [*lo, *hi): where the app's own blocks and mappings lie, between the
+ * image and the stack's guard page. */
+void proc_app_space(uint64_t *lo, uint64_t *hi);
 _Noreturn void proc_exit(int code);
 
 #endif

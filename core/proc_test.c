@@ -43,3 +43,40 @@ PROC_FAULT_TEST(fault_exec_stack)
 PROC_FAULT_TEST(fault_kernel_read)
 PROC_FAULT_TEST(fault_stack_overflow)
 PROC_FAULT_TEST(heap_exhaust)
+
+/* The app as a buggy program (app/hostile.c): every refusal exact, the
+ * kernel whole after it.  Each runs when named. */
+#define PROC_PART_TEST(part)                                                                       \
+	KTEST_DEFINE(user_##part, KTEST_ON_REQUEST)                                                \
+	{                                                                                          \
+		proc_test_expect(#part, 0);                                                        \
+	}
+
+PROC_PART_TEST(hostile)
+PROC_PART_TEST(alloc_loop)
+
+/* The CPU as the app finds it (app/cpu_state.c). */
+PROC_PART_TEST(ac_fault)
+PROC_PART_TEST(nmi_wait)
+
+KTEST_DEFINE(user_sse, KTEST_ON_REQUEST)
+{
+	/* twice: the second app must not find the first one's state */
+	proc_test_expect("sse", 0);
+	proc_test_expect("sse_again", 0);
+}
+
+/* sidt stops the app where UMIP is on; without UMIP the part exits 0
+ * only if no kernel address came back. */
+KTEST_DEFINE(user_umip, KTEST_ON_REQUEST)
+{
+	int code = 0;
+
+	KTEST_EQ(proc_run("umip", &code), 0);
+	proc_test_stopped |= code == PROC_EXIT_STOPPED;
+	if (code != PROC_EXIT_STOPPED && code != 0)
+		ktest_fail(__FILE__, __LINE__, "app part umip: exit %d", code);
+}
+
+PROC_FAULT_TEST(spin)
+PROC_FAULT_TEST(table_exhaust)

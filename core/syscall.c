@@ -21,24 +21,57 @@
 #define SYS_FILES 16
 #define SYS_CHUNK 4096 /* bytes per bounce through the kernel */
 #define SYS_PATH_MAX 1024
+/*
+ * What the app can make the kernel hold: each live block or file mapping
+ * costs a map entry, buddy descriptors and at most one more reserved
+ * piece (a block inside a reservation cuts one piece in two), about 300
+ * bytes in all.  One block per 4 pages of memory keeps that near 2% of
+ * memory; the floor leaves small machines room to run.
+ */
+#define SYS_BLOCKS_PER_PAGE_SHIFT 2
+#define SYS_BLOCKS_MIN 1024
 
 _Static_assert(PHOBOS_EFAULT == EFAULT && PHOBOS_ENOMEM == ENOMEM && PHOBOS_EINVAL == EINVAL &&
-		       PHOBOS_ENOENT == ENOENT && PHOBOS_EIO == EIO && PHOBOS_ENOSPC == ENOSPC,
+		       PHOBOS_ENOENT == ENOENT && PHOBOS_EIO == EIO && PHOBOS_ENOSPC == ENOSPC &&
+		       PHOBOS_ENODEV == ENODEV && PHOBOS_ENAMETOOLONG == ENAMETOOLONG &&
+		       PHOBOS_EISDIR == EISDIR && PHOBOS_EFBIG == EFBIG &&
+		       PHOBOS_ENOTDIR == ENOTDIR && PHOBOS_EACCES == EACCES &&
+		       PHOBOS_EBUSY == EBUSY && PHOBOS_EBADF == EBADF && PHOBOS_EMFILE == EMFILE &&
+		       PHOBOS_EROFS == EROFS && PHOBOS_ENOSYS == ENOSYS,
 	       "the ABI's error codes are the kernel's");
 
 struct sys_file {
 	struct fat_file *f;
 	uint64_t pos;
+	bool read_only; /* a protected path (sys_path_protected) */
 };
 
 static struct sys_file sys_files[SYS_FILES];
+
+/*
+ * The app's file mappings, for W^X across views: two mappings of one file
+ * share its object, so a shared writable one and an executable one (whose
+ * private shadow still reads the file's pages) would let the app write
+ * code and run it.  Whichever comes second is refused.
+ */
+struct sys_map {
+	struct sys_map *next;
+	uint64_t va;
+	struct vm_object *file; /* the file's object; the mapping holds it */
+	bool writes_file, exec;
+};
+
+static struct sys_map *sys_maps;
+static uint64_t sys_blocks; /* the app's live heap blocks and file mappings */
 
 /*
  * The app's reservations (sys_reserve_space), which it may allocate inside
  * at exact addresses: the kernel's own (below the image, the stack guard,
  * the gate area) are not among them and stay untouchable.  Allocating
  * inside one cuts it around the block; freeing the block reserves its
- * range again, so the pieces may lie side by side.
+ * range again, so the pieces may lie side by side.  Every piece of a
+ * reservation lies inside its [start, end): pieces are only ever made
+ * there, and only pieces found there are cut or let go.
  */
 #define SYS_RESERVATIONS 16
 
@@ -50,21 +83,24 @@ static struct sys_reservation sys_res[SYS_RESERVATIONS];
 
 static struct sys_reservation *sys_res_holding(uint64_t a, uint64_t size)
 {
-	for (int i = 0; i < SYS_RESERVATIONS; i++)
-		if (sys_res[i].end != 0 && a >= sys_res[i].start && size <= sys_res[i].end - a)
-			return &sys_res[i];
+	for (int i = 0; i < SYS_RESERVATIONS; i++) {
+		struct sys_reservation *r = &sys_res[i];
+		if (r->end != 0 && a >= r->start && a < r->end && size <= r->end - a)
+			return r;
+	}
 	return NULL;
 }
 
-/* Frees [at, at + size) of the reserved pieces covering it, keeping the
- * rest reserved; -EBUSY when something else lies in the range. */
-static int sys_res_carve(uint64_t at, uint64_t size)
+/* Frees [at, at + size) of r's pieces covering it, keeping the rest of
+ * them reserved; -EBUSY when something else lies in the range. */
+static int sys_res_carve(const struct sys_reservation *r, uint64_t at, uint64_t size)
 {
 	struct vm_map_entry e;
 	uint64_t first = 0, last = 0;
 
 	for (uint64_t a = at; a < at + size; a = e.end) {
-		if (vm_map_lookup(proc_map(), a, &e) < 0 || e.kind != VM_ENTRY_RESERVED)
+		if (vm_map_lookup(proc_map(), a, &e) < 0 || e.kind != VM_ENTRY_RESERVED ||
+		    e.start < r->start || e.end > r->end)
 			return -EBUSY;
 		first = a == at ? e.start : first;
 		last = e.end;
@@ -81,6 +117,32 @@ static int sys_res_carve(uint64_t at, uint64_t size)
 	return err;
 }
 
+static uint64_t sys_blocks_max(void)
+{
+	struct vm_stats st;
+
+	vm_page_stats(&st);
+	return MAX(SYS_BLOCKS_MIN, st.total >> SYS_BLOCKS_PER_PAGE_SHIFT);
+}
+
+/* [start, end) lies where the app's own blocks and file mappings go,
+ * clear of the image, the stack with its guard and the gate. */
+static bool sys_app_range(uint64_t start, uint64_t end)
+{
+	uint64_t lo, hi;
+
+	proc_app_space(&lo, &hi);
+	return start >= lo && end <= hi;
+}
+
+/* A buffer that lies wholly in the user half: checked before any byte
+ * moves, so a length near 2^64 fails at once instead of after part of
+ * the work. */
+static bool sys_user_buffer(uint64_t a, uint64_t len)
+{
+	return a < USER_SPACE_END && len <= USER_SPACE_END - a;
+}
+
 static int64_t sys_exit(const uint64_t *a)
 {
 	proc_exit((int)a[0]);
@@ -88,16 +150,22 @@ static int64_t sys_exit(const uint64_t *a)
 
 static int64_t sys_console_write(const uint64_t *a)
 {
-	char buf[257];
+	char buf[256];
 	uint64_t done = 0;
 
+	if (!sys_user_buffer(a[0], a[1]))
+		return -EFAULT;
 	while (done < a[1]) {
-		size_t n = (size_t)MIN(a[1] - done, sizeof(buf) - 1);
+		size_t n = (size_t)MIN(a[1] - done, sizeof(buf));
 		int err = user_copy_in(buf, a[0] + done, n);
 		if (err < 0)
 			return done > 0 ? (int64_t)done : err;
-		buf[n] = '\0';
-		kprintf("%s", buf);
+		/* a NUL is not text: it is left out, and what follows still goes */
+		for (size_t i = 0, len; i < n; i += len + 1) {
+			for (len = 0; i + len < n && buf[i + len] != '\0'; len++)
+				;
+			kprintf("%.*s", (int)len, buf + i);
+		}
 		done += n;
 	}
 	return (int64_t)done;
@@ -148,29 +216,46 @@ static int64_t sys_allocate_heap(const uint64_t *a)
 	    !IS_ALIGNED(at, PAGE_SIZE) || a[3] > 1)
 		return -EINVAL;
 	size = ALIGN_UP(size, PAGE_SIZE);
-	bool inside = at != 0 && sys_res_holding(at, size) != NULL;
-	int err = inside ? sys_res_carve(at, size) : 0;
+	if (sys_blocks >= sys_blocks_max())
+		return -ENOMEM;
+	const struct sys_reservation *r = at != 0 ? sys_res_holding(at, size) : NULL;
+	int err = r != NULL ? sys_res_carve(r, at, size) : 0;
 	if (err == 0)
 		err = vm_map_insert_heap(proc_map(), proc_heap(), at, size, sys_prot(a[1]),
 					 MAP_ENTRY_USER, &va);
-	if (err < 0 && inside)
+	if (err < 0 && r != NULL)
 		vm_map_reserve_space(proc_map(), at, size); /* the cut healed */
+	sys_blocks += err == 0;
 	return err < 0 ? err : (int64_t)va;
 }
 
-/* A heap block (or file mapping) given back: its heap pages go too. */
+/*
+ * A heap block or file mapping of the app's given back: its heap pages go
+ * too.  What the kernel made (the image, the stack, the gate) lies outside
+ * the app's range and stays.
+ */
 static int64_t sys_free_heap(const uint64_t *a)
 {
 	struct vm_map_entry e;
 
 	if (vm_map_lookup(proc_map(), a[0], &e) < 0 || e.start != a[0] ||
-	    e.kind != VM_ENTRY_OBJECT || e.object == NULL)
+	    e.kind != VM_ENTRY_OBJECT || e.object == NULL || !sys_app_range(e.start, e.end))
 		return -EINVAL;
 	bool heap = e.object == proc_heap();
 	int err = vm_map_free(proc_map(), a[0]);
-	if (err == 0 && heap)
+	if (err < 0)
+		return err;
+	sys_blocks--;
+	if (heap)
 		vm_object_page_remove_range(proc_heap(), e.start / PAGE_SIZE, e.end / PAGE_SIZE);
-	if (err == 0 && sys_res_holding(e.start, e.end - e.start) != NULL)
+	for (struct sys_map **p = &sys_maps; *p != NULL; p = &(*p)->next)
+		if ((*p)->va == e.start) {
+			struct sys_map *m = *p;
+			*p = m->next;
+			mm_mfree(m);
+			break;
+		}
+	if (sys_res_holding(e.start, e.end - e.start) != NULL)
 		err = vm_map_reserve_space(proc_map(), e.start, e.end - e.start);
 	return err;
 }
@@ -227,6 +312,59 @@ static int sys_path(uint64_t upath, char *path)
 	return user_copy_str(path, upath, SYS_PATH_MAX);
 }
 
+static bool sys_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/* name is want (lower case) but for the case of ASCII letters */
+static bool sys_name_is(const char *name, size_t len, const char *want)
+{
+	size_t i = 0;
+
+	for (; i < len && want[i] != '\0'; i++)
+		if (name[i] != want[i] && !(sys_upper(name[i]) && (name[i] | 0x20) == want[i]))
+			return false;
+	return i == len && want[i] == '\0';
+}
+
+/*
+ * The loader (everything under \EFI\) and \phobos.cfg are the stick's
+ * life: the app may read them, never change them.  The path is resolved
+ * as fat_walk will (either slash, empty and "." parts skipped, ".." one
+ * up, names compared without case, as FAT does for ASCII), so no spelling
+ * of it gets past.  Only the first part counts, so ".." is followed only
+ * as far as it says.
+ */
+static bool sys_path_protected(const char *path)
+{
+	const char *first = NULL, *last = NULL;
+	size_t first_len = 0, last_len = 0, depth = 0;
+
+	for (const char *p = path; *p != '\0';) {
+		while (*p == '/' || *p == '\\')
+			p++;
+		const char *name = p;
+		while (*p != '\0' && *p != '/' && *p != '\\')
+			p++;
+		size_t len = (size_t)(p - name);
+		if (len == 0 || sys_name_is(name, len, "."))
+			continue;
+		if (sys_name_is(name, len, "..")) {
+			depth -= depth > 0;
+			continue;
+		}
+		if (depth++ == 0) {
+			first = name;
+			first_len = len;
+		}
+		last = name;
+		last_len = len;
+	}
+	return depth >= 1 && (sys_name_is(first, first_len, "efi") ||
+			      (depth == 1 && sys_name_is(last, last_len, "phobos.cfg")));
+}
+
 static struct sys_file *sys_fd(uint64_t fd)
 {
 	return fd < SYS_FILES && sys_files[fd].f != NULL ? &sys_files[fd] : NULL;
@@ -241,6 +379,9 @@ static int64_t sys_open(const uint64_t *a)
 
 	if (err == 0 && (a[1] & ~7ull) != 0)
 		err = -EINVAL;
+	bool protected = err == 0 && sys_path_protected(path);
+	if (protected && (flags & (PHOBOS_O_CREATE | PHOBOS_O_TRUNC)))
+		err = -EACCES;
 	for (int i = 0; err == 0 && i < SYS_FILES && fd < 0; i++)
 		if (sys_files[i].f == NULL)
 			fd = i;
@@ -255,6 +396,7 @@ static int64_t sys_open(const uint64_t *a)
 			sys_files[fd].f = NULL;
 		}
 		sys_files[fd].pos = 0;
+		sys_files[fd].read_only = protected;
 	}
 	mm_mfree(path);
 	return err < 0 ? err : fd;
@@ -280,6 +422,10 @@ static int64_t sys_rw(const uint64_t *a, bool write)
 
 	if (s == NULL)
 		return -EBADF;
+	if (write && s->read_only)
+		return -EACCES;
+	if (!sys_user_buffer(a[1], a[2]))
+		return -EFAULT;
 	uint8_t *buf = mm_malloc(SYS_CHUNK);
 	if (buf == NULL)
 		return -ENOMEM;
@@ -323,14 +469,15 @@ static int64_t sys_seek(const uint64_t *a)
 
 	if (s == NULL)
 		return -EBADF;
-	int64_t base = a[2] == PHOBOS_SEEK_SET ? 0
-		       : a[2] == PHOBOS_SEEK_CUR ? (int64_t)s->pos
-		       : a[2] == PHOBOS_SEEK_END ? (int64_t)fat_size(s->f)
-						 : -1;
-	int64_t off = (int64_t)a[1];
-	if (base < 0 || (off < 0 && -off > base) || (off > 0 && off > INT64_MAX - base))
+	if (a[2] > PHOBOS_SEEK_END)
 		return -EINVAL;
-	s->pos = (uint64_t)(base + off);
+	/* base is at most 2^63 - 1 (positions are kept below it), so the sum of
+	 * it and any int64 offset fits in an __int128 without overflow */
+	uint64_t base = a[2] == PHOBOS_SEEK_SET ? 0 : a[2] == PHOBOS_SEEK_CUR ? s->pos : fat_size(s->f);
+	__int128 pos = (__int128)base + (int64_t)a[1];
+	if (pos < 0 || pos > INT64_MAX)
+		return -EINVAL;
+	s->pos = (uint64_t)pos;
 	return (int64_t)s->pos;
 }
 
@@ -415,10 +562,37 @@ static int64_t sys_map_file(const uint64_t *a)
 	if (!IS_ALIGNED(a[1], PAGE_SIZE) || a[2] == 0 || a[2] > GATE_AREA_ADDRESS ||
 	    !sys_prot_ok(a[3]) || (a[4] != PHOBOS_MAP_SHARED && a[4] != PHOBOS_MAP_PRIVATE))
 		return -EINVAL;
+	bool writes_file = a[4] == PHOBOS_MAP_SHARED && (a[3] & PHOBOS_PROT_WRITE);
+	if (writes_file && s->read_only)
+		return -EACCES;
+	if (sys_blocks >= sys_blocks_max())
+		return -ENOMEM;
+	struct sys_map *m = mm_malloc(sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
 	/* anywhere in the app's map: above the gate it is all reserved */
 	int err = fat_map(proc_map(), s->f, a[1], a[2], sys_prot(a[3]), a[4] == PHOBOS_MAP_SHARED,
 			  MAP_ENTRY_USER, &va);
-	return err < 0 ? err : (int64_t)va;
+	struct vm_map_entry e;
+	if (err == 0 && (err = vm_map_lookup(proc_map(), va, &e)) == 0) {
+		*m = (struct sys_map){sys_maps, va, e.object, writes_file,
+				      (a[3] & PHOBOS_PROT_EXEC) != 0};
+		while (m->file->backing != NULL) /* a private mapping's shadow reads the file */
+			m->file = m->file->backing;
+		for (const struct sys_map *o = sys_maps; o != NULL; o = o->next)
+			if (o->file == m->file && ((o->writes_file && m->exec) ||
+						   (o->exec && m->writes_file)))
+				err = -EACCES;
+		if (err < 0)
+			vm_map_free(proc_map(), va);
+	}
+	if (err < 0) {
+		mm_mfree(m);
+		return err;
+	}
+	sys_maps = m;
+	sys_blocks++;
+	return (int64_t)va;
 }
 
 static int64_t sys_sync(const uint64_t *a)
@@ -477,6 +651,12 @@ int64_t syscall_dispatch(struct syscall_frame *f)
 void syscall_proc_end(void)
 {
 	memset(sys_res, 0, sizeof(sys_res));
+	while (sys_maps != NULL) {
+		struct sys_map *m = sys_maps;
+		sys_maps = m->next;
+		mm_mfree(m);
+	}
+	sys_blocks = 0;
 	for (int i = 0; i < SYS_FILES; i++)
 		if (sys_files[i].f != NULL) {
 			fat_close(sys_files[i].f);

@@ -3,7 +3,7 @@
 # string functions.
 
 ACFLAGS := -target x86_64-unknown-none-elf -std=gnu11 -ffreestanding -fno-stack-protector \
-	-fno-pic -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -g -O2 \
+	-fno-pic -fno-omit-frame-pointer -g -O2 \
 	-Wall -Wextra -Werror -I. -MMD -MP
 APP_SRCS := $(sort $(wildcard app/*.c app/lib/*.c)) $(BENCH_COMMON) app/bench/os_phobos.c \
 	core/lib/printf.c core/lib/string.c
@@ -13,14 +13,14 @@ APP_ELF := $(BUILD)/app.elf
 
 -include $(APP_OBJS:.o=.d)
 
-$(BUILD)/app/%.o: %.c
+$(BUILD)/app/%.o: %.c mk/app.mk
 	@mkdir -p $(@D)
 	$(KCC) $(ACFLAGS) -c $< -o $@
 
 $(BUILD)/app/app/bench/report.o: $(BENCH_GEN)
 $(BUILD)/app/app/bench/report.o: ACFLAGS += -I$(BUILD)/gen
 
-$(BUILD)/app/%.o: %.S
+$(BUILD)/app/%.o: %.S mk/app.mk
 	@mkdir -p $(@D)
 	$(KCC) $(ACFLAGS) -c $< -o $@
 

@@ -30,7 +30,9 @@ $(BUILD)/kernel/%.o: %.S
 
 # Two links: the first gives the addresses for the symbol table, the second
 # adds the table in the last section, which moves nothing; the check below
-# proves it.
+# proves it.  The last check keeps the kernel general-registers-only: the
+# app's FPU/SSE/AVX state then survives every trap and system call without
+# being saved (user.c restores a clean one for each app, nothing else).
 $(BUILD)/ksyms0.o: scripts/gen_ksyms.py
 	@mkdir -p $(@D)
 	python3 scripts/gen_ksyms.py $(BUILD)/ksyms0.S
@@ -46,6 +48,11 @@ $(KERNEL_ELF): $(KOBJS) $(BUILD)/ksyms0.o $(LDSCRIPT) scripts/gen_ksyms.py
 	@grep -v '__ksyms\|__kernel_end' $(BUILD)/kernel.pass1.syms > $(BUILD)/kernel.pass1.cmp
 	@grep -v '__ksyms\|__kernel_end' $(BUILD)/kernel.syms | cmp -s - $(BUILD)/kernel.pass1.cmp || \
 		{ echo "kernel: symbol addresses moved between links"; exit 1; }
+	@if llvm-objdump -d --no-show-raw-insn $@ | \
+		grep -E '%(x|y|z)?mm[0-9]|%st|^ *[0-9a-f]+:[[:space:]]+(f[a-z0-9]*|ldmxcsr|stmxcsr|emms)([[:space:]]|$$)' | \
+		grep -vE '[[:space:]]fxrstor[[:space:]]'; then \
+		echo "kernel: the FPU/SSE instructions above: the kernel is general-registers-only" \
+			"(only user_fpu_reset restores the app's clean state)"; rm -f $@; exit 1; fi
 
 $(BUILD)/kernel.stripped.elf: $(KERNEL_ELF)
 	llvm-objcopy --strip-debug $< $@

@@ -10,8 +10,9 @@
  * draws the progress bar and owns the random numbers, so both systems see
  * the same reference strings.
  *
- * No floating point: the app is built for general registers only, so every
- * figure is an integer count of thousandths ("milli").  Errors are 0 or a
+ * Figures are integer counts of thousandths ("milli"): exact, printed the
+ * same by every backend's formatter, and no floating point in the kernel's
+ * printf, which the app shares.  Errors are 0 or a
  * negative BENCH_E* code; a workload that cannot run here calls bench_skip
  * with the reason.
  */

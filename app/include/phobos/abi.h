@@ -85,12 +85,17 @@ enum phobos_sys {
 #define PHOBOS_EFAULT 14
 #define PHOBOS_EBUSY 16
 #define PHOBOS_EEXIST 17
+#define PHOBOS_ENODEV 19
+#define PHOBOS_ENOTDIR 20
+#define PHOBOS_EISDIR 21
 #define PHOBOS_EINVAL 22
 #define PHOBOS_EMFILE 24
 #define PHOBOS_ENODEV 19
+#define PHOBOS_EFBIG 27
 #define PHOBOS_ENOSPC 28
 #define PHOBOS_EROFS 30
 #define PHOBOS_ERANGE 34
+#define PHOBOS_ENAMETOOLONG 36
 #define PHOBOS_ENOSYS 38
 
 struct phobos_stat {

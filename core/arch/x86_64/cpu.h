@@ -132,5 +132,6 @@ static inline _Noreturn void cpu_halt_forever(void)
 #define CR0_WP (1ull << 16)
 #define CR4_PGE (1ull << 7)
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_AC (1ull << 18)
 
 #endif

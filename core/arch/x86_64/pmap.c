@@ -31,7 +31,7 @@ typedef bool (*pmap_leaf_fn)(struct pmap *pmap, uint64_t *e, vaddr_t va, vm_prot
 
 struct spinlock pmap_lock = SPINLOCK_INIT("pmap");
 static struct pmap pmap_kernel_store;				     /* (p) */
-static struct pmap pmap_users = {0, 0, 0, &pmap_users, &pmap_users}; /* (p) list head */
+static struct pmap pmap_users = {.next = &pmap_users, .prev = &pmap_users}; /* (p) list head */
 static struct pmap *pmap_current = &pmap_kernel_store;		     /* (p) */
 static paddr_t (*pmap_early_alloc)(void);			     /* (p) */
 
@@ -106,6 +106,7 @@ static void pmap_grow(struct pmap *pmap, uint64_t *e, vaddr_t va, int level, pad
 	/* U on every table above user addresses, so that leaves alone decide */
 	*e = pa | PTE_P | PTE_W | (pmap_is_kernel_va(va) ? 0 : PTE_U);
 	pmap_ptp_count(e, 1);
+	pmap->tables++;
 	if (level == 3 && pmap_is_kernel_va(va)) {
 		KASSERT(pmap == &pmap_kernel_store);
 		pmap_share_slot(PTE_INDEX(va, 3), *e);
@@ -163,6 +164,8 @@ static int pmap_reserve(struct pmap *pmap, vaddr_t va, int level, uint64_t *path
 	res->n = 0;
 	if (low != level && (*path[low] & PTE_PS))
 		return low;
+	if (pmap->tables_max != 0 && pmap->tables + (uint64_t)(low - level) > pmap->tables_max)
+		return -1;
 	while (res->n < low - level) {
 		paddr_t pa = pmap_ptp_alloc();
 		if (pa == 0) {
@@ -202,6 +205,7 @@ static bool pmap_prune(struct pmap *pmap, vaddr_t va)
 		*path[l + 1] = 0;
 		pmap_ptp_count(path[l + 1], -1);
 		pmap_ptp_free(m);
+		pmap->tables--;
 		freed_pt |= l == 0;
 	}
 	return freed_pt;
@@ -580,6 +584,14 @@ void pmap_destroy(struct pmap *pmap)
 	pmap_ptp_free(m);
 	spin_unlock(&pmap_lock);
 	DELETE(pmap);
+}
+
+void pmap_set_table_cap(struct pmap *pmap, uint64_t tables)
+{
+	KASSERT(pmap != &pmap_kernel_store);
+	spin_lock(&pmap_lock);
+	pmap->tables_max = tables;
+	spin_unlock(&pmap_lock);
 }
 
 void pmap_activate(struct pmap *pmap)

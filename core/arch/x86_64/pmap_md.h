@@ -18,4 +18,12 @@
 
 void *pmap_map_mmio(paddr_t pa, size_t size);
 
+/*
+ * At most `tables` page-table pages below the PML4 in a user pmap (0: no
+ * cap): what an app can make the kernel hold in wired tables.  Beyond it
+ * pmap_enter fails with -ENOMEM, as when no page is left.
+ */
+struct pmap;
+void pmap_set_table_cap(struct pmap *pmap, uint64_t tables);
+
 #endif

@@ -59,6 +59,8 @@ struct pmap {
 	paddr_t pml4;		  /* (c) physical address of the top table */
 	uint64_t resident;	  /* (p) 4 KiB leaves (pmap_enter's and pmap_install's) */
 	uint64_t wired;		  /* (p) of which PMAP_WIRED */
+	uint64_t tables;	  /* (p) table pages below the PML4 */
+	uint64_t tables_max;	  /* (p) cap on tables (pmap_set_table_cap); 0: none */
 	struct pmap *next, *prev; /* (p) user pmaps, for kernel PML4 entries */
 };
 

@@ -8,6 +8,7 @@
 
 #define COM1 0x3f8
 #define SERIAL_LSR_THRE 0x20
+#define SERIAL_LSR_DR 0x01 /* a received byte waits */
 
 static bool serial_present;
 
@@ -28,6 +29,13 @@ static void serial_putc(char c)
 	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & SERIAL_LSR_THRE); i++)
 		cpu_pause();
 	outb(COM1, (uint8_t)c);
+}
+
+int serial_getc(void)
+{
+	if (!serial_present || !(inb(COM1 + 5) & SERIAL_LSR_DR))
+		return -1;
+	return inb(COM1);
 }
 
 void serial_write(const char *s, size_t len)

@@ -4,8 +4,10 @@
  * IST stacks.  #BP and #UD may be announced by a self-test and are then
  * counted and stepped over; page faults go to the VM's hook (or, inside the
  * user copy routines, end the copy with -EFAULT); traps from ring 3 go to
- * the app's handler; everything else is a panic with the full frame.
+ * the app's handler, and so does the APIC timer's tick, which only ring 3
+ * sees; everything else is a panic with the full frame.
  */
+#include "core/arch/x86_64/apic.h"
 #include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/trap.h"
 #include "core/arch/x86_64/user.h"
@@ -18,6 +20,8 @@ struct idt_gate {
 } __attribute__((packed));
 
 extern const uint64_t trap_stub_table[32];
+extern char trap_stub_32[], trap_stub_spurious[];
+extern uint8_t user_smap;
 static struct idt_gate idt[256];
 
 int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr, char *why, size_t len);
@@ -58,6 +62,8 @@ void idt_init(void)
 		uint8_t ist = v == TRAP_DF ? 1 : v == TRAP_NMI ? 2 : v == TRAP_MC ? 3 : 0;
 		idt_set(v, trap_stub_table[v], ist);
 	}
+	idt_set(APIC_TIMER_VECTOR, (uint64_t)trap_stub_32, 0);
+	idt_set(APIC_SPURIOUS_VECTOR, (uint64_t)trap_stub_spurious, 0);
 	struct {
 		uint16_t limit;
 		uint64_t base;
@@ -94,10 +100,16 @@ static bool trap_step_over_expected(struct trap_frame *tf)
 
 void trap_dispatch(struct trap_frame *tf)
 {
+	/* trap_common cleared AC: with SMAP, no handler may reach user pages */
+	KASSERT(!user_smap || !(read_rflags() & RFLAGS_AC));
+	if (tf->vector == APIC_TIMER_VECTOR)
+		apic_eoi();
 	if ((tf->cs & 3) == 3 && trap_user_hook != NULL) {
 		trap_user_hook(tf); /* the app's own business: resolved, or the app stops */
 		return;
 	}
+	if (tf->vector == APIC_TIMER_VECTOR)
+		return; /* a tick that found no app: nothing to do */
 	if (trap_step_over_expected(tf))
 		return;
 	if (tf->vector == TRAP_PF && user_copy_fault_fixup(tf, read_cr2()))

@@ -22,6 +22,12 @@ trap_stub_\n:
 
 trap_common:
 	cld
+	/* the app may have set AC with popf: SMAP must hold in the handler
+	 * (iretq restores the trapped code's own AC) */
+	testb $1, user_smap(%rip)
+	jz 1f
+	clac
+1:
 	push %rax
 	push %rbx
 	push %rcx
@@ -99,6 +105,12 @@ TRAP_NOERR 28
 TRAP_ERR 29
 TRAP_ERR 30
 TRAP_NOERR 31
+TRAP_NOERR 32
+
+/* The APIC's spurious vector: no EOI is due, nothing to do. */
+	.globl trap_stub_spurious
+trap_stub_spurious:
+	iretq
 
 	.section .rodata
 	.balign 8

@@ -2,31 +2,96 @@
  * Ring 3: see user.h.  SYSCALL takes CS/SS from STAR (kernel 0x08/0x10;
  * SYSRET gives user SS = STAR[63:48] + 8 and CS = + 16, which is why the
  * GDT holds user data before user code) and clears the flags in FMASK on
- * entry: interrupts, direction, trap and alignment check (so SMAP holds in
- * the kernel whatever the app set).
+ * entry: interrupts, direction, trap, nested task and alignment check (so
+ * SMAP holds in the kernel whatever the app set).  SYSCALL from 32-bit
+ * code (CSTAR) cannot happen, since the GDT has no 32-bit code segment;
+ * CSTAR still leads to a stub that stops the app, and SYSENTER_CS is 0 so
+ * that SYSENTER raises #GP instead of using what the firmware left.  UMIP
+ * makes sgdt, sidt, sldt, smsw and str fault in ring 3, so that they do not
+ * tell the app where the kernel's tables lie.
  */
+#include "core/arch/x86_64/apic.h"
 #include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/user.h"
 #include "core/mm/vm_map.h"
 
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
 #define MSR_FMASK 0xc0000084
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define CR4_UMIP (1ull << 11)
 #define EFER_SCE (1ull << 0)
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_DF (1ull << 10)
-#define RFLAGS_AC (1ull << 18)
+#define RFLAGS_NT (1ull << 14)
 
-extern char syscall_entry[], user_copy[], user_copy_fault[], user_copy_end[];
+extern char syscall_entry[], syscall_entry_compat[], user_copy[], user_copy_fault[], user_copy_end[];
 extern uint64_t user_kernel_stack;
 extern uint8_t user_smap;
+extern uint64_t user_app_rflags;
+
+#define CR0_MP (1ull << 1)
+#define CR0_EM (1ull << 2)
+#define CR0_TS (1ull << 3)
+#define CR0_NE (1ull << 5)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_OSXSAVE (1ull << 18)
+#define XCR0_X87 0x1
+#define XCR0_SSE 0x2
+#define XCR0_AVX 0x4
+#define FPU_AREA 1024 /* the legacy region and the XSAVE header, with room */
+
+/*
+ * The app's first FPU/SSE/AVX state: the x87 and MXCSR defaults, every
+ * register zero.  With XSAVE the header's XSTATE_BV is 0, so XRSTOR puts
+ * every enabled component in its initial state and reads only MXCSR.
+ */
+static uint8_t user_fpu_clean[FPU_AREA] __attribute__((aligned(64))) = {
+	[0] = 0x7f, [1] = 0x03,              /* FCW 0x037f */
+	[24] = 0x80, [25] = 0x1f,            /* MXCSR 0x1f80 */
+};
+static bool user_xsave;
 int user_copy_raw(void *dst, const void *src, size_t n) __asm__("user_copy");
 void gdt_set_kernel_stack(uint64_t top);
 
 struct vm_map *user_vm_map;
 void (*trap_user_hook)(struct trap_frame *tf);
+
+/*
+ * The FPU for the app (the kernel itself never uses it: it is built
+ * general-registers-only, which the build checks): x87 and SSE on with
+ * their exceptions reported as exceptions, and with XSAVE the AVX state
+ * too where the CPU has it.
+ */
+static void user_fpu_init(uint32_t r[4])
+{
+	cpuid(1, 0, r);
+	bool xsave = r[2] & (1u << 26), avx = r[2] & (1u << 28);
+
+	write_cr0((read_cr0() | CR0_MP | CR0_NE) & ~(CR0_EM | CR0_TS));
+	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (xsave ? CR4_OSXSAVE : 0));
+	if (xsave) {
+		uint64_t xcr0 = XCR0_X87 | XCR0_SSE | (avx ? XCR0_AVX : 0);
+		__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0), "d"(0u));
+	}
+	user_xsave = xsave;
+	log_info("cpu: FPU and SSE for the app%s", xsave ? (avx ? ", AVX through XSAVE" : ", XSAVE")
+							: "");
+}
+
+void user_fpu_reset(void)
+{
+	if (user_xsave)
+		__asm__ volatile("xrstor %0" : : "m"(user_fpu_clean), "a"(~0u), "d"(~0u));
+	else
+		__asm__ volatile("fxrstor %0" : : "m"(user_fpu_clean));
+}
 
 void user_cpu_init(void)
 {
@@ -35,18 +100,54 @@ void user_cpu_init(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 	wrmsr(MSR_STAR, (uint64_t)(GDT_USER_DS - 8) << 48 | (uint64_t)GDT_KERNEL_CS << 32);
 	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC);
+	wrmsr(MSR_CSTAR, (uint64_t)syscall_entry_compat);
+	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT);
 	cpuid(0, 0, r);
-	bool smep = false, smap = false;
-	if (r[0] >= 7) {
+	bool smep = false, smap = false, umip = false, sep = false;
+	uint32_t max = r[0];
+	if (max >= 1) {
+		cpuid(1, 0, r);
+		sep = r[3] & (1u << 11);
+	}
+	if (max >= 7) {
 		cpuid(7, 0, r);
 		smep = r[1] & (1u << 7);
 		smap = r[1] & (1u << 20);
+		umip = r[2] & (1u << 2);
 	}
-	write_cr4(read_cr4() | (smep ? CR4_SMEP : 0) | (smap ? CR4_SMAP : 0));
+	user_fpu_init(r);
+	if (sep) {
+		wrmsr(MSR_SYSENTER_CS, 0);
+		wrmsr(MSR_SYSENTER_ESP, 0);
+		wrmsr(MSR_SYSENTER_EIP, 0);
+	}
+	write_cr4(read_cr4() | (smep ? CR4_SMEP : 0) | (smap ? CR4_SMAP : 0) |
+		  (umip ? CR4_UMIP : 0));
 	user_smap = smap;
-	log_info("cpu: SYSCALL on; SMEP %s, SMAP %s", smep ? "on" : "not available",
-		 smap ? "on" : "not available");
+	if (apic_timer_init() == 0)
+		user_app_rflags |= RFLAGS_IF; /* the tick reaches the app, never the kernel */
+	log_info("cpu: SYSCALL on; SMEP %s, SMAP %s, UMIP %s", smep ? "on" : "not available",
+		 smap ? "on" : "not available", umip ? "on" : "not available");
+}
+
+/*
+ * SYSCALL from 32-bit code, which no app can reach (no such segment): the
+ * app is stopped as for an invalid opcode at the return address.
+ */
+void syscall_compat(uint64_t rip)
+{
+	struct trap_frame tf = {.vector = TRAP_UD, .rip = rip, .cs = GDT_USER_CS};
+
+	KASSERT(trap_user_hook != NULL);
+	trap_user_hook(&tf);
+	panic("syscall_compat: the app was not stopped");
+}
+
+/* sysretq to a non-canonical rip would fault in ring 0 on the app's stack;
+ * the app's map ends a page below the hole, so no syscall returns there. */
+_Noreturn void syscall_bad_return(uint64_t rip)
+{
+	panic("syscall_bad_return: rip %llx is not canonical", (unsigned long long)rip);
 }
 
 void user_set_kernel_stack(uint64_t top)

@@ -21,6 +21,8 @@ extern struct vm_map *user_vm_map;
 
 /* MSRs for SYSCALL, SMEP/SMAP when the CPU has them; logs which. */
 void user_cpu_init(void);
+/* The clean FPU/SSE/AVX state, for an app about to start. */
+void user_fpu_reset(void);
 /* The kernel stack traps and system calls from ring 3 run on. */
 void user_set_kernel_stack(uint64_t top);
 /* Runs the app from entry with the given stack, rdi = arg, until

@@ -20,11 +20,11 @@ user_run:
 	push %r15
 	sub $8, %rsp
 	mov %rsp, user_saved_rsp(%rip)
-	/* iret frame: ss, rsp, rflags (interrupts stay off: the app is never
-	 * preempted), cs, rip */
+	/* iret frame: ss, rsp, rflags (interrupts on only for the timer's
+	 * tick: the app is never preempted for anything else), cs, rip */
 	pushq $0x1b
 	pushq %rsi
-	pushq $0x2
+	pushq user_app_rflags(%rip)
 	pushq $0x23
 	pushq %rdi
 	mov %rdx, %rdi
@@ -102,8 +102,24 @@ syscall_entry:
 	pop %rbp
 	pop %rcx
 	pop %r11
+	/* still on the kernel stack: a user rip must be canonical (bits 63-47
+	 * clear), else sysretq would fault in ring 0 on the app's stack */
+	mov %rcx, user_rsp_scratch(%rip)
+	shrq $47, user_rsp_scratch(%rip)
+	jnz 4f
 	pop %rsp
 	sysretq
+4:	mov %rcx, %rdi
+	and $-16, %rsp
+	call syscall_bad_return
+
+/* SYSCALL from 32-bit code (CSTAR): never reached, see user.c. */
+	.globl syscall_entry_compat
+syscall_entry_compat:
+	mov user_kernel_stack(%rip), %rsp
+	mov %rcx, %rdi
+	call syscall_compat
+	ud2
 
 /*
  * user_copy(dst, src, n): memcpy that a fault may stop.  A page fault at a
@@ -130,6 +146,12 @@ user_copy_fault:
 	clac
 3:	ret
 user_copy_end:
+
+	.data
+	.balign 8
+	.globl user_app_rflags
+user_app_rflags:
+	.quad 0x2
 
 	.bss
 	.balign 8
