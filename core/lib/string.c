@@ -2,23 +2,32 @@
  * The string and memory functions env.h promises to freestanding code.
  * The compiler also emits calls to memcpy/memset/memmove for struct copies,
  * so these must exist in the kernel even where no C code names them.
- * rep movsb/stosb are fast on every CPU with ERMSB and correct on all.
+ * The bulk moves 8 bytes a step (rep movsq/stosq), the tail bytes one at a
+ * time: as fast as rep movsb/stosb on CPUs with ERMSB, and eight times
+ * fewer loop trips where the string instructions are emulated one
+ * iteration at a time (QEMU's TCG, which runs every test and benchmark).
  */
 #include "core/env.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t words = n / 8, tail = n % 8;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(tail) : : "memory");
 	return dst;
 }
 
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	size_t words = n / 8, tail = n % 8;
+	/* the byte in every byte of the word */
+	uint64_t pattern = (uint8_t)c * 0x0101010101010101ull;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(tail) : "a"(pattern) : "memory");
 	return dst;
 }
 

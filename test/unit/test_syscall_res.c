@@ -79,6 +79,8 @@ UNREACHED(long, fat_read, struct fat_file *f, uint64_t o, void *b, size_t n)
 UNREACHED(long, fat_write, struct fat_file *f, uint64_t o, const void *b, size_t n)
 UNREACHED(int, fat_truncate, struct fat_file *f, uint64_t s)
 UNREACHED(int, fat_stat, struct fat_vol *v, const char *p, struct fat_dirent *out)
+UNREACHED(int, fat_mkdir, struct fat_vol *v, const char *p)
+UNREACHED(int, console_write_to, unsigned sink, const char *s, size_t n)
 UNREACHED(int, fat_list, struct fat_vol *v, const char *p,
 	  int (*fn)(const struct fat_dirent *e, void *ctx), void *ctx)
 UNREACHED(int, fat_map, struct vm_map *m, struct fat_file *f, uint64_t o, uint64_t s, vm_prot_t p,
