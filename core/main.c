@@ -104,6 +104,11 @@ static void main_kernel_submaps(void)
  * used, the loader's own pages.  ACPI reclaim memory stays: its tables are
  * read again by drivers.
  */
+/* The least memory Phobos runs in, usable pages counted: below it the
+ * kernel's own maps, the app and the self-tests cannot all have what they
+ * need (mem=16M leaves about 15.8 MiB usable). */
+#define MAIN_MEM_MIN (14ull << 20)
+
 static void main_vm_startup(const struct boot_info *bi)
 {
 	static struct vm_phys_range ranges[BOOT_RANGES_MAX];
@@ -131,6 +136,16 @@ static void main_vm_startup(const struct boot_info *bi)
 		}
 	if (vm_page_startup(ranges, n, kernel_config.mem_cap) < 0)
 		panic("main_vm_startup: no usable memory");
+	struct vm_stats st;
+	vm_page_stats(&st);
+	if (st.total * PAGE_SIZE < MAIN_MEM_MIN) {
+		log_error("memory: %llu KiB usable%s; Phobos needs at least %llu MiB (its maps, "
+			  "page tables, the app and the self-tests' working sets)",
+			  (unsigned long long)(st.total * PAGE_SIZE >> 10),
+			  kernel_config.mem_cap ? " under the mem= cap" : "",
+			  (unsigned long long)(MAIN_MEM_MIN >> 20));
+		kernel_exit(EXIT_CONFIG);
+	}
 	pmap_boot_handoff();
 	vm_pageout_init(swap_pager_alloc);
 	vm_page_set_hooks(vm_pageout_reclaim, main_low_memory);

@@ -59,8 +59,13 @@ EFI_STATUS loader_load_kernel(struct boot_info *bi, uint64_t *entry)
 		return EFI_LOAD_ERROR;
 	loader_kernel_pages = (hi - lo + 4095) / 4096;
 	EFI_STATUS st = loader_alloc_pages(loader_kernel_pages, LOADER_MEM_KERNEL, &loader_kernel_phys);
-	if (EFI_ERROR(st))
+	if (EFI_ERROR(st)) {
+		/* what was asked, so a machine too small says so (see the README's
+		 * smallest machine) */
+		loader_put_hex("Phobos loader: no room for the kernel; 4 KiB pages in one piece wanted: ",
+			       loader_kernel_pages);
 		return st;
+	}
 	for (unsigned i = 0; i < eh->phnum; i++)
 		if (ph[i].type == LOADER_PT_LOAD)
 			loader_memcpy((void *)(UINTN)(loader_kernel_phys + ph[i].vaddr - lo),
