@@ -104,7 +104,7 @@ def scenario_bench_app():
          [res.get(("file_map_read", o + "_pages_read")) for o in ("seq", "walk", "rand")]),
         ("bench-app: the summary table ends the run",
          re.search(r"^summary +this run +previous", b.log, re.M) is not None, b.log[-1500:]),
-        ("bench-app: boot measured from the loader (positive, under 60 s)",
+        ("bench-app: smoke check: boot measured from the loader (positive, under 60 s)",
          0 < res.get(("boot", "loader_to_app_ms"), 0) < 60000, res.get(("boot", "loader_to_app_ms"))),
         ("bench-app: the host reads version 2 of every page file_map_write stored",
          seen.get("file") is not None and len(seen["file"]) == 512 * 1024 and
