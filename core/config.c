@@ -138,6 +138,10 @@ static int config_apply(struct config *c, const char *key, const char *v)
 		static const char *const bits[] = {"0", "1"};
 		if ((r = config_choice(key, v, bits, 2)) >= 0)
 			c->trace = r == 1;
+	} else if (strcmp(key, "tick") == 0) {
+		static const char *const ticks[] = {"on", "off"};
+		if ((r = config_choice(key, v, ticks, 2)) >= 0)
+			c->tick_off = r == 1;
 	} else if (strcmp(key, "timeout") == 0) {
 		r = config_seconds(&c->timeout, key, v);
 	} else if (strcmp(key, "mem") == 0) {

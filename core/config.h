@@ -40,6 +40,8 @@ struct config {
 	char selftest[CONFIG_LIST_MAX]; /* self-tests to run: "" = the default set */
 	bool trace;                     /* trace=1: major faults and page-outs as TRACE lines */
 	uint32_t timeout;               /* seconds the app may run; 0 = no limit */
+	bool tick_off;                  /* tick=off: no timer while the app runs (to measure
+					 * the tick; timeout= and Ctrl-C need it) */
 };
 
 int config_parse(struct config *cfg, const char *text);

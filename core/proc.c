@@ -376,7 +376,9 @@ int proc_run(const char *args, int *code)
 		proc.deadline = clock_us() + (uint64_t)kernel_config.timeout * 1000000;
 	console_interrupted(); /* a Ctrl-C typed before the app started is not for it */
 	user_fpu_reset();
-	apic_timer_start();
+	/* a time limit needs the tick whatever tick= says */
+	if (!kernel_config.tick_off || kernel_config.timeout != 0)
+		apic_timer_start();
 	log_info("app: started at %llx, heap from %llx", (unsigned long long)img.entry,
 		 (unsigned long long)heap_base);
 	uint64_t r = user_run(img.entry, sp, GATE_AREA_ADDRESS - PROC_ARGS_MAX);

@@ -155,6 +155,7 @@ int bench_swap_ws(void);
 int bench_alloc_mix(void);
 int bench_replacement(void);
 int bench_boot(void);
+int bench_tick(void);
 
 /* The runner: args are words "bench=<list>", "bench_mem=<size>",
  * "bench_file=<size>", "trace=1".  Returns the exit code. */

@@ -13,6 +13,7 @@ static const struct {
 	const char *what;
 } runner_work[] = {
 	{"boot", bench_boot, "loader entry to the app's first instruction"},
+	{"tick", bench_tick, "time the timer's interrupts take from a busy program"},
 	{"first_touch", bench_first_touch, "one store to each page of a fresh block"},
 	{"file_map_read", bench_file_map_read, "first touches of a file mapping, cold cache"},
 	{"file_map_write", bench_file_map_write, "stores to a shared file mapping, then sync"},

@@ -32,8 +32,8 @@ import scenarios  # noqa: E402
 
 OUT = os.path.join(ROOT, "build", "bench")
 RESULT = re.compile(r"^RESULT (\{.*\})\s*$", re.M)
-WORKLOADS = "boot,first_touch,file_map_read,file_map_write,swap_ws,alloc_mix,replacement"
-LINUX_WORKLOADS = "first_touch,file_map_read,file_map_write,swap_ws,alloc_mix,replacement"
+WORKLOADS = "boot,tick,first_touch,file_map_read,file_map_write,swap_ws,alloc_mix,replacement"
+LINUX_WORKLOADS = "tick,first_touch,file_map_read,file_map_write,swap_ws,alloc_mix,replacement"
 ALLOCATORS = ["glibc", "mimalloc", "jemalloc"]
 
 # (bench, metric, label, peer, goal, higher is better).  The ratio is Phobos
@@ -68,6 +68,7 @@ ROWS = [
     ("replacement", "scan_pages_read", "replacement hot+scan, pages read (lru_gen)",
      "linux-lru_gen", 1.0, False),
     ("boot", "loader_to_app_ms", "boot, loader to app, ms (goal: under 20)", None, None, False),
+    ("tick", "lost_pct", "busy loop, % of time lost to interrupts", "linux", None, False),
 ]
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "bench"))
 import bench_pattern  # noqa: E402
 
 BIN = os.path.join(ROOT, "build", "host", "bench_host")
-WORKLOADS = ["boot", "first_touch", "file_map_read", "file_map_write", "swap_ws", "alloc_mix",
+WORKLOADS = ["boot", "tick", "first_touch", "file_map_read", "file_map_write", "swap_ws", "alloc_mix",
              "replacement"]
 n = 0
 

@@ -14,7 +14,7 @@ from phobos_qemu import ESP_OFFSET, ROOT, boot
 sys.path.insert(0, os.path.join(ROOT, "test", "bench"))
 import bench_pattern  # noqa: E402
 
-WORKLOADS = ["boot", "first_touch", "file_map_read", "file_map_write", "swap_ws", "alloc_mix",
+WORKLOADS = ["boot", "tick", "first_touch", "file_map_read", "file_map_write", "swap_ws", "alloc_mix",
              "replacement"]
 RESULT = re.compile(r'^RESULT (\{.*\})$', re.M)
 

@@ -56,6 +56,12 @@ static void test_sizes_and_guids(void **state)
 	assert_string_equal(cfg.swap_guid, "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F");
 	assert_int_equal(config_parse(&cfg, "console=fb,serial"), 0);
 	assert_int_equal(cfg.console, CONSOLE_SERIAL | CONSOLE_FB);
+	assert_int_equal(config_parse(&cfg, "bench_mem=96M bench_file=64K tick=off"), 0);
+	assert_int_equal(cfg.bench_mem, 96ull << 20);
+	assert_int_equal(cfg.bench_file, 64ull << 10);
+	assert_true(cfg.tick_off);
+	assert_int_equal(config_parse(&cfg, "tick=on"), 0);
+	assert_false(cfg.tick_off);
 }
 
 static void test_bad_values(void **state)
@@ -65,7 +71,8 @@ static void test_bad_values(void **state)
 		"mem=99999999999999999999G", "mem=-1M", "swap=maybe",
 		"fs=0657fd6d-a4ab-43c4-84e5-0933c84b4f4", "fs=0657fd6d-a4ab-43c4-84e5-0933c84b4f4fz",
 		"fs=0657fd6dxa4ab-43c4-84e5-0933c84b4f4f", "console=vga", "console=serial,",
-		"=value", "novalue", "trace=2", "trace=yes",
+		"=value", "novalue", "trace=2", "trace=yes", "tick=sometimes", "bench_file=4K",
+		"bench_mem=512K",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(config_parse(&cfg, bad[i]), -EINVAL);
