@@ -15,7 +15,7 @@ static struct slab_cache *slab_caches; /* registry, for reclaim and checks */
 static struct spinlock slab_registry_lock = SPINLOCK_INIT("slab registry");
 
 _Static_assert(sizeof(struct slab) <= SLAB_HEADER_SIZE, "slab header too big");
-_Static_assert(offsetof(struct slab, next) <= 64 && offsetof(struct slab_cache, empty) <= 64,
+_Static_assert(offsetof(struct slab, used[3]) <= 64 && offsetof(struct slab_cache, empty) <= 64,
 	       "the fields every operation touches span more than one cache line");
 
 /* Object 0 starts where its caller's pointer lands on an alignment boundary. */

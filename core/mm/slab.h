@@ -42,8 +42,8 @@ struct slab_cache;
 
 /*
  * The header at the start of every slab page.  What every allocation and
- * free reads or writes fills the first 64-byte line; the list links, used
- * only when the slab changes lists, come after.
+ * free reads or writes lies in the first 64-byte line, but for the last
+ * word of the bitmap (objects 192 and up, in the 16-byte class only).
  */
 struct slab {
 	uint32_t magic;            /* (c) SLAB_MAGIC */
@@ -51,8 +51,8 @@ struct slab {
 	uint16_t first;            /* (c) offset of object 0 */
 	struct slab_cache *cache;  /* (c) */
 	void *free;                /* (l) free objects, linked through their first word */
-	uint64_t used[4];          /* (l) bitmap of handed-out objects */
 	struct slab *next, *prev;  /* (l) the cache list it is on */
+	uint64_t used[4];          /* (l) bitmap of handed-out objects */
 };
 
 /* Likewise, the fields of every operation first, within one line. */
