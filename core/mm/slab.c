@@ -187,6 +187,14 @@ static struct slab *slab_refill(struct slab_cache *c)
 void *slab_alloc(struct slab_cache *c)
 {
 	slab_enter(c);
+	if (likely(c->nmag != 0)) {
+		uint8_t *p = c->mag[--c->nmag];
+		c->mag[c->nmag] = NULL;
+		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
+		c->in_use++;
+		slab_leave(c);
+		return p;
+	}
 	struct slab *s = c->partial;
 	if (unlikely(s == NULL) && (s = slab_refill(c)) == NULL) {
 		slab_leave(c);
@@ -224,6 +232,50 @@ static int slab_index(const struct slab *s, const uint8_t *p)
 	return i < c->per_slab && (size_t)i * c->stride == off ? (int)i : -1;
 }
 
+/*
+ * Whether obj is in c's magazine.  Slots above nmag are kept NULL, so all
+ * of them are compared, without a branch on nmag: a loop that stops at
+ * nmag mispredicted its exit on most frees.
+ */
+static bool slab_in_magazine(const struct slab_cache *c, const void *obj)
+{
+	bool hit = false;
+
+	for (unsigned k = 0; k < SLAB_MAGAZINE; k++)
+		hit |= c->mag[k] == obj;
+	return hit;
+}
+
+/*
+ * Puts object i (obj), free, back into its slab s and moves s between
+ * lists; returns s when it is empty and beyond what the cache keeps, off
+ * every list, for the caller to release once out of the cache.
+ */
+static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, void *obj)
+{
+	s->used[i / 64] &= ~(1ull << (i % 64));
+	*(void **)obj = s->free;
+	s->free = obj;
+	if (s->inuse-- == c->per_slab)
+		slab_list_add(&c->partial, s);
+	if (s->inuse != 0)
+		return NULL;
+	slab_list_remove(&c->partial, s);
+	if (c->nempty < SLAB_KEEP_EMPTY) {
+		slab_list_add(&c->empty, s);
+		c->nempty++;
+		return NULL;
+	}
+	c->slabs--;
+	return s;
+}
+
+static void slab_release(struct slab *s)
+{
+	s->magic = 0;
+	kmem_free_pages(s, 1);
+}
+
 void slab_free(struct slab_cache *c, void *obj, uintptr_t caller)
 {
 	struct slab *s = slab_of(obj);
@@ -243,7 +295,7 @@ void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 
 	slab_enter(c);
 	int i = slab_index(s, obj);
-	if (unlikely(i < 0 || !(s->used[i / 64] & (1ull << (i % 64))))) {
+	if (unlikely(i < 0 || !(s->used[i / 64] & (1ull << (i % 64))) || slab_in_magazine(c, obj))) {
 		slab_leave(c);
 		ksymbolize(caller, who, sizeof(who));
 		panic("slab_free: %s of %p (cache %s) by %s", i < 0 ? "invalid free" : "double free",
@@ -251,47 +303,47 @@ void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 	}
 	slab_debug_verify(c, (uint8_t *)obj - SLAB_REDZONE, true, caller);
 	slab_debug_fill(c, (uint8_t *)obj - SLAB_REDZONE, false);
-	s->used[i / 64] &= ~(1ull << (i % 64));
-	*(void **)obj = s->free;
-	s->free = obj;
 	c->in_use--;
-	if (s->inuse-- == c->per_slab)
-		slab_list_add(&c->partial, s);
-	struct slab *release = NULL;
-	if (s->inuse == 0) {
-		slab_list_remove(&c->partial, s);
-		if (c->nempty < SLAB_KEEP_EMPTY) {
-			slab_list_add(&c->empty, s);
-			c->nempty++;
-		} else {
-			release = s;
-			c->slabs--;
-		}
+	if (likely(c->nmag < SLAB_MAGAZINE)) {
+		c->mag[c->nmag++] = obj;
+		slab_leave(c);
+		return;
 	}
+	struct slab *release = slab_put(c, s, (unsigned)i, obj);
 	slab_leave(c);
-	if (release != NULL) {
-		release->magic = 0;
-		kmem_free_pages(release, 1);
-	}
+	if (release != NULL)
+		slab_release(release);
 }
 
+/* Empties the magazine into the slabs first, so that theirs can go too. */
 static size_t slab_cache_reclaim(struct slab_cache *c)
 {
+	struct slab *release = NULL;
 	size_t n = 0;
 
 	slab_enter(c);
+	while (c->nmag != 0) {
+		uint8_t *p = c->mag[--c->nmag];
+		c->mag[c->nmag] = NULL;
+		struct slab *s = slab_of(p);
+		struct slab *r = slab_put(c, s, (unsigned)slab_index(s, p), p);
+		if (r != NULL) {
+			r->next = release;
+			release = r;
+		}
+	}
 	struct slab *list = c->empty;
 	c->empty = NULL;
 	c->slabs -= c->nempty;
 	c->nempty = 0;
 	slab_leave(c);
-	while (list != NULL) {
-		struct slab *s = list;
-		list = s->next;
-		s->magic = 0;
-		kmem_free_pages(s, 1);
-		n++;
-	}
+	for (struct slab *lists[] = {release, list}, **l = lists; l < lists + 2; l++)
+		while (*l != NULL) {
+			struct slab *s = *l;
+			*l = s->next;
+			slab_release(s);
+			n++;
+		}
 	return n;
 }
 
@@ -349,11 +401,36 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	return used;
 }
 
+/* Checks the magazine: distinct objects of c, in use to their slabs (and,
+ * with MM_DEBUG, still poisoned), and NULL above nmag. */
+static void slab_check_magazine(struct slab_cache *c)
+{
+	KASSERT(c->nmag <= SLAB_MAGAZINE);
+	for (unsigned k = 0; k < SLAB_MAGAZINE; k++) {
+		const uint8_t *p = c->mag[k];
+		if (k >= c->nmag) {
+			if (p != NULL)
+				panic("slab_check: %s: magazine slot %u above the top is set", c->name, k);
+			continue;
+		}
+		const struct slab *s = slab_of(p);
+		int i = s != NULL && s->cache == c ? slab_index(s, p) : -1;
+		bool dup = false;
+		for (unsigned j = 0; j < k; j++)
+			dup |= c->mag[j] == p;
+		if (i < 0 || !((s->used[i / 64] >> (i % 64)) & 1) || dup)
+			panic("slab_check: %s: magazine entry %u (%p) is corrupt", c->name, k,
+			      (const void *)p);
+		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
+	}
+}
+
 void slab_check(struct slab_cache *c)
 {
 	uint64_t in_use = 0, slabs = 0, empty = 0;
 
 	slab_enter(c);
+	slab_check_magazine(c);
 	for (const struct slab *s = c->partial; s != NULL; s = s->next, slabs++) {
 		unsigned u = slab_check_one(c, s);
 		KASSERT(u > 0 && u < c->per_slab);
@@ -363,7 +440,7 @@ void slab_check(struct slab_cache *c)
 		KASSERT(slab_check_one(c, s) == 0);
 	/* the slabs on no list are the full ones: they hold every other object */
 	KASSERT(slabs <= c->slabs && empty == c->nempty);
-	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->in_use);
+	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->in_use + c->nmag);
 	slab_leave(c);
 }
 

@@ -6,15 +6,21 @@
  * therefore the page its address lies in, found in O(1).  A cache keeps its
  * slabs with free objects on two lists, partial (allocation takes from the
  * first) and empty (kept up to SLAB_KEEP_EMPTY, the rest go back to kmem at
- * once; slab_reclaim returns all of them under memory pressure).  Full
+ * once; slab_reclaim empties the magazines and returns all of them under
+ * memory pressure).  Full
  * slabs are on no list: a free finds its slab from the object, and a list
  * of them would cost two other slabs' headers whenever a slab fills or
  * stops being full, which in the larger classes is nearly every call.
  *
+ * Each cache also keeps up to SLAB_MAGAZINE objects freed last in a small
+ * stack of its own (the magazine), handed out again first: such an object
+ * is still in cache, and neither free nor allocation then writes its slab's
+ * header.  To its slab a magazine object is in use.
+ *
  * Objects are aligned to 16 bytes and, for power-of-two sizes up to the
  * page, to their size.  A freed object is checked against the slab's
- * bitmap: a double free or a pointer that is not an object start panics
- * naming the caller.  With MM_DEBUG each object also carries red zones,
+ * bitmap and the magazine: a double free or a pointer that is not an
+ * object start panics naming the caller.  With MM_DEBUG each object also carries red zones,
  * checked on free, and is poisoned while free, checked on reuse.
  *
  * Errors: slab_alloc returns NULL when kmem has no page.
@@ -28,6 +34,7 @@
 #include "core/env.h"
 
 #define SLAB_KEEP_EMPTY 2
+#define SLAB_MAGAZINE 8
 #define SLAB_MAGIC 0x534c4142u  /* "SLAB" */
 #define SLAB_HEADER_SIZE 80u
 #define SLAB_MAX_OBJECTS 256u   /* bits in the in-use bitmap */
@@ -63,6 +70,7 @@ struct slab_cache {
 	size_t stride;          /* (c) bytes per object, red zones included */
 	uint64_t in_use;        /* (l) objects handed out */
 	volatile bool busy;     /* inside an operation: the re-entry guard */
+	uint8_t nmag;           /* (l) objects in mag */
 	struct slab *empty;     /* (l) */
 	unsigned nempty;        /* (l) */
 	uint64_t slabs;         /* (l) slabs owned, full ones included */
@@ -70,6 +78,7 @@ struct slab_cache {
 	size_t size;            /* (c) bytes the caller may use */
 	size_t align;           /* (c) alignment of the caller's pointers */
 	struct slab_cache *next_cache; /* (c) registry of all caches */
+	void *mag[SLAB_MAGAZINE] __attribute__((aligned(64))); /* (l) freed last, reused first */
 } __attribute__((aligned(64)));
 
 /* size 1..SLAB_MAX_SIZE; align 0 or a power of two up to the page. */
