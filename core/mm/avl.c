@@ -1,6 +1,8 @@
 /*
- * avl: see avl.h.  Recursive insert and remove rebalance on the way back
- * up; the depth is at most 1.44 log2(n), so recursion stays shallow.
+ * avl: see avl.h.  Iterative: a change walks parent links upwards, fixing
+ * heights and rotating where a side got two taller than the other, and
+ * stops at the first subtree whose height came out as it was before the
+ * change, since nothing above it can have changed either.
  */
 #include "core/mm/avl.h"
 
@@ -14,59 +16,80 @@ static void avl_fix(struct avl_node *n)
 	n->height = 1 + MAX(avl_h(n->left), avl_h(n->right));
 }
 
-static struct avl_node *avl_rotate_right(struct avl_node *n)
+/* Makes the link that pointed at old (its parent's, or the root) point at new. */
+static void avl_replace(struct avl_tree *t, struct avl_node *old, struct avl_node *new)
+{
+	struct avl_node *p = old->parent;
+
+	if (p == NULL)
+		t->root = new;
+	else if (p->left == old)
+		p->left = new;
+	else
+		p->right = new;
+	if (new != NULL)
+		new->parent = p;
+}
+
+static struct avl_node *avl_rotate_right(struct avl_tree *t, struct avl_node *n)
 {
 	struct avl_node *l = n->left;
 
 	n->left = l->right;
+	if (l->right != NULL)
+		l->right->parent = n;
+	avl_replace(t, n, l);
 	l->right = n;
+	n->parent = l;
 	avl_fix(n);
 	avl_fix(l);
 	return l;
 }
 
-static struct avl_node *avl_rotate_left(struct avl_node *n)
+static struct avl_node *avl_rotate_left(struct avl_tree *t, struct avl_node *n)
 {
 	struct avl_node *r = n->right;
 
 	n->right = r->left;
+	if (r->left != NULL)
+		r->left->parent = n;
+	avl_replace(t, n, r);
 	r->left = n;
+	n->parent = r;
 	avl_fix(n);
 	avl_fix(r);
 	return r;
 }
 
-/* Restores |h(left) - h(right)| <= 1 at n after one side changed by one. */
-static struct avl_node *avl_balance(struct avl_node *n)
+/* Restores |h(left) - h(right)| <= 1 at n; returns the subtree's new root. */
+static struct avl_node *avl_balance(struct avl_tree *t, struct avl_node *n)
 {
 	int b = avl_h(n->left) - avl_h(n->right);
 
-	avl_fix(n);
 	if (b > 1) {
 		if (avl_h(n->left->left) < avl_h(n->left->right))
-			n->left = avl_rotate_left(n->left);
-		return avl_rotate_right(n);
+			avl_rotate_left(t, n->left);
+		return avl_rotate_right(t, n);
 	}
 	if (b < -1) {
 		if (avl_h(n->right->right) < avl_h(n->right->left))
-			n->right = avl_rotate_right(n->right);
-		return avl_rotate_left(n);
+			avl_rotate_right(t, n->right);
+		return avl_rotate_left(t, n);
 	}
+	avl_fix(n);
 	return n;
 }
 
-static struct avl_node *avl_insert_at(const struct avl_tree *t, struct avl_node *root,
-				      struct avl_node *n)
+/* n's subtree changed height by one below it: rebalance up to where it stops. */
+static void avl_rebalance_from(struct avl_tree *t, struct avl_node *n)
 {
-	if (root == NULL)
-		return n;
-	uint64_t k = t->key_of(n), rk = t->key_of(root);
-	KASSERT(k != rk);
-	if (k < rk)
-		root->left = avl_insert_at(t, root->left, n);
-	else
-		root->right = avl_insert_at(t, root->right, n);
-	return avl_balance(root);
+	while (n != NULL) {
+		int before = n->height;
+		struct avl_node *r = avl_balance(t, n);
+		if (r->height == before)
+			return;
+		n = r->parent;
+	}
 }
 
 void avl_init(struct avl_tree *t, uint64_t (*key_of)(const struct avl_node *n))
@@ -76,52 +99,109 @@ void avl_init(struct avl_tree *t, uint64_t (*key_of)(const struct avl_node *n))
 	t->count = 0;
 }
 
-void avl_insert(struct avl_tree *t, struct avl_node *n)
+static void avl_link(struct avl_tree *t, struct avl_node *parent, struct avl_node **at,
+		     struct avl_node *n)
 {
 	n->left = n->right = NULL;
+	n->parent = parent;
 	n->height = 1;
-	t->root = avl_insert_at(t, t->root, n);
+	*at = n;
 	t->count++;
+	avl_rebalance_from(t, parent);
 }
 
-/* Unlinks the minimum of the subtree into *min; returns the new subtree. */
-static struct avl_node *avl_take_min(struct avl_node *root, struct avl_node **min)
+void avl_insert(struct avl_tree *t, struct avl_node *n)
 {
-	if (root->left == NULL) {
-		*min = root;
-		return root->right;
+	struct avl_node *parent = NULL, **at = &t->root;
+
+	n->key = t->key_of(n);
+	while (*at != NULL) {
+		parent = *at;
+		KASSERT(n->key != parent->key);
+		at = n->key < parent->key ? &parent->left : &parent->right;
 	}
-	root->left = avl_take_min(root->left, min);
-	return avl_balance(root);
+	avl_link(t, parent, at, n);
 }
 
-static struct avl_node *avl_remove_at(const struct avl_tree *t, struct avl_node *root,
-				      struct avl_node *n)
+void avl_insert_before(struct avl_tree *t, struct avl_node *next, struct avl_node *n)
 {
-	if (root == NULL)
-		panic("avl_remove: node not in tree");
-	if (root != n) {
-		if (t->key_of(n) < t->key_of(root))
-			root->left = avl_remove_at(t, root->left, n);
-		else
-			root->right = avl_remove_at(t, root->right, n);
-		return avl_balance(root);
+	struct avl_node *p;
+
+	n->key = t->key_of(n);
+	if (next != NULL) {
+		KASSERT(n->key < next->key);
+		if (next->left == NULL) {
+			avl_link(t, next, &next->left, n);
+			return;
+		}
+		p = next->left;
+	} else if ((p = t->root) == NULL) {
+		avl_link(t, NULL, &t->root, n);
+		return;
 	}
-	if (root->left == NULL)
-		return root->right;
-	if (root->right == NULL)
-		return root->left;
-	struct avl_node *succ;
-	struct avl_node *right = avl_take_min(root->right, &succ);
-	succ->left = root->left;
-	succ->right = right;
-	return avl_balance(succ);
+	while (p->right != NULL)
+		p = p->right;
+	KASSERT(p->key < n->key);
+	avl_link(t, p, &p->right, n);
 }
 
 void avl_remove(struct avl_tree *t, struct avl_node *n)
 {
-	t->root = avl_remove_at(t, t->root, n);
+	struct avl_node *from;
+
+	if ((n->parent == NULL) != (t->root == n))
+		panic("avl_remove: node not in tree");
+	if (n->left == NULL || n->right == NULL) {
+		from = n->parent;
+		avl_replace(t, n, n->left != NULL ? n->left : n->right);
+	} else {
+		/* the successor, leftmost on the right, takes n's place and height */
+		struct avl_node *s = n->right;
+		while (s->left != NULL)
+			s = s->left;
+		if (s == n->right) {
+			from = s;
+		} else {
+			from = s->parent;
+			from->left = s->right;
+			if (s->right != NULL)
+				s->right->parent = from;
+			s->right = n->right;
+			n->right->parent = s;
+		}
+		s->left = n->left;
+		n->left->parent = s;
+		s->height = n->height;
+		avl_replace(t, n, s);
+	}
 	t->count--;
+	avl_rebalance_from(t, from);
+}
+
+struct avl_node *avl_next(const struct avl_node *n)
+{
+	if (n->right != NULL) {
+		n = n->right;
+		while (n->left != NULL)
+			n = n->left;
+		return (struct avl_node *)n;
+	}
+	while (n->parent != NULL && n->parent->right == n)
+		n = n->parent;
+	return n->parent;
+}
+
+struct avl_node *avl_prev(const struct avl_node *n)
+{
+	if (n->left != NULL) {
+		n = n->left;
+		while (n->right != NULL)
+			n = n->right;
+		return (struct avl_node *)n;
+	}
+	while (n->parent != NULL && n->parent->left == n)
+		n = n->parent;
+	return n->parent;
 }
 
 struct avl_node *avl_find_le(const struct avl_tree *t, uint64_t key)
@@ -129,7 +209,7 @@ struct avl_node *avl_find_le(const struct avl_tree *t, uint64_t key)
 	struct avl_node *best = NULL;
 
 	for (struct avl_node *n = t->root; n != NULL;) {
-		if (t->key_of(n) <= key) {
+		if (n->key <= key) {
 			best = n;
 			n = n->right;
 		} else {
@@ -144,7 +224,7 @@ struct avl_node *avl_find_ge(const struct avl_tree *t, uint64_t key)
 	struct avl_node *best = NULL;
 
 	for (struct avl_node *n = t->root; n != NULL;) {
-		if (t->key_of(n) >= key) {
+		if (n->key >= key) {
 			best = n;
 			n = n->left;
 		} else {
@@ -154,24 +234,29 @@ struct avl_node *avl_find_ge(const struct avl_tree *t, uint64_t key)
 	return best;
 }
 
-static size_t avl_check_at(const struct avl_tree *t, const struct avl_node *n, bool has_lo,
-			   uint64_t lo, bool has_hi, uint64_t hi)
+static size_t avl_check_at(const struct avl_tree *t, const struct avl_node *n,
+			   const struct avl_node *parent, bool has_lo, uint64_t lo, bool has_hi,
+			   uint64_t hi)
 {
 	if (n == NULL)
 		return 0;
-	uint64_t k = t->key_of(n);
+	uint64_t k = n->key;
+	if (n->parent != parent)
+		panic("avl_check: node %llx has a wrong parent link", (unsigned long long)k);
+	if (k != t->key_of(n))
+		panic("avl_check: node %llx: its key changed while linked", (unsigned long long)k);
 	if ((has_lo && k <= lo) || (has_hi && k >= hi))
 		panic("avl_check: key %llx out of order", (unsigned long long)k);
 	int b = avl_h(n->left) - avl_h(n->right);
 	if (n->height != 1 + MAX(avl_h(n->left), avl_h(n->right)) || b < -1 || b > 1)
 		panic("avl_check: node %llx unbalanced or wrong height", (unsigned long long)k);
-	return 1 + avl_check_at(t, n->left, has_lo, lo, true, k) +
-	       avl_check_at(t, n->right, true, k, has_hi, hi);
+	return 1 + avl_check_at(t, n->left, n, has_lo, lo, true, k) +
+	       avl_check_at(t, n->right, n, true, k, has_hi, hi);
 }
 
 size_t avl_check(const struct avl_tree *t)
 {
-	size_t n = avl_check_at(t, t->root, false, 0, false, 0);
+	size_t n = avl_check_at(t, t->root, NULL, false, 0, false, 0);
 
 	if (n != t->count)
 		panic("avl_check: %zu nodes, count says %zu", n, t->count);

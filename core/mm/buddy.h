@@ -15,12 +15,18 @@
  * An allocation of S bytes takes the smallest free block >= S and gives
  * the unused tail back as free blocks, so sizes that are not powers of two
  * waste nothing.  Every operation is O(log n) in the range size (times the
- * number of blocks an operation splits or merges, itself O(log n)).
+ * number of blocks an operation splits or merges, itself O(log n)): an
+ * allocation keeps its block's descriptor as its record and links each
+ * block of the tail next to it without a search; a release merges its
+ * range with free buddies at both ends outwards, order by order, finding
+ * them as its neighbours in the tree.
  *
  * Descriptors: from ops->desc_alloc; an operation first makes sure it holds
  * every descriptor it may need, so a NULL from the callback fails the
- * operation with -ENOMEM and changes nothing.  buddy_destroy gives them all
- * back through ops->desc_free.
+ * operation with -ENOMEM and changes nothing.  Up to BUDDY_SPARE_KEEP
+ * descriptors left over stay with the allocator for the next operation
+ * (one allocation's tail can take up to max_order - min_order of them);
+ * buddy_destroy gives them all back through ops->desc_free.
  *
  * Errors: -EINVAL (zero size, not a multiple of the granule, misaligned
  * base, bad alignment), -ERANGE (outside the range), -ENOMEM (no free block
@@ -47,6 +53,7 @@ struct buddy_desc {
 
 /* Clients size descriptor pools by this. */
 #define BUDDY_DESC_SIZE sizeof(struct buddy_desc)
+#define BUDDY_SPARE_KEEP 32
 
 struct buddy_ops {
 	void *(*desc_alloc)(void *ctx); /* BUDDY_DESC_SIZE bytes, or NULL */
@@ -60,6 +67,7 @@ struct buddy {
 	struct buddy_ops ops;           /* (c) */
 	struct avl_tree tree;
 	struct buddy_desc *free_list[64];
+	uint64_t free_orders;     /* bit o set iff free_list[o] is not empty */
 	struct buddy_desc *spare; /* descriptors held for the running operation */
 	unsigned nspare;
 	uint64_t free_bytes, allocated_bytes, reserved_bytes;

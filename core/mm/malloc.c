@@ -24,26 +24,38 @@ struct mm_large {
 static const uint16_t mm_classes[] = {16,  32,  48,  64,  80,  96,  128, 160, 192,
 				      256, 320, 384, 512, 640, 768, 1024};
 static struct slab_cache mm_caches[ARRAY_SIZE(mm_classes)];
+/*
+ * Every class is a multiple of 16, so sizes with the same (size + 15) / 16
+ * share a class: mm_class_at maps that quotient to the class, one load
+ * instead of a scan.  Size 0 lands on index 0, the 16-byte class.
+ */
+static uint8_t mm_class_at[SLAB_MAX_SIZE / 16 + 1];
 static bool mm_ready;
+
+_Static_assert(SLAB_MAX_SIZE == 1024, "mm_classes ends at SLAB_MAX_SIZE");
 
 void mm_malloc_init(void)
 {
 	static char names[ARRAY_SIZE(mm_classes)][16];
+	size_t c = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(mm_classes); i++) {
 		size_t sz = mm_classes[i];
+		KASSERT(sz % 16 == 0);
 		ksnprintf(names[i], sizeof(names[i]), "malloc-%zu", sz);
 		slab_cache_init(&mm_caches[i], names[i], sz, IS_POW2(sz) ? sz : 16);
+	}
+	for (size_t q = 0; q < ARRAY_SIZE(mm_class_at); q++) {
+		while (mm_classes[c] < q * 16)
+			c++;
+		mm_class_at[q] = (uint8_t)c;
 	}
 	mm_ready = true;
 }
 
 static struct slab_cache *mm_cache_for(size_t size)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(mm_classes); i++)
-		if (size <= mm_classes[i])
-			return &mm_caches[i];
-	return NULL;
+	return size <= SLAB_MAX_SIZE ? &mm_caches[mm_class_at[(size + 15) / 16]] : NULL;
 }
 
 static void *mm_large_alloc(size_t size)
@@ -62,33 +74,39 @@ static void *mm_large_alloc(size_t size)
 void *mm_malloc(size_t size)
 {
 	KASSERT(mm_ready);
-	struct slab_cache *c = mm_cache_for(size == 0 ? 1 : size);
-	return c != NULL ? slab_alloc(c) : mm_large_alloc(size);
+	struct slab_cache *c = mm_cache_for(size);
+	return likely(c != NULL) ? slab_alloc(c) : mm_large_alloc(size);
 }
 
-/* The large-block header of p, or NULL if p is a slab object; panics otherwise. */
-static struct mm_large *mm_classify(const void *p, uintptr_t caller)
+/* The large-block header of p, which is no slab object; panics if p is neither. */
+static struct mm_large *mm_large_of(const void *p, uintptr_t caller)
 {
 	struct mm_large *h = (struct mm_large *)ALIGN_DOWN((uintptr_t)p, PAGE_SIZE);
 	char who[64];
 
-	if (slab_cache_of(p) != NULL)
-		return NULL;
 	if (h->magic == MM_LARGE_MAGIC && (const uint8_t *)p == (uint8_t *)h + MM_LARGE_HEADER)
 		return h;
 	ksymbolize(caller, who, sizeof(who));
 	panic("mm_mfree: invalid free of %p by %s", p, who);
 }
 
+/* The large-block header of p, or NULL if p is a slab object; panics otherwise. */
+static struct mm_large *mm_classify(const void *p, uintptr_t caller)
+{
+	return slab_of(p) != NULL ? NULL : mm_large_of(p, caller);
+}
+
+/* The page header is read once: slab_free_in checks obj against the slab. */
 static void mm_free_from(void *p, uintptr_t caller)
 {
 	if (p == NULL)
 		return;
-	struct mm_large *h = mm_classify(p, caller);
-	if (h == NULL) {
-		slab_free(slab_cache_of(p), p, caller);
+	struct slab *s = slab_of(p);
+	if (likely(s != NULL)) {
+		slab_free_in(s, p, caller);
 		return;
 	}
+	struct mm_large *h = mm_large_of(p, caller);
 	h->magic = 0; /* a second free of this block is now an invalid free */
 	kmem_map_free_pages(h, h->pages);
 }
@@ -112,7 +130,7 @@ void *mm_mrealloc(void *p, size_t size)
 	size_t have = mm_usable_size(p);
 	struct slab_cache *c = slab_cache_of(p);
 	/* stay in place when the block already is the right size class */
-	if (c != NULL ? mm_cache_for(size == 0 ? 1 : size) == c
+	if (c != NULL ? mm_cache_for(size) == c
 		      : size <= have && size + PAGE_SIZE > have)
 		return p;
 	void *q = mm_malloc(size);

@@ -15,6 +15,8 @@ static struct slab_cache *slab_caches; /* registry, for reclaim and checks */
 static struct spinlock slab_registry_lock = SPINLOCK_INIT("slab registry");
 
 _Static_assert(sizeof(struct slab) <= SLAB_HEADER_SIZE, "slab header too big");
+_Static_assert(offsetof(struct slab, used[3]) <= 64 && offsetof(struct slab_cache, empty) <= 64,
+	       "the fields every operation touches span more than one cache line");
 
 /* Object 0 starts where its caller's pointer lands on an alignment boundary. */
 static size_t slab_first(const struct slab_cache *c)
@@ -32,10 +34,10 @@ void slab_cache_init(struct slab_cache *c, const char *name, size_t size, size_t
 	c->size = size;
 	c->align = a;
 	c->stride = ALIGN_UP(size + 2 * SLAB_REDZONE, a);
+	c->stride_inv = (uint32_t)(UINT32_MAX / c->stride + 1);
 	c->per_slab = (unsigned)MIN((PAGE_SIZE - slab_first(c)) / c->stride,
 				    (size_t)SLAB_MAX_OBJECTS);
 	KASSERT(c->per_slab > 0);
-	spin_init(&c->lock, name);
 	spin_lock(&slab_registry_lock);
 	c->next_cache = slab_caches;
 	slab_caches = c;
@@ -68,6 +70,41 @@ static uint8_t *slab_object(const struct slab *s, unsigned i)
 	return (uint8_t *)s + s->first + (size_t)i * s->cache->stride;
 }
 
+/*
+ * off / stride without a division, for off < PAGE_SIZE.  stride_inv is
+ * 2^32 / stride + e with 0 <= e < 1 (it is floor((2^32 - 1) / stride) + 1,
+ * exact when stride is a power of two), so (off * stride_inv) >> 32 is
+ * off / stride + off * e / 2^32: the error is under 2^12 / 2^32 = 2^-20,
+ * while the fraction of off / stride is at most 1 - 1 / stride <= 1 - 2^-12;
+ * the error never carries into the integer part.
+ */
+static unsigned slab_div(const struct slab_cache *c, size_t off)
+{
+	return (unsigned)((off * c->stride_inv) >> 32);
+}
+
+/*
+ * A cache has no lock, only a guard against re-entry.  Phobos runs one CPU
+ * and no threads, and nothing allocates in an interrupt: the IDT holds
+ * exceptions only, and slab pages are wired, so no fault lands inside a
+ * cache operation.  A spinlock there was an out-of-line call pair (and cli,
+ * sti in the kernel) on every allocation and free, about as dear as the rest
+ * of the fast path; the guard still turns a broken assumption into a panic
+ * instead of a corrupt list.  A device interrupt that allocates would need
+ * the lock back.
+ */
+static inline void slab_enter(struct slab_cache *c)
+{
+	if (unlikely(c->busy))
+		panic("slab: %s entered again (an allocation from an interrupt?)", c->name);
+	c->busy = true;
+}
+
+static inline void slab_leave(struct slab_cache *c)
+{
+	c->busy = false;
+}
+
 /* Debug fill and check of a free object's poison and an object's red zones. */
 static void slab_debug_fill(const struct slab_cache *c, uint8_t *obj, bool allocated)
 {
@@ -80,8 +117,8 @@ static void slab_debug_fill(const struct slab_cache *c, uint8_t *obj, bool alloc
 }
 
 /*
- * Checks an object's red zones and, when free, its poison.  Called with the
- * cache lock held: on damage it drops the lock and panics naming caller.
+ * Checks an object's red zones and, when free, its poison.  Called inside
+ * the cache: on damage it leaves it and panics naming caller.
  */
 static void slab_debug_verify(struct slab_cache *c, const uint8_t *obj, bool allocated,
 			      uintptr_t caller)
@@ -95,7 +132,7 @@ static void slab_debug_verify(struct slab_cache *c, const uint8_t *obj, bool all
 		if (in_user && (allocated || link))
 			continue;
 		if (obj[i] != (in_user ? SLAB_POISON : SLAB_RZ_BYTE)) {
-			spin_unlock(&c->lock);
+			slab_leave(c);
 			ksymbolize(caller, who, sizeof(who));
 			panic("slab: %s object %p: %s overwritten (byte %zu), noticed by %s", c->name,
 			      (const void *)(obj + SLAB_REDZONE),
@@ -124,114 +161,189 @@ static struct slab *slab_grow(struct slab_cache *c)
 	return s;
 }
 
-void *slab_alloc(struct slab_cache *c)
+/*
+ * Called inside the cache with no partial slab: puts an empty or a new slab
+ * on the partial list.  kmem is called outside the cache, as it may take
+ * long or, in the kernel, allocate itself.
+ */
+static struct slab *slab_refill(struct slab_cache *c)
 {
-	spin_lock(&c->lock);
-	struct slab *s = c->partial;
-	if (s == NULL && (s = c->empty) != NULL) {
+	struct slab *s = c->empty;
+
+	if (s != NULL) {
 		slab_list_remove(&c->empty, s);
 		c->nempty--;
-		slab_list_add(&c->partial, s);
-	}
-	if (s == NULL) {
-		spin_unlock(&c->lock);
+	} else {
+		slab_leave(c);
 		s = slab_grow(c);
+		slab_enter(c);
 		if (s == NULL)
 			return NULL;
-		spin_lock(&c->lock);
-		slab_list_add(&c->partial, s);
+	}
+	slab_list_add(&c->partial, s);
+	return s;
+}
+
+void *slab_alloc(struct slab_cache *c)
+{
+	slab_enter(c);
+	if (likely(c->nmag != 0)) {
+		uint8_t *p = c->mag[--c->nmag];
+		c->mag[c->nmag] = NULL;
+		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
+		c->in_use++;
+		slab_leave(c);
+		return p;
+	}
+	struct slab *s = c->partial;
+	if (unlikely(s == NULL) && (s = slab_refill(c)) == NULL) {
+		slab_leave(c);
+		return NULL;
 	}
 	uint8_t *p = s->free;
 	s->free = *(void **)p;
-	unsigned i = (unsigned)((p - SLAB_REDZONE - slab_object(s, 0)) / c->stride);
+	unsigned i = slab_div(c, (size_t)(p - SLAB_REDZONE - ((uint8_t *)s + s->first)));
 	slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
 	s->used[i / 64] |= 1ull << (i % 64);
-	s->inuse++;
 	c->in_use++;
-	if (s->inuse == c->per_slab) {
-		slab_list_remove(&c->partial, s);
-		slab_list_add(&c->full, s);
-	}
-	spin_unlock(&c->lock);
+	if (++s->inuse == c->per_slab)
+		slab_list_remove(&c->partial, s); /* full: on no list */
+	slab_leave(c);
 	return p;
 }
 
 struct slab_cache *slab_cache_of(const void *p)
 {
-	const struct slab *s = (const struct slab *)ALIGN_DOWN((uintptr_t)p, PAGE_SIZE);
+	const struct slab *s = slab_of(p);
 
-	return s->magic == SLAB_MAGIC ? s->cache : NULL;
+	return s != NULL ? s->cache : NULL;
 }
 
 /* The object index of p in s, or -1 if p is not an object's start. */
 static int slab_index(const struct slab *s, const uint8_t *p)
 {
-	const uint8_t *o0 = slab_object(s, 0) + SLAB_REDZONE;
+	const struct slab_cache *c = s->cache;
+	const uint8_t *o0 = (const uint8_t *)s + s->first + SLAB_REDZONE;
 
-	if (p < o0 || (size_t)(p - o0) % s->cache->stride != 0)
+	if (p < o0)
 		return -1;
-	size_t i = (size_t)(p - o0) / s->cache->stride;
-	return i < s->cache->per_slab ? (int)i : -1;
+	size_t off = (size_t)(p - o0);
+	unsigned i = slab_div(c, off);
+	return i < c->per_slab && (size_t)i * c->stride == off ? (int)i : -1;
+}
+
+/*
+ * Whether obj is in c's magazine.  Slots above nmag are kept NULL, so all
+ * of them are compared, without a branch on nmag: a loop that stops at
+ * nmag mispredicted its exit on most frees.
+ */
+static bool slab_in_magazine(const struct slab_cache *c, const void *obj)
+{
+	bool hit = false;
+
+	for (unsigned k = 0; k < SLAB_MAGAZINE; k++)
+		hit |= c->mag[k] == obj;
+	return hit;
+}
+
+/*
+ * Puts object i (obj), free, back into its slab s and moves s between
+ * lists; returns s when it is empty and beyond what the cache keeps, off
+ * every list, for the caller to release once out of the cache.
+ */
+static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, void *obj)
+{
+	s->used[i / 64] &= ~(1ull << (i % 64));
+	*(void **)obj = s->free;
+	s->free = obj;
+	if (s->inuse-- == c->per_slab)
+		slab_list_add(&c->partial, s);
+	if (s->inuse != 0)
+		return NULL;
+	slab_list_remove(&c->partial, s);
+	if (c->nempty < SLAB_KEEP_EMPTY) {
+		slab_list_add(&c->empty, s);
+		c->nempty++;
+		return NULL;
+	}
+	c->slabs--;
+	return s;
+}
+
+static void slab_release(struct slab *s)
+{
+	s->magic = 0;
+	kmem_free_pages(s, 1);
 }
 
 void slab_free(struct slab_cache *c, void *obj, uintptr_t caller)
 {
-	struct slab *s = (struct slab *)ALIGN_DOWN((uintptr_t)obj, PAGE_SIZE);
+	struct slab *s = slab_of(obj);
 	char who[64];
 
-	spin_lock(&c->lock);
-	int i = s->magic == SLAB_MAGIC && s->cache == c ? slab_index(s, obj) : -1;
-	if (i < 0 || !(s->used[i / 64] & (1ull << (i % 64)))) {
-		spin_unlock(&c->lock);
+	if (s == NULL || s->cache != c) {
+		ksymbolize(caller, who, sizeof(who));
+		panic("slab_free: invalid free of %p (cache %s) by %s", obj, c->name, who);
+	}
+	slab_free_in(s, obj, caller);
+}
+
+void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
+{
+	struct slab_cache *c = s->cache;
+	char who[64];
+
+	slab_enter(c);
+	int i = slab_index(s, obj);
+	if (unlikely(i < 0 || !(s->used[i / 64] & (1ull << (i % 64))) || slab_in_magazine(c, obj))) {
+		slab_leave(c);
 		ksymbolize(caller, who, sizeof(who));
 		panic("slab_free: %s of %p (cache %s) by %s", i < 0 ? "invalid free" : "double free",
 		      obj, c->name, who);
 	}
 	slab_debug_verify(c, (uint8_t *)obj - SLAB_REDZONE, true, caller);
 	slab_debug_fill(c, (uint8_t *)obj - SLAB_REDZONE, false);
-	s->used[i / 64] &= ~(1ull << (i % 64));
-	*(void **)obj = s->free;
-	s->free = obj;
 	c->in_use--;
-	if (s->inuse-- == c->per_slab) {
-		slab_list_remove(&c->full, s);
-		slab_list_add(&c->partial, s);
+	if (likely(c->nmag < SLAB_MAGAZINE)) {
+		c->mag[c->nmag++] = obj;
+		slab_leave(c);
+		return;
 	}
-	struct slab *release = NULL;
-	if (s->inuse == 0) {
-		slab_list_remove(&c->partial, s);
-		if (c->nempty < SLAB_KEEP_EMPTY) {
-			slab_list_add(&c->empty, s);
-			c->nempty++;
-		} else {
-			release = s;
-			c->slabs--;
-		}
-	}
-	spin_unlock(&c->lock);
-	if (release != NULL) {
-		release->magic = 0;
-		kmem_free_pages(release, 1);
-	}
+	struct slab *release = slab_put(c, s, (unsigned)i, obj);
+	slab_leave(c);
+	if (release != NULL)
+		slab_release(release);
 }
 
+/* Empties the magazine into the slabs first, so that theirs can go too. */
 static size_t slab_cache_reclaim(struct slab_cache *c)
 {
+	struct slab *release = NULL;
 	size_t n = 0;
 
-	spin_lock(&c->lock);
+	slab_enter(c);
+	while (c->nmag != 0) {
+		uint8_t *p = c->mag[--c->nmag];
+		c->mag[c->nmag] = NULL;
+		struct slab *s = slab_of(p);
+		struct slab *r = slab_put(c, s, (unsigned)slab_index(s, p), p);
+		if (r != NULL) {
+			r->next = release;
+			release = r;
+		}
+	}
 	struct slab *list = c->empty;
 	c->empty = NULL;
 	c->slabs -= c->nempty;
 	c->nempty = 0;
-	spin_unlock(&c->lock);
-	while (list != NULL) {
-		struct slab *s = list;
-		list = s->next;
-		s->magic = 0;
-		kmem_free_pages(s, 1);
-		n++;
-	}
+	slab_leave(c);
+	for (struct slab *lists[] = {release, list}, **l = lists; l < lists + 2; l++)
+		while (*l != NULL) {
+			struct slab *s = *l;
+			*l = s->next;
+			slab_release(s);
+			n++;
+		}
 	return n;
 }
 
@@ -289,24 +401,47 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	return used;
 }
 
+/* Checks the magazine: distinct objects of c, in use to their slabs (and,
+ * with MM_DEBUG, still poisoned), and NULL above nmag. */
+static void slab_check_magazine(struct slab_cache *c)
+{
+	KASSERT(c->nmag <= SLAB_MAGAZINE);
+	for (unsigned k = 0; k < SLAB_MAGAZINE; k++) {
+		const uint8_t *p = c->mag[k];
+		if (k >= c->nmag) {
+			if (p != NULL)
+				panic("slab_check: %s: magazine slot %u above the top is set", c->name, k);
+			continue;
+		}
+		const struct slab *s = slab_of(p);
+		int i = s != NULL && s->cache == c ? slab_index(s, p) : -1;
+		bool dup = false;
+		for (unsigned j = 0; j < k; j++)
+			dup |= c->mag[j] == p;
+		if (i < 0 || !((s->used[i / 64] >> (i % 64)) & 1) || dup)
+			panic("slab_check: %s: magazine entry %u (%p) is corrupt", c->name, k,
+			      (const void *)p);
+		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
+	}
+}
+
 void slab_check(struct slab_cache *c)
 {
 	uint64_t in_use = 0, slabs = 0, empty = 0;
 
-	spin_lock(&c->lock);
+	slab_enter(c);
+	slab_check_magazine(c);
 	for (const struct slab *s = c->partial; s != NULL; s = s->next, slabs++) {
 		unsigned u = slab_check_one(c, s);
 		KASSERT(u > 0 && u < c->per_slab);
 		in_use += u;
 	}
-	for (const struct slab *s = c->full; s != NULL; s = s->next, slabs++) {
-		KASSERT(slab_check_one(c, s) == c->per_slab);
-		in_use += c->per_slab;
-	}
 	for (const struct slab *s = c->empty; s != NULL; s = s->next, slabs++, empty++)
 		KASSERT(slab_check_one(c, s) == 0);
-	KASSERT(in_use == c->in_use && slabs == c->slabs && empty == c->nempty);
-	spin_unlock(&c->lock);
+	/* the slabs on no list are the full ones: they hold every other object */
+	KASSERT(slabs <= c->slabs && empty == c->nempty);
+	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->in_use + c->nmag);
+	slab_leave(c);
 }
 
 void slab_check_all(void)

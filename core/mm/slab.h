@@ -4,18 +4,29 @@
  * Owns: its slabs.  A slab is one page whose first bytes are its header
  * (struct slab: cache, free list, in-use bitmap); an object's slab is
  * therefore the page its address lies in, found in O(1).  A cache keeps its
- * slabs on three lists: partial (allocation prefers these), full, and empty
- * (kept up to SLAB_KEEP_EMPTY, the rest go back to kmem at once;
- * slab_reclaim returns all of them under memory pressure).
+ * slabs with free objects on two lists, partial (allocation takes from the
+ * first) and empty (kept up to SLAB_KEEP_EMPTY, the rest go back to kmem at
+ * once; slab_reclaim empties the magazines and returns all of them under
+ * memory pressure).  Full
+ * slabs are on no list: a free finds its slab from the object, and a list
+ * of them would cost two other slabs' headers whenever a slab fills or
+ * stops being full, which in the larger classes is nearly every call.
+ *
+ * Each cache also keeps up to SLAB_MAGAZINE objects freed last in a small
+ * stack of its own (the magazine), handed out again first: such an object
+ * is still in cache, and neither free nor allocation then writes its slab's
+ * header.  To its slab a magazine object is in use.
  *
  * Objects are aligned to 16 bytes and, for power-of-two sizes up to the
  * page, to their size.  A freed object is checked against the slab's
- * bitmap: a double free or a pointer that is not an object start panics
- * naming the caller.  With MM_DEBUG each object also carries red zones,
+ * bitmap and the magazine: a double free or a pointer that is not an
+ * object start panics naming the caller.  With MM_DEBUG each object also carries red zones,
  * checked on free, and is poisoned while free, checked on reuse.
  *
  * Errors: slab_alloc returns NULL when kmem has no page.
- * Lock key: (l) the cache's lock guards its lists and counters.
+ * Lock key: (l) the cache's lists and counters, under no lock: callers are
+ * never concurrent (one CPU, nothing allocates in an interrupt), which a
+ * re-entry guard checks; see slab_enter.
  */
 #ifndef PHOBOS_MM_SLAB_H
 #define PHOBOS_MM_SLAB_H
@@ -23,6 +34,7 @@
 #include "core/env.h"
 
 #define SLAB_KEEP_EMPTY 2
+#define SLAB_MAGAZINE 8
 #define SLAB_MAGIC 0x534c4142u  /* "SLAB" */
 #define SLAB_HEADER_SIZE 80u
 #define SLAB_MAX_OBJECTS 256u   /* bits in the in-use bitmap */
@@ -35,30 +47,39 @@
 
 struct slab_cache;
 
-/* The header at the start of every slab page. */
+/*
+ * The header at the start of every slab page.  What every allocation and
+ * free reads or writes lies in the first 64-byte line, but for the last
+ * word of the bitmap (objects 192 and up, in the 16-byte class only).
+ */
 struct slab {
 	uint32_t magic;            /* (c) SLAB_MAGIC */
 	uint16_t inuse;            /* (l) objects handed out */
 	uint16_t first;            /* (c) offset of object 0 */
 	struct slab_cache *cache;  /* (c) */
-	struct slab *next, *prev;  /* (l) the cache list it is on */
 	void *free;                /* (l) free objects, linked through their first word */
+	struct slab *next, *prev;  /* (l) the cache list it is on */
 	uint64_t used[4];          /* (l) bitmap of handed-out objects */
 };
 
+/* Likewise, the fields of every operation first, within one line. */
 struct slab_cache {
+	struct slab *partial;   /* (l) */
+	unsigned per_slab;      /* (c) objects per slab */
+	uint32_t stride_inv;    /* (c) 2^32 / stride rounded up: see slab_div */
+	size_t stride;          /* (c) bytes per object, red zones included */
+	uint64_t in_use;        /* (l) objects handed out */
+	volatile bool busy;     /* inside an operation: the re-entry guard */
+	uint8_t nmag;           /* (l) objects in mag */
+	struct slab *empty;     /* (l) */
+	unsigned nempty;        /* (l) */
+	uint64_t slabs;         /* (l) slabs owned, full ones included */
 	const char *name;       /* (c) */
 	size_t size;            /* (c) bytes the caller may use */
-	size_t stride;          /* (c) bytes per object, red zones included */
 	size_t align;           /* (c) alignment of the caller's pointers */
-	unsigned per_slab;      /* (c) objects per slab */
-	struct slab *partial, *full, *empty; /* (l) */
-	unsigned nempty;        /* (l) */
-	uint64_t in_use;        /* (l) objects handed out */
-	uint64_t slabs;         /* (l) slabs owned */
-	struct spinlock lock;
 	struct slab_cache *next_cache; /* (c) registry of all caches */
-};
+	void *mag[SLAB_MAGAZINE] __attribute__((aligned(64))); /* (l) freed last, reused first */
+} __attribute__((aligned(64)));
 
 /* size 1..SLAB_MAX_SIZE; align 0 or a power of two up to the page. */
 #define SLAB_MAX_SIZE 1024u
@@ -69,6 +90,18 @@ void slab_cache_destroy(struct slab_cache *c);
 void *slab_alloc(struct slab_cache *c);
 /* caller: the return address to name in a panic message. */
 void slab_free(struct slab_cache *c, void *obj, uintptr_t caller);
+/*
+ * The slab whose page p lies in, or NULL when that page is no slab: a free
+ * that does not know its cache reads the header once here and passes it
+ * on to slab_free_in, which checks obj against the slab's bitmap.
+ */
+static inline struct slab *slab_of(const void *p)
+{
+	struct slab *s = (struct slab *)ALIGN_DOWN((uintptr_t)p, PAGE_SIZE);
+
+	return s->magic == SLAB_MAGIC ? s : NULL;
+}
+void slab_free_in(struct slab *s, void *obj, uintptr_t caller);
 /* The slab cache an object belongs to, or NULL if p is not in a slab page. */
 struct slab_cache *slab_cache_of(const void *p);
 

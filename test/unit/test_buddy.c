@@ -3,7 +3,9 @@
  * per granule and a table of allocations.  Every step is followed by
  * buddy_check and a comparison of counters; the end state must be fully
  * coalesced.  Descriptors come from malloc through callbacks that can be
- * told to fail, to prove that a failed operation changes nothing.
+ * told to fail, to prove that a failed operation changes nothing.  The AVL
+ * tree underneath has its own randomised model: a presence table, with
+ * avl_check after every insert (searching or positional) and remove.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -360,6 +362,64 @@ static void test_random_model(void **state)
 	assert_int_equal(desc_live, 0);
 }
 
+/* AVL nodes keyed by their index in one array (key = 3 * index + 1). */
+#define NAVL 512
+static struct avl_node avl_nodes[NAVL];
+static bool avl_in[NAVL];
+
+static uint64_t avl_test_key(const struct avl_node *n)
+{
+	return 3 * (uint64_t)(n - avl_nodes) + 1;
+}
+
+/* The linked node after index i, by the presence table, or NULL. */
+static struct avl_node *avl_model_next(int i)
+{
+	for (int j = i + 1; j < NAVL; j++)
+		if (avl_in[j])
+			return &avl_nodes[j];
+	return NULL;
+}
+
+static void test_avl_random(void **state)
+{
+	struct avl_tree t;
+	unsigned seed = 7, steps = getenv("PHOBOS_STRESS") ? 2000000 : 100000;
+
+	srand(seed);
+	printf("# avl random model: seed %u, %u steps\n", seed, steps);
+	avl_init(&t, avl_test_key);
+	for (unsigned step = 0; step < steps; step++) {
+		int i = rand() % NAVL;
+		if (avl_in[i]) {
+			avl_remove(&t, &avl_nodes[i]);
+		} else if (rand() % 2) {
+			avl_insert(&t, &avl_nodes[i]);
+		} else {
+			avl_insert_before(&t, avl_model_next(i), &avl_nodes[i]);
+		}
+		avl_in[i] = !avl_in[i];
+		assert_int_equal(avl_check(&t), t.count);
+		/* neighbours and searches agree with the table around i */
+		struct avl_node *next = avl_model_next(i);
+		uint64_t k = avl_test_key(&avl_nodes[i]);
+		assert_ptr_equal(avl_find_ge(&t, k + 1), next);
+		if (avl_in[i]) {
+			assert_ptr_equal(avl_next(&avl_nodes[i]), next);
+			assert_ptr_equal(avl_find_le(&t, k), &avl_nodes[i]);
+			if (next != NULL)
+				assert_ptr_equal(avl_prev(next), &avl_nodes[i]);
+		}
+	}
+	for (int i = 0; i < NAVL; i++)
+		if (avl_in[i]) {
+			avl_remove(&t, &avl_nodes[i]);
+			avl_in[i] = false;
+		}
+	assert_int_equal(avl_check(&t), 0);
+	assert_null(t.root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_failed_descriptor_changes_nothing),
 		cmocka_unit_test(test_free_part),
 		cmocka_unit_test(test_random_model),
+		cmocka_unit_test(test_avl_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
