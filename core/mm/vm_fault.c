@@ -81,10 +81,8 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 				vm_page_wire(run[i]);
 			else
 				vm_page_free(run[i]);
-		} else if (i == 0) {
-			vm_page_activate(run[i]);
 		} else {
-			vm_page_deactivate(run[i]);
+			vm_pageout_page_in(run[i], i == 0);
 		}
 	}
 	if (err < 0)
@@ -116,10 +114,8 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 			if ((*m)->flags & VM_PAGE_BUSY)
 				panic("vm_fault: page %llu of object %u is busy: a fault inside its I/O",
 				      (unsigned long long)pindex, o->id);
-			if ((*m)->queue == VM_Q_CACHE) {
-				vm_page_activate(*m);
-				vm_cnt.cache_hits++;
-			}
+			if ((*m)->queue == VM_Q_CACHE)
+				vm_pageout_cache_hit(*m);
 			return 0;
 		}
 		if (o->pager == NULL)

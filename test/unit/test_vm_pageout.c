@@ -19,6 +19,7 @@
 #include "core/mm/swap_pager.h"
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_pageout.h"
+#include "test/bench/replay.h"
 #include "test/sim/pmap_sim.h"
 
 #define BASE 0x40000000ull
@@ -231,8 +232,9 @@ static void test_swap_working_set(void **state)
 	       (unsigned long long)touches[1], (unsigned long long)misses[0],
 	       (unsigned long long)touches[0]);
 	/* replacement at work: a page of the hot eighth, touched nine times as
-	 * often, misses at under 2/5 of a cold page's rate (0.35 today; with
-	 * the scanner blind to referenced bits, 0.47) */
+	 * often, misses at under 2/5 of a cold page's rate (0.36 with
+	 * CLOCK-Pro, 0.35 with the second chance before it, 0.47 with that
+	 * scanner blind to referenced bits) */
 	assert_true(misses[1] * touches[0] * 5 < misses[0] * touches[1] * 2);
 	assert_true(vm_cnt.pageouts > before.pageouts + WS_PAGES / 2);
 	assert_true(vm_cnt.pageins > before.pageins + WS_PAGES / 2);
@@ -543,6 +545,50 @@ static void test_modified_while_written(void **state)
 	expect_pages_back();
 }
 
+/*
+ * Replacement against its model on the same reference string: a loop over
+ * 1.25 times the pages memory holds, read after one writing pass; the
+ * pages the kernel reads (read-ahead included) against the misses of LRU,
+ * OPT and the CLOCK-Pro
+ * model with as many frames as pages stayed resident.
+ */
+static void test_replacement_loop(void **state)
+{
+	struct ws w;
+	const unsigned rounds = 12;
+
+	swap_open();
+	uint64_t frames = vm_page_free_count() - vm_wm.target;
+	uint64_t pages = frames * 5 / 4;
+	ws_start(&w, pages);
+	uint64_t *refs = malloc(rounds * pages * sizeof(*refs));
+	size_t n = 0;
+	for (uint64_t p = 0; p < pages; p++) {
+		assert_int_equal(ws_touch(&w, p, true), 0);
+		refs[n++] = p;
+	}
+	uint64_t pageins = vm_cnt.pageins, major = vm_cnt.faults_major;
+	for (unsigned r = 1; r < rounds; r++)
+		for (uint64_t p = 0; p < pages; p++) {
+			assert_int_equal(ws_touch(&w, p, false), 0);
+			refs[n++] = p;
+		}
+	long kernel = (long)(vm_cnt.pageins - pageins);
+	printf("# (%llu major faults)\n", (unsigned long long)(vm_cnt.faults_major - major));
+	long lru = replay_lru(refs, n, pages, frames), opt = replay_opt(refs, n, pages, frames);
+	long cp = replay_clockpro(refs, n, pages, frames);
+	printf("# loop over %llu pages, %llu frames: kernel %ld, LRU %ld, OPT %ld, CLOCK-Pro %ld\n",
+	       (unsigned long long)pages, (unsigned long long)frames, kernel, lru, opt, cp);
+	/* the goal is 1.2 times OPT, the model's 1.0; the kernel is at 1.27
+	 * (it was at 4.4, near LRU's 5, before CLOCK-Pro) */
+	assert_true(kernel * 2 <= opt * 3);
+	check_all(&w);
+	free(refs);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
 /* The kernel's low-memory hook (core/main.c): empty slabs go back. */
 static void low_memory_slab_reclaim(void)
 {
@@ -669,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_store_survives_pageout),
 		cmocka_unit_test(test_cow_chains_under_pageout),
 		cmocka_unit_test(test_modified_while_written),
+		cmocka_unit_test(test_replacement_loop),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
