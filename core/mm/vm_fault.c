@@ -159,7 +159,7 @@ static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, str
 	if (wired)
 		vm_page_wire(n);
 	else
-		vm_page_activate(n);
+		vm_pageout_page_new(n);
 	*out = n;
 	return 0;
 }

@@ -119,6 +119,18 @@ void vm_pageout_reclaim(struct vm_page *m)
 	vm_cnt.reclaimed++;
 }
 
+/* Whether the hot pages fill less than the frames less the cold target:
+ * while memory is not yet full of hot pages, new ones come in hot. */
+static bool vm_pageout_hot_room(void)
+{
+	struct vm_stats st;
+
+	vm_page_stats(&st);
+	uint64_t frames = st.queued[VM_Q_ACTIVE] + st.queued[VM_Q_INACTIVE] +
+			  st.queued[VM_Q_CACHE] + st.free;
+	return st.queued[VM_Q_ACTIVE] + vm_cold_target < frames;
+}
+
 void vm_pageout_page_in(struct vm_page *m, bool accessed)
 {
 	/* read-around too: the refault shows the reuse distance either way */
@@ -127,10 +139,20 @@ void vm_pageout_page_in(struct vm_page *m, bool accessed)
 		vm_page_activate(m);
 		return;
 	}
-	/* read-around has shown no use yet: it starts its test period when
-	 * the cold hand finds it referenced */
 	if (accessed)
-		m->flags |= VM_PAGE_TEST | VM_PAGE_YOUNG;
+		vm_pageout_page_new(m);
+	else /* read-around has shown no use yet: its test period starts
+	      * when the cold hand finds it referenced */
+		vm_page_deactivate(m);
+}
+
+void vm_pageout_page_new(struct vm_page *m)
+{
+	if (vm_pageout_hot_room()) {
+		vm_page_activate(m);
+		return;
+	}
+	m->flags |= VM_PAGE_TEST | VM_PAGE_YOUNG;
 	vm_page_deactivate(m);
 }
 

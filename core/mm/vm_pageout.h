@@ -11,8 +11,9 @@
  *   active    hot pages; the hot hand runs while they exceed the pageable
  *             pages less the cold target: it rotates referenced ones and
  *             turns the others cold (inactive);
- *   inactive  cold pages, oldest first.  A page read in from a pager comes
- *             here in its test period (VM_PAGE_TEST), unless its index was
+ *   inactive  cold pages, oldest first.  A page made or read in for a
+ *             fault comes here in its test period (VM_PAGE_TEST), unless
+ *             memory is not yet full of hot pages, or its index was
  *             evicted in its test period not long ago (a ghost): then its
  *             reuse distance beat the hot pages' recency and it comes in
  *             hot.  The cold hand: a referenced page in its test period
@@ -95,6 +96,10 @@ void vm_pageout_reclaim(struct vm_page *m);
 /* A page a pager just read into obj joins its queue: accessed, the page a
  * fault wanted (the rest came with it).  Hot when it was a ghost. */
 void vm_pageout_page_in(struct vm_page *m, bool accessed);
+/* A page made in memory (zero fill, copy) for a fault joins the cold
+ * pages in its test period, so that a scan's pages do not displace hot
+ * ones, unless memory is not yet full of hot pages. */
+void vm_pageout_page_new(struct vm_page *m);
 /* A fault took m back from the cache queue. */
 void vm_pageout_cache_hit(struct vm_page *m);
 /* Scans until `want` more pages are free or cached, or nothing is left to
