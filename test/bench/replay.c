@@ -371,3 +371,139 @@ long replay_clockpro(const uint64_t *refs, size_t n, uint64_t npages, uint64_t f
 	free(seen);
 	return faults;
 }
+
+/*
+ * LIRS (Jiang and Zhang, SIGMETRICS 2002): pages with a low inter-reference
+ * recency (LIR) hold all but 1 % of the frames; the rest hold the resident
+ * high-IRR pages (HIR) in a FIFO queue Q.  The stack S orders pages by
+ * recency down to the least recent LIR page; a HIR page found in S when it
+ * is referenced again had an IRR below that LIR page's recency, and swaps
+ * roles with it.  Non-resident HIR pages stay in S while they are above
+ * its bottom.
+ */
+#define LIRS_LIR 0x1
+#define LIRS_RES 0x2
+#define LIRS_IN_S 0x4
+#define LIRS_IN_Q 0x8
+
+struct lirs_list {
+	uint64_t head, tail; /* head: most recent (S) or next to go (Q) */
+	uint64_t *prev, *next;
+};
+
+static void lirs_remove(struct lirs_list *l, uint64_t x)
+{
+	*(l->prev[x] == NONE ? &l->head : &l->next[l->prev[x]]) = l->next[x];
+	*(l->next[x] == NONE ? &l->tail : &l->prev[l->next[x]]) = l->prev[x];
+}
+
+/* S pushes at the head (top), Q appends at the tail. */
+static void lirs_push_head(struct lirs_list *l, uint64_t x)
+{
+	l->prev[x] = NONE;
+	l->next[x] = l->head;
+	*(l->head == NONE ? &l->tail : &l->prev[l->head]) = x;
+	l->head = x;
+}
+
+static void lirs_push_tail(struct lirs_list *l, uint64_t x)
+{
+	l->next[x] = NONE;
+	l->prev[x] = l->tail;
+	*(l->tail == NONE ? &l->head : &l->next[l->tail]) = x;
+	l->tail = x;
+}
+
+struct lirs {
+	struct lirs_list s, q;
+	uint8_t *st;
+};
+
+/* Stack pruning: HIR pages below the least recent LIR page leave S. */
+static void lirs_prune(struct lirs *z)
+{
+	while (z->s.tail != NONE && !(z->st[z->s.tail] & LIRS_LIR)) {
+		uint64_t x = z->s.tail;
+		lirs_remove(&z->s, x);
+		z->st[x] &= (uint8_t)~LIRS_IN_S;
+	}
+}
+
+static void lirs_to_top(struct lirs *z, uint64_t x)
+{
+	if (z->st[x] & LIRS_IN_S)
+		lirs_remove(&z->s, x);
+	lirs_push_head(&z->s, x);
+	z->st[x] |= LIRS_IN_S;
+}
+
+/* The least recent LIR page turns HIR, resident, at the end of Q. */
+static void lirs_demote_bottom(struct lirs *z)
+{
+	uint64_t b = z->s.tail;
+
+	lirs_remove(&z->s, b);
+	z->st[b] = (uint8_t)((z->st[b] & ~(LIRS_LIR | LIRS_IN_S)) | LIRS_IN_Q);
+	lirs_push_tail(&z->q, b);
+	lirs_prune(z);
+}
+
+long replay_lirs(const uint64_t *refs, size_t n, uint64_t npages, uint64_t frames)
+{
+	uint64_t hirs = frames / 100 > 0 ? frames / 100 : 1, lirs = frames - hirs, nlir = 0, res = 0;
+	uint64_t *mem = malloc(4 * npages * sizeof(*mem));
+	struct lirs z = {{NONE, NONE, mem, mem + npages},
+			 {NONE, NONE, mem + 2 * npages, mem + 3 * npages},
+			 calloc(npages, 1)};
+	bool *seen = calloc(npages, 1);
+	long faults = 0;
+
+	if (mem == NULL || z.st == NULL || seen == NULL || frames < 2)
+		faults = -1;
+	for (size_t i = 0; faults >= 0 && i < n; i++) {
+		uint64_t x = refs[i];
+		uint8_t st = z.st[x];
+		if (st & LIRS_LIR) {
+			bool bottom = z.s.tail == x;
+			lirs_to_top(&z, x);
+			if (bottom)
+				lirs_prune(&z);
+			continue;
+		}
+		if (!(st & LIRS_RES)) {
+			faults += seen[x];
+			seen[x] = true;
+			if (nlir < lirs) { /* the LIR set fills first */
+				z.st[x] |= LIRS_LIR | LIRS_RES;
+				nlir++;
+				res++;
+				lirs_to_top(&z, x);
+				continue;
+			}
+			if (res == frames) { /* the front of Q goes */
+				uint64_t v = z.q.head;
+				lirs_remove(&z.q, v);
+				z.st[v] &= (uint8_t)~(LIRS_RES | LIRS_IN_Q);
+				res--;
+			}
+			res++;
+			z.st[x] |= LIRS_RES;
+		} else {
+			lirs_remove(&z.q, x);
+			z.st[x] &= (uint8_t)~LIRS_IN_Q;
+		}
+		if (z.st[x] & LIRS_IN_S) { /* its IRR beat the bottom LIR page's recency */
+			z.st[x] |= LIRS_LIR;
+			lirs_to_top(&z, x);
+			lirs_demote_bottom(&z);
+		} else {
+			lirs_to_top(&z, x);
+			z.st[x] |= LIRS_IN_Q;
+			lirs_push_tail(&z.q, x);
+		}
+	}
+	free(mem);
+	free(z.st);
+	free(seen);
+	return faults;
+}

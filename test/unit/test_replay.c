@@ -62,9 +62,10 @@ static uint64_t trace[TRACE_LEN];
 
 static void report(const char *name, uint64_t npages)
 {
-	printf("# %s: LRU %ld, OPT %ld, A0 %ld, CLOCK-Pro %ld\n", name,
+	printf("# %s: LRU %ld, OPT %ld, A0 %ld, LIRS %ld, CLOCK-Pro %ld\n", name,
 	       replay_lru(trace, TRACE_LEN, npages, FRAMES), replay_opt(trace, TRACE_LEN, npages, FRAMES),
 	       replay_a0(trace, TRACE_LEN, npages, FRAMES),
+	       replay_lirs(trace, TRACE_LEN, npages, FRAMES),
 	       replay_clockpro(trace, TRACE_LEN, npages, FRAMES));
 }
 
@@ -77,6 +78,7 @@ static void test_goal_loop(void **state)
 	report("loop 1.25x", pages);
 	long opt = replay_opt(trace, TRACE_LEN, pages, FRAMES);
 	assert_true(replay_clockpro(trace, TRACE_LEN, pages, FRAMES) * 5 <= opt * 6);
+	assert_true(replay_lirs(trace, TRACE_LEN, pages, FRAMES) * 20 <= opt * 21); /* about 1.04 */
 }
 
 static void test_goal_zipf(void **state)
@@ -124,8 +126,8 @@ static void test_goal_hot_and_scan(void **state)
 	assert_true(replay_clockpro(trace, TRACE_LEN, pages, FRAMES) * 5 <= opt * 6);
 }
 
-/* CLOCK-Pro never holds more than its frames: with as many frames as
- * pages it misses nothing after the first touches. */
+/* CLOCK-Pro and LIRS never hold more than their frames, and with as many
+ * frames as pages miss nothing after the first touches. */
 static void test_clockpro_fits(void **state)
 {
 	uint64_t refs[4000];
@@ -136,6 +138,8 @@ static void test_clockpro_fits(void **state)
 	assert_int_equal(replay_clockpro(refs, 4000, 50, 50), 0);
 	assert_true(replay_clockpro(refs, 4000, 50, 10) >= replay_opt(refs, 4000, 50, 10));
 	assert_int_equal(replay_a0(refs, 4000, 50, 51), 0);
+	assert_int_equal(replay_lirs(refs, 4000, 50, 50), 0);
+	assert_true(replay_lirs(refs, 4000, 50, 10) >= replay_opt(refs, 4000, 50, 10));
 }
 
 int main(void)
