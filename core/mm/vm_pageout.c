@@ -335,9 +335,14 @@ static unsigned vm_pageout_cluster(struct vm_page *m, struct vm_page **run, bool
 	return (unsigned)(last - first + 1);
 }
 
-/* Unmaps a clean page and puts it on the cache queue. */
+/* Unmaps a clean page and puts it on the cache queue; a page read around
+ * a fault and never used narrows its object's read-around. */
 static void vm_pageout_to_cache(struct vm_page *m)
 {
+	if (m->flags & VM_PAGE_AROUND) {
+		m->flags &= (uint16_t)~VM_PAGE_AROUND;
+		m->object->around /= 2;
+	}
 	pmap_page_remove_all(m); /* a dirty mapping leaves VM_PAGE_DIRTY behind */
 	if (m->flags & VM_PAGE_DIRTY) { /* written since it was cleaned: keep it */
 		vm_page_deactivate(m);

@@ -629,6 +629,53 @@ static void test_replacement_hot_set_and_scan(void **state)
 	expect_pages_back();
 }
 
+/*
+ * Read-around that adapts: pages written out in order (so their slots
+ * follow each other), then read back in a random permutation, where a
+ * neighbour read along is seldom used before it is evicted: the pages read
+ * may exceed the faults by 10 % at most.  Then in order again, where
+ * read-ahead pays: a fault for four pages at most.
+ */
+static void test_read_around_adapts(void **state)
+{
+	struct ws w;
+	uint64_t *perm = malloc(WS_PAGES * sizeof(*perm)), seed = 17;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	for (uint64_t p = 0; p < WS_PAGES; p++) {
+		assert_int_equal(ws_touch(&w, p, true), 0);
+		perm[p] = p;
+	}
+	for (uint64_t i = WS_PAGES - 1; i > 0; i--) { /* Fisher-Yates */
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t j = (seed >> 33) % (i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	uint64_t pageins = vm_cnt.pageins, touched = 0;
+	for (uint64_t i = 0; i < WS_PAGES; i++) {
+		uint64_t major = vm_cnt.faults_major;
+		assert_int_equal(ws_touch(&w, perm[i], false), 0);
+		touched += vm_cnt.faults_major != major;
+	}
+	uint64_t read = vm_cnt.pageins - pageins;
+	printf("# random permutation: %llu pages read for %llu faults\n", (unsigned long long)read,
+	       (unsigned long long)touched);
+	assert_true(read * 10 <= touched * 11);
+	uint64_t faults = vm_cnt.faults_major;
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	printf("# in order: %llu faults for %u pages\n",
+	       (unsigned long long)(vm_cnt.faults_major - faults), (unsigned)WS_PAGES);
+	assert_true((vm_cnt.faults_major - faults) * 4 <= WS_PAGES);
+	check_all(&w);
+	free(perm);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
 /* The kernel's low-memory hook (core/main.c): empty slabs go back. */
 static void low_memory_slab_reclaim(void)
 {
@@ -757,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_modified_while_written),
 		cmocka_unit_test(test_replacement_loop),
 		cmocka_unit_test(test_replacement_hot_set_and_scan),
+		cmocka_unit_test(test_read_around_adapts),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
