@@ -10,8 +10,10 @@
  * Read-ahead: the pager says how many following pages lie next to the
  * wanted one on its store; those that are not resident come in the same
  * request and wait on the inactive queue: up to 31 when faults walk the
- * object in order, one otherwise (under random faults each extra page
- * mostly evicts one that was wanted).
+ * object in order, otherwise the object's read-around window, which grows
+ * while such pages are used and shrinks while they are evicted unused
+ * (under random faults each extra page mostly evicts one that was
+ * wanted).
  * Memory: a fault runs the scanner when free memory is low, and once more
  * when an allocation fails; then it gives up with -ENOMEM.
  */
@@ -20,8 +22,7 @@
 #include "core/mm/vm_pageout.h"
 #include "core/mm/vm_trace.h"
 
-#define VM_FAULT_AHEAD_SEQ 31   /* read-ahead when faults walk an object in order */
-#define VM_FAULT_AHEAD_RANDOM 1 /* and when they do not */
+#define VM_FAULT_AHEAD_SEQ 31 /* read-ahead when faults walk an object in order */
 
 /* A page for the fault, running the scanner once when there is none
  * (flags carry VM_ALLOC_PAGEABLE unless the page is the kernel's). */
@@ -47,9 +48,9 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	struct vm_page *run[VM_PAGER_MAX_PAGES];
 	unsigned n = 0;
 
-	/* read-ahead pays when a reader walks the object in order; under
-	 * random faults it mostly evicts pages that were wanted */
-	after = MIN(after, pindex == o->seq_next ? VM_FAULT_AHEAD_SEQ : VM_FAULT_AHEAD_RANDOM);
+	/* read-ahead pays when a reader walks the object in order; out of
+	 * order, as far as the object's faults have shown it used */
+	after = MIN(after, pindex == o->seq_next ? VM_FAULT_AHEAD_SEQ : o->around);
 	for (; n <= after; n++) {
 		/* read-ahead only from memory that is there for the taking; in a
 		 * shadow only what the store holds, since a hole there is not a
@@ -62,7 +63,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 					   : vm_page_alloc(VM_ALLOC_PAGEABLE);
 		if (m == NULL)
 			break;
-		m->flags |= VM_PAGE_BUSY;
+		m->flags |= VM_PAGE_BUSY | (n > 0 ? VM_PAGE_AROUND : 0);
 		vm_object_page_insert(o, m, pindex + n);
 		run[n] = m;
 	}
@@ -81,10 +82,8 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 				vm_page_wire(run[i]);
 			else
 				vm_page_free(run[i]);
-		} else if (i == 0) {
-			vm_page_activate(run[i]);
 		} else {
-			vm_page_deactivate(run[i]);
+			vm_pageout_page_in(run[i], i == 0);
 		}
 	}
 	if (err < 0)
@@ -116,10 +115,12 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 			if ((*m)->flags & VM_PAGE_BUSY)
 				panic("vm_fault: page %llu of object %u is busy: a fault inside its I/O",
 				      (unsigned long long)pindex, o->id);
-			if ((*m)->queue == VM_Q_CACHE) {
-				vm_page_activate(*m);
-				vm_cnt.cache_hits++;
+			if ((*m)->flags & VM_PAGE_AROUND) { /* read-around paid */
+				(*m)->flags &= (uint16_t)~VM_PAGE_AROUND;
+				o->around = MIN(2 * o->around + 1, VM_FAULT_AHEAD_SEQ);
 			}
+			if ((*m)->queue == VM_Q_CACHE)
+				vm_pageout_cache_hit(*m);
 			return 0;
 		}
 		if (o->pager == NULL)
@@ -163,7 +164,7 @@ static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, str
 	if (wired)
 		vm_page_wire(n);
 	else
-		vm_page_activate(n);
+		vm_pageout_page_new(n);
 	*out = n;
 	return 0;
 }

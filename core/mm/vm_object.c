@@ -33,6 +33,7 @@ struct vm_object *vm_object_allocate(vm_size_t size)
 	obj->ref_count = 1;
 	obj->id = ++next_id;
 	obj->root = VM_PAGE_NONE;
+	obj->around = 1;
 	spin_init(&obj->lock, "vm_object");
 	return obj;
 }

@@ -51,6 +51,9 @@ struct vm_object {
 	struct vm_pager *pager;    /* (c) backing store, or NULL */
 	uint64_t pager_offset;     /* (c) page index of object page 0 in the pager */
 	uint64_t seq_next;         /* (o) the index a sequential reader faults next */
+	uint32_t around;           /* (o) pages read along with a fault out of order:
+				    * doubled (plus one) when one is used, halved
+				    * when one is evicted unused */
 	struct spinlock lock;
 };
 

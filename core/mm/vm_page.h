@@ -66,6 +66,9 @@ struct vm_page {
 #define VM_PAGE_BUSY 0x2     /* I/O in progress */
 #define VM_PAGE_PTABLE 0x4   /* a page-table page of some pmap */
 #define VM_PAGE_TREE_RED 0x8 /* colour in the owner's tree */
+#define VM_PAGE_TEST 0x10    /* cold page in its test period (vm_pageout.h) */
+#define VM_PAGE_YOUNG 0x20   /* its referenced bit may be the faulting access's own */
+#define VM_PAGE_AROUND 0x40  /* read around a fault, no fault has used it yet */
 
 /* A usable physical range handed to vm_page_startup. */
 struct vm_phys_range {

@@ -3,22 +3,192 @@
  * vm_page and cleans through vm_pager; every loop is bounded by the queue
  * lengths at its start, so a scan ends even when nothing can be freed.
  */
+#include "core/mm/kmem.h"
 #include "core/mm/pmap.h"
 #include "core/mm/vm_pageout.h"
 #include "core/mm/vm_trace.h"
+
+#define VM_GHOSTS_MAX (1u << 17) /* ring and hash fit one 4 MiB kmem block */
+#define VM_GHOST_NONE UINT32_MAX
 
 struct vm_counters vm_cnt;
 struct vm_watermarks vm_wm;
 
 static struct vm_pager *(*vm_pageout_anon_pager)(void);
 
+/* One evicted test-period page; obj 0 marks a slot whose ghost was
+ * faulted again (object ids start at 1). */
+struct vm_ghost {
+	uint64_t pindex;
+	uint64_t born; /* vm_hot_hand_moves when it was evicted */
+	uint32_t obj;
+	uint32_t next; /* hash chain */
+};
+
+/* (g) the ghosts, oldest first from head, and a hash over them. */
+static struct {
+	struct vm_ghost *ring;
+	uint32_t *hash;
+	uint32_t size, nhash, head, count;
+} vm_ghosts;
+
+/* (g) CLOCK-Pro's cold target, in pages, and its bounds. */
+static uint64_t vm_cold_target, vm_cold_min, vm_cold_max;
+/* (g) hot pages the hot hand looked at so far: a ghost's test period lasts
+ * while the hand has not gone once round the hot pages since it was made,
+ * so a refault inside it has a reuse distance shorter than their recency */
+static uint64_t vm_hot_hand_moves;
+
+static void vm_pageout_cold_adjust(bool grow)
+{
+	if (grow && vm_cold_target < vm_cold_max)
+		vm_cold_target++;
+	else if (!grow && vm_cold_target > vm_cold_min)
+		vm_cold_target--;
+}
+
+/* Fibonacci hashing of the pair: the top bits of the product. */
+static uint32_t *vm_ghost_bucket(uint32_t obj, uint64_t pindex)
+{
+	uint64_t h = (pindex ^ (uint64_t)obj << 40) * 0x9e3779b97f4a7c15ull;
+
+	return &vm_ghosts.hash[h >> (64 - __builtin_ctz(vm_ghosts.nhash))];
+}
+
+static void vm_ghost_unlink(uint32_t i)
+{
+	uint32_t *link = vm_ghost_bucket(vm_ghosts.ring[i].obj, vm_ghosts.ring[i].pindex);
+
+	while (*link != i)
+		link = &vm_ghosts.ring[*link].next;
+	*link = vm_ghosts.ring[i].next;
+	vm_ghosts.ring[i].obj = 0;
+}
+
+/* m leaves memory in its test period: a ghost, the oldest one expiring
+ * (its test period over, unused: the cold target shrinks). */
+static void vm_ghost_add(const struct vm_page *m)
+{
+	if (vm_ghosts.size == 0)
+		return;
+	if (vm_ghosts.count == vm_ghosts.size) {
+		if (vm_ghosts.ring[vm_ghosts.head].obj != 0) {
+			vm_ghost_unlink(vm_ghosts.head);
+			vm_pageout_cold_adjust(false);
+		}
+		vm_ghosts.head = (vm_ghosts.head + 1) % vm_ghosts.size;
+		vm_ghosts.count--;
+	}
+	uint32_t i = (vm_ghosts.head + vm_ghosts.count++) % vm_ghosts.size;
+	uint32_t *b = vm_ghost_bucket(m->object->id, m->pindex);
+	vm_ghosts.ring[i] = (struct vm_ghost){m->pindex, vm_hot_hand_moves, m->object->id, *b};
+	*b = i;
+}
+
+/* Whether (obj, pindex) was a ghost still in its test period; it is a
+ * ghost no more either way (one found past its period counts as expired
+ * unused). */
+static bool vm_ghost_take(const struct vm_object *obj, uint64_t pindex)
+{
+	struct vm_stats st;
+
+	if (vm_ghosts.size == 0)
+		return false;
+	for (uint32_t i = *vm_ghost_bucket(obj->id, pindex); i != VM_GHOST_NONE;
+	     i = vm_ghosts.ring[i].next)
+		if (vm_ghosts.ring[i].obj == obj->id && vm_ghosts.ring[i].pindex == pindex) {
+			uint64_t age = vm_hot_hand_moves - vm_ghosts.ring[i].born;
+			vm_ghost_unlink(i);
+			vm_page_stats(&st);
+			if (age <= st.queued[VM_Q_ACTIVE])
+				return true;
+			vm_pageout_cold_adjust(false);
+			return false;
+		}
+	return false;
+}
+
 void vm_pageout_reclaim(struct vm_page *m)
 {
 	struct vm_object *obj = m->object;
 
 	KASSERT(obj != NULL && !(m->flags & (VM_PAGE_BUSY | VM_PAGE_DIRTY)));
+	if (m->flags & VM_PAGE_TEST)
+		vm_ghost_add(m);
 	vm_object_page_remove(obj, m);
 	vm_cnt.reclaimed++;
+}
+
+/* Whether the hot pages fill less than the frames less the cold target:
+ * while memory is not yet full of hot pages, new ones come in hot. */
+static bool vm_pageout_hot_room(void)
+{
+	struct vm_stats st;
+
+	vm_page_stats(&st);
+	uint64_t frames = st.queued[VM_Q_ACTIVE] + st.queued[VM_Q_INACTIVE] +
+			  st.queued[VM_Q_CACHE] + st.free;
+	return st.queued[VM_Q_ACTIVE] + vm_cold_target < frames;
+}
+
+void vm_pageout_page_in(struct vm_page *m, bool accessed)
+{
+	/* read-around too: the refault shows the reuse distance either way */
+	if (vm_ghost_take(m->object, m->pindex)) {
+		vm_pageout_cold_adjust(true);
+		vm_page_activate(m);
+		return;
+	}
+	if (accessed)
+		vm_pageout_page_new(m);
+	else /* read-around has shown no use yet: its test period starts
+	      * when the cold hand finds it referenced */
+		vm_page_deactivate(m);
+}
+
+void vm_pageout_page_new(struct vm_page *m)
+{
+	if (vm_pageout_hot_room()) {
+		vm_page_activate(m);
+		return;
+	}
+	m->flags |= VM_PAGE_TEST | VM_PAGE_YOUNG;
+	vm_page_deactivate(m);
+}
+
+void vm_pageout_cache_hit(struct vm_page *m)
+{
+	vm_cnt.cache_hits++;
+	if (m->flags & VM_PAGE_TEST) { /* faulted again within its test period */
+		m->flags &= (uint16_t)~VM_PAGE_TEST;
+		vm_pageout_cold_adjust(true);
+		vm_page_activate(m);
+		return;
+	}
+	m->flags |= VM_PAGE_TEST | VM_PAGE_YOUNG;
+	vm_page_deactivate(m);
+}
+
+/* The ghosts' memory, from kmem, as many as memory has pages up to
+ * VM_GHOSTS_MAX; without it replacement runs without ghosts. */
+static void vm_pageout_ghosts_init(uint64_t pages)
+{
+	uint32_t size = (uint32_t)MIN(pages, (uint64_t)VM_GHOSTS_MAX), nhash = 2;
+
+	while (nhash < size)
+		nhash *= 2;
+	size_t bytes = size * sizeof(struct vm_ghost) + nhash * sizeof(uint32_t);
+	void *mem = kmem_alloc_pages(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
+	if (mem == NULL) {
+		log_error("vm_pageout: no memory for %u ghost entries: replacement keeps no history",
+			  size);
+		return;
+	}
+	vm_ghosts.ring = mem;
+	vm_ghosts.hash = (uint32_t *)(vm_ghosts.ring + size);
+	memset(vm_ghosts.hash, 0xff, nhash * sizeof(uint32_t)); /* VM_GHOST_NONE */
+	vm_ghosts.size = size;
+	vm_ghosts.nhash = nhash;
 }
 
 void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
@@ -33,6 +203,13 @@ void vm_pageout_init(struct vm_pager *(*anon_pager)(void))
 	vm_wm.target = MAX(st.total / 32, 2 * vm_wm.low);
 	vm_page_set_reserve(vm_wm.min);
 	vm_pageout_anon_pager = anon_pager;
+	/* the cold pages: at least twice what a scan frees (the free and
+	 * cache pages count among them, the rest must be there to take), at
+	 * most three quarters of memory */
+	vm_cold_min = vm_wm.target;
+	vm_cold_max = MAX(st.total * 3 / 4, vm_cold_min);
+	vm_cold_target = vm_cold_min;
+	vm_pageout_ghosts_init(st.total);
 }
 
 /* Folds the modified bits of every mapping into VM_PAGE_DIRTY.  A stale
@@ -158,9 +335,14 @@ static unsigned vm_pageout_cluster(struct vm_page *m, struct vm_page **run, bool
 	return (unsigned)(last - first + 1);
 }
 
-/* Unmaps a clean page and puts it on the cache queue. */
+/* Unmaps a clean page and puts it on the cache queue; a page read around
+ * a fault and never used narrows its object's read-around. */
 static void vm_pageout_to_cache(struct vm_page *m)
 {
+	if (m->flags & VM_PAGE_AROUND) {
+		m->flags &= (uint16_t)~VM_PAGE_AROUND;
+		m->object->around /= 2;
+	}
 	pmap_page_remove_all(m); /* a dirty mapping leaves VM_PAGE_DIRTY behind */
 	if (m->flags & VM_PAGE_DIRTY) { /* written since it was cleaned: keep it */
 		vm_page_deactivate(m);
@@ -183,10 +365,19 @@ static uint64_t vm_pageout_inactive_page(struct vm_page *m)
 	}
 	if (pmap_is_referenced(m)) {
 		pmap_clear_reference(m);
-		vm_page_activate(m);
-		vm_cnt.reactivated++;
+		if ((m->flags & (VM_PAGE_TEST | VM_PAGE_YOUNG)) == VM_PAGE_TEST) {
+			/* used again within its test period: hot */
+			m->flags &= (uint16_t)~VM_PAGE_TEST;
+			vm_pageout_cold_adjust(true);
+			vm_page_activate(m);
+			vm_cnt.reactivated++;
+		} else {
+			m->flags = (uint16_t)((m->flags | VM_PAGE_TEST) & ~VM_PAGE_YOUNG);
+			vm_page_deactivate(m);
+		}
 		return 0;
 	}
+	m->flags &= (uint16_t)~VM_PAGE_YOUNG;
 	vm_pageout_gather_dirty(m);
 	if (!(m->flags & VM_PAGE_DIRTY)) {
 		vm_pageout_to_cache(m);
@@ -211,21 +402,30 @@ static uint64_t vm_pageout_inactive_page(struct vm_page *m)
 	return made;
 }
 
-/* Ages the active queue: unreferenced pages go inactive, referenced ones
- * lose their bit and go round again.  Looks at most at `budget` pages. */
-static void vm_pageout_age_active(uint64_t budget)
+/* The hot hand: unreferenced hot pages turn cold (no test period),
+ * referenced ones lose their bit and go round again, until the hot pages
+ * are down to `keep` or `budget` pages were looked at. */
+static void vm_pageout_age_active(uint64_t budget, uint64_t keep)
 {
+	struct vm_stats st;
+
 	for (; budget > 0; budget--) {
+		vm_page_stats(&st);
 		struct vm_page *m = vm_page_queue_first(VM_Q_ACTIVE);
-		if (m == NULL)
+		if (m == NULL || st.queued[VM_Q_ACTIVE] <= keep)
 			return;
 		vm_cnt.scanned++;
+		vm_hot_hand_moves++;
 		if (vm_pageout_cleanable(m) && pmap_is_referenced(m)) {
 			pmap_clear_reference(m);
 			vm_page_activate(m);
 		} else {
+			m->flags &= (uint16_t)~(VM_PAGE_TEST | VM_PAGE_YOUNG);
 			vm_page_deactivate(m);
 			vm_cnt.deactivated++;
+			/* the oldest hot page went: cold pages younger than it
+			 * and not used again ended their test period */
+			vm_pageout_cold_adjust(false);
 		}
 	}
 }
@@ -242,23 +442,28 @@ uint64_t vm_pageout_run(uint64_t want)
 	if (running)
 		return 0;
 	running = true;
+	/* the hot pages down to the frames less the cold target: the frames
+	 * are the pageable pages and those free or cached for them */
 	vm_page_stats(&st);
-	/* keep about a third of the pageable pages inactive */
-	uint64_t pageable = st.queued[VM_Q_ACTIVE] + st.queued[VM_Q_INACTIVE];
-	if (st.queued[VM_Q_INACTIVE] < pageable / 3 + want)
-		vm_pageout_age_active(MIN(st.queued[VM_Q_ACTIVE], pageable / 3 + want));
-	/* every inactive page is looked at once at most, then once more after
-	 * a second aging pass: referenced pages had their chance */
-	for (int pass = 0; pass < 2 && made < want; pass++) {
+	uint64_t frames = st.queued[VM_Q_ACTIVE] + st.queued[VM_Q_INACTIVE] +
+			  st.queued[VM_Q_CACHE] + st.free;
+	vm_pageout_age_active(st.queued[VM_Q_ACTIVE], frames - MIN(vm_cold_target, frames));
+	/* every cold page is looked at once at most per pass: the first pass
+	 * takes the faulting accesses' references away, the second finds
+	 * what is cold now, and only then does the hot hand go round the hot
+	 * pages for the third, turning cold what is still missing */
+	for (int pass = 0; pass < 3 && made < want; pass++) {
 		vm_page_stats(&st);
+		if (pass == 2)
+			vm_pageout_age_active(st.queued[VM_Q_ACTIVE],
+					      st.queued[VM_Q_ACTIVE] -
+						  MIN(st.queued[VM_Q_ACTIVE], want - made));
 		for (uint64_t budget = st.queued[VM_Q_INACTIVE]; budget > 0 && made < want; budget--) {
 			struct vm_page *m = vm_page_queue_first(VM_Q_INACTIVE);
 			if (m == NULL)
 				break;
 			made += vm_pageout_inactive_page(m);
 		}
-		if (made < want && pass == 0)
-			vm_pageout_age_active(st.queued[VM_Q_ACTIVE]);
 	}
 	running = false;
 	return made;

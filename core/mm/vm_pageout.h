@@ -2,21 +2,38 @@
  * vm_pageout: page replacement, cleaning of dirty pages through their
  * object's pager, and the VM's event counters.
  *
- * Replacement is FreeBSD's two-queue second chance, run synchronously:
- * there are no threads, so whoever needs pages (a fault, at its start when
- * free memory is under the low watermark and again when an allocation
- * failed) runs a bounded scan itself, with no VM lock held.
- *   active    pages in use; a scan moves pages whose referenced bit
- *             (gathered from every mapping through the pmap's reverse map)
- *             is clear to the inactive queue, and rotates the others;
- *   inactive  candidates, oldest first; a referenced one is reactivated, a
- *             clean one is unmapped and put on the cache queue, a dirty one
- *             is cleaned with its dirty neighbours of the same object in one
- *             put_pages call (anonymous memory gets a swap pager at its
- *             first page-out) and cached after;
+ * Replacement is CLOCK-Pro (Jiang, Chen and Zhang, 2005) on the page
+ * queues, run synchronously: there are no threads, so whoever needs pages
+ * (a fault, at its start when free memory is under the low watermark and
+ * again when an allocation failed) runs a bounded scan itself, with no VM
+ * lock held.  Referenced bits are gathered from every mapping through the
+ * pmap's reverse map.
+ *   active    hot pages; the hot hand runs while they exceed the pageable
+ *             pages less the cold target: it rotates referenced ones and
+ *             turns the others cold (inactive);
+ *   inactive  cold pages, oldest first.  A page made or read in for a
+ *             fault comes here in its test period (VM_PAGE_TEST), unless
+ *             memory is not yet full of hot pages, or its index was
+ *             evicted in its test period not long ago (a ghost): then its
+ *             reuse distance beat the hot pages' recency and it comes in
+ *             hot.  The cold hand: a referenced page in its test period
+ *             turns hot; a referenced one out of it starts a new one (the
+ *             faulting access's own reference, VM_PAGE_YOUNG, counts for
+ *             nothing); an unreferenced one goes: clean, it is unmapped and
+ *             put on the cache queue, dirty, it is cleaned with its dirty
+ *             neighbours of the same object in one put_pages call
+ *             (anonymous memory gets a swap pager at its first page-out)
+ *             and cached after;
  *   cache     clean, unmapped pages still in their objects: a fault there
  *             takes the page back without I/O; vm_page_alloc reuses the
- *             oldest, detaching it from its object (vm_pageout_reclaim).
+ *             oldest, detaching it from its object (vm_pageout_reclaim),
+ *             which leaves a ghost of a page in its test period;
+ *   ghosts    (object id, index) of the last evicted test-period pages, as
+ *             many as memory has pages at most; the oldest expires when a
+ *             new one comes.
+ * The cold target grows by one each time a cold page proves hot (a ghost
+ * faulted again, a test-period page referenced) and shrinks by one each
+ * time a ghost expires unused.
  * Wired pages, page-table pages and slab pages are on no queue and never
  * paged.  Busy pages (VM_PAGE_BUSY, under I/O) are skipped.
  *
@@ -76,6 +93,15 @@ void vm_pageout_init(struct vm_pager *(*anon_pager)(void));
 /* vm_page's reclaim hook: a cache page the allocator takes leaves its
  * object (it was unmapped when cached, and is clean). */
 void vm_pageout_reclaim(struct vm_page *m);
+/* A page a pager just read into obj joins its queue: accessed, the page a
+ * fault wanted (the rest came with it).  Hot when it was a ghost. */
+void vm_pageout_page_in(struct vm_page *m, bool accessed);
+/* A page made in memory (zero fill, copy) for a fault joins the cold
+ * pages in its test period, so that a scan's pages do not displace hot
+ * ones, unless memory is not yet full of hot pages. */
+void vm_pageout_page_new(struct vm_page *m);
+/* A fault took m back from the cache queue. */
+void vm_pageout_cache_hit(struct vm_page *m);
 /* Scans until `want` more pages are free or cached, or nothing is left to
  * try; returns how many it made available. */
 uint64_t vm_pageout_run(uint64_t want);

@@ -4,9 +4,10 @@
  * zeros past the end of file on disk, fat_read/fat_write coherent with
  * mappings both ways, truncation under a mapping, private mappings that
  * never reach the file, the extent cache; then a model-based random test
- * of shared and private file mappings and anonymous memory under a small
- * page cap, checked after every batch against the model, by the VM's
- * checkers, by fsck.fat -n and by mtools reading every file.
+ * of shared and private file mappings and anonymous memory twice the size
+ * of RAM (paging to a swap area in memory) under a small page cap, checked
+ * after every batch against the model, by the VM's checkers, by fsck.fat
+ * -n and by mtools reading every file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/mm/slab.h"
+#include "core/mm/swap_pager.h"
 #include "core/mm/vm_pageout.h"
 #include "fs/fat_impl.h"
 #include "fs/fat_pager.h"
@@ -151,7 +153,7 @@ static uint64_t free_at_start;
 static int setup(void **state)
 {
 	pmap_sim_init(RAM);
-	vm_pageout_init(NULL);
+	vm_pageout_init(swap_pager_alloc);
 	vm_page_set_hooks(vm_pageout_reclaim, NULL);
 	assert_int_equal(pmap_create(&pmap), 0);
 	assert_int_equal(vm_map_init(&map, pmap, BASE, SPAN), 0);
@@ -401,7 +403,8 @@ static void test_coherence(void **state)
 }
 
 /* Truncation drops the pages past the new end: a touch there fails, the
- * partial last page reads zeros past the end, and growth shows zeros. */
+ * partial last page reads zeros past the end, and growth shows zeros;
+ * after a remount the file holds the stores made before the cut. */
 static void test_truncate_under_mapping(void **state)
 {
 	static const uint32_t sizes[] = {10 * PAGE_SIZE};
@@ -428,6 +431,23 @@ static void test_truncate_under_mapping(void **state)
 	assert_int_equal(vm_map_free(&map, va), 0);
 	unmount_img();
 	fsck_clean();
+	/* after a remount: the stores before the cut, zeros after it */
+	mount_img();
+	f = open_file(0);
+	assert_int_equal(fat_size(f), 6 * PAGE_SIZE);
+	for (unsigned p = 0; p < 6; p++) {
+		assert_int_equal(fat_read(f, p * PAGE_SIZE, buf, PAGE_SIZE), PAGE_SIZE);
+		for (unsigned b = 0; b < PAGE_SIZE; b++) {
+			uint64_t off = p * PAGE_SIZE + b;
+			uint8_t want = off >= 3 * PAGE_SIZE + 50 ? 0
+				       : b >= 100 && b < 105 ? (uint8_t)"dirty"[b - 100]
+				       : pattern(0, off);
+			if (buf[b] != want)
+				fail_msg("byte %llu reads %u, not %u", (unsigned long long)off, buf[b], want);
+		}
+	}
+	fat_close(f);
+	unmount_img();
 	expect_pages_back();
 }
 
@@ -511,8 +531,33 @@ static void test_extent_cache(void **state)
 #define NFILES 3
 #define WINDOW (2u << 20) /* each mapping's window: files grow and shrink inside it */
 #define NMAPS 8
-#define ANON_PAGES 16
-#define PRIVATE_COPIES_MAX 48 /* no swap: private copies stay in memory */
+#define ANON_PAGES (2 * RAM / PAGE_SIZE)
+#define PRIVATE_COPIES_MAX 48 /* private copies are anonymous memory too */
+#define SWAP_PAGES (2 * ANON_PAGES)
+
+/* The swap area the anonymous memory pages to, in memory. */
+static uint8_t *swap_area;
+
+static int swap_mem_io(void *ctx, bool write, uint64_t first, unsigned n, void *const *bufs)
+{
+	assert_true(first >= 1 && first + n <= SWAP_PAGES);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = swap_area + (first + i) * PAGE_SIZE;
+		memcpy(write ? p : bufs[i], write ? bufs[i] : p, PAGE_SIZE);
+	}
+	return 0;
+}
+
+static void swap_mem_open(void)
+{
+	static const struct swap_dev dev = {"memswap", SWAP_PAGES, swap_mem_io, NULL};
+	uint32_t info[3] = {1, SWAP_PAGES - 1, 0}; /* version, last_page, no bad pages */
+
+	swap_area = calloc(SWAP_PAGES, PAGE_SIZE);
+	memcpy(swap_area + SWAP_HEADER_INFO_OFF, info, sizeof(info));
+	memcpy(swap_area + SWAP_HEADER_MAGIC_OFF, SWAP_HEADER_MAGIC, 10);
+	assert_int_equal(swap_init(&dev, swap_area), 0);
+}
 
 struct model_file {
 	uint8_t *data; /* WINDOW bytes, zeros past size */
@@ -724,6 +769,7 @@ static void model_verify_all(void)
 	assert_int_equal(pmap_sim_read(pmap, anon_va, buf, sizeof(buf), false), 0);
 	assert_memory_equal(buf, anon_data, sizeof(buf));
 	check_vm();
+	swap_pager_check();
 }
 
 /* The volume on disk, unmounted: fsck.fat clean, mtools reads the model. */
@@ -747,8 +793,15 @@ static void model_run(int type, const char *vsize, int spc, uint32_t sector, int
 			files[i].data[b] = pattern(i, b);
 	}
 	memset(anon_data, 0, sizeof(anon_data));
-	assert_int_equal(vm_map_allocate(&map, sizeof(anon_data), VM_PROT_RW, &anon_va), 0);
+	swap_mem_open();
+	/* pageable, unlike vm_map_allocate's wired memory */
+	struct vm_object *anon = vm_object_allocate(sizeof(anon_data));
+	assert_int_equal(vm_map_insert_object(&map, anon, 0, sizeof(anon_data), VM_PROT_RW, 0,
+					      &anon_va),
+			 0);
+	vm_object_deallocate(anon);
 	struct vm_counters before = vm_cnt;
+	struct swap_stats ss;
 	mount_img();
 	model_open_all();
 	for (int batch = 0; batch < batches; batch++) {
@@ -782,10 +835,18 @@ static void model_run(int type, const char *vsize, int spc, uint32_t sector, int
 		free(files[i].data);
 	}
 	unmount_img();
+	/* memory pressure paged file pages out and in, and anonymous memory
+	 * out to swap and back */
+	swap_pager_stats(&ss);
+	assert_true(ss.pages_written >= ANON_PAGES && ss.pages_read >= ANON_PAGES);
+	swap_pager_check();
 	assert_int_equal(vm_map_free(&map, anon_va), 0);
-	/* memory pressure paged file pages out and in */
-	assert_true(vm_cnt.pageouts > before.pageouts);
+	assert_true(vm_cnt.pageouts > before.pageouts + ss.pages_written);
 	assert_true(vm_cnt.reclaimed > before.reclaimed);
+	swap_pager_stats(&ss);
+	assert_int_equal(ss.slots_used, 0);
+	swap_shutdown();
+	free(swap_area);
 	expect_pages_back();
 }
 

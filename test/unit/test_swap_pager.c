@@ -494,6 +494,67 @@ static void test_swap_full(void **state)
 	swap_shutdown();
 }
 
+static uint64_t hidden_index;
+
+static bool hides_one(void *ctx, uint64_t pindex)
+{
+	return pindex == hidden_index;
+}
+
+/* Collapse: a backing object's slots move to its shadow's pager, except
+ * where the shadow has a slot or a page of its own (those are freed); with
+ * no source the pager only drops what is hidden; out of memory part way,
+ * both pagers stay consistent. */
+static void test_absorb(void **state)
+{
+	struct swap_dev dev;
+	struct swap_stats st;
+	unsigned after;
+
+	md_open(AREA_PAGES, NULL, 0);
+	dev = md_dev();
+	assert_int_equal(swap_init(&dev, md.area), 0);
+	struct vm_pager *p = swap_pager_alloc(), *q = swap_pager_alloc();
+	put_tags(q, 0, 8, 100);
+	put_tags(q, 40, 1, 140); /* another block */
+	put_tags(p, 2, 2, 200);
+	hidden_index = 5;
+	assert_int_equal(p->ops->absorb(p, q, hides_one, NULL), 0);
+	swap_pager_check();
+	for (uint64_t i = 0; i < 8; i++) {
+		assert_int_equal(q->ops->has_page(q, i, &after), 0);
+		assert_int_equal(p->ops->has_page(p, i, &after), i != 5);
+	}
+	assert_int_equal(p->ops->get_pages(p, pages, 8, 0), 0); /* index 5 reads as zeros */
+	for (uint64_t i = 0; i < 8; i++)
+		if (i != 5)
+			page_expect(pages[i], i == 2 || i == 3 ? 198 + (uint32_t)i : 100 + (uint32_t)i);
+	assert_int_equal(p->ops->get_pages(p, pages, 1, 40), 0);
+	page_expect(pages[0], 140);
+	swap_pager_stats(&st);
+	assert_int_equal(st.slots_used, 8); /* 0-4, 6, 7, 40 */
+	hidden_index = 6;
+	assert_int_equal(p->ops->absorb(p, NULL, hides_one, NULL), 0);
+	assert_int_equal(p->ops->has_page(p, 6, &after), 0);
+	swap_pager_check();
+	put_tags(q, 64, 4, 300);
+	malloc_fail_at = 0;
+	assert_int_equal(p->ops->absorb(p, q, hides_one, NULL), -ENOMEM);
+	malloc_fail_at = -1;
+	swap_pager_check();
+	assert_int_equal(q->ops->has_page(q, 64, &after), 1); /* nothing lost */
+	assert_int_equal(p->ops->absorb(p, q, hides_one, NULL), 0);
+	assert_int_equal(p->ops->get_pages(p, pages, 4, 64), 0);
+	for (uint32_t i = 0; i < 4; i++)
+		page_expect(pages[i], 300 + i);
+	p->ops->dealloc(p);
+	q->ops->dealloc(q);
+	swap_pager_check();
+	swap_pager_stats(&st);
+	assert_int_equal(st.slots_used, 0);
+	swap_shutdown();
+}
+
 /*
  * Frees that split runs need descriptors; with memory refused they use the
  * reserve, and past it the slots are counted lost, never corrupted.
@@ -596,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_swap_full),
 		cmocka_unit_test(test_random_model),
 		cmocka_unit_test(test_free_without_memory),
+		cmocka_unit_test(test_absorb),
 		cmocka_unit_test(test_swap_dev),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -19,6 +19,7 @@
 #include "core/mm/swap_pager.h"
 #include "core/mm/vm_map.h"
 #include "core/mm/vm_pageout.h"
+#include "test/bench/replay.h"
 #include "test/sim/pmap_sim.h"
 
 #define BASE 0x40000000ull
@@ -26,6 +27,7 @@
 #define RAM (4u << 20)
 #define WS_PAGES (4 * (RAM / PAGE_SIZE)) /* the working set: 4 times RAM */
 #define AREA_PAGES (WS_PAGES + WS_PAGES / 4)
+#define WS_HOT (WS_PAGES / 8)
 
 /* The swap area in memory; `fail_at` makes that io call (1 = the next)
  * fail; `keep_next_read` / `keep_next_write` make the next read or write
@@ -36,11 +38,17 @@ static struct {
 	unsigned calls, fail_at, failed;
 	bool keep_next_read, keep_next_write;
 	unsigned kept;
+	void (*during_write)(void); /* runs once, inside the next write */
 } sw;
 
 static int sw_io(void *ctx, bool write, uint64_t first, unsigned n, void *const *bufs)
 {
 	assert_true(first >= 1 && first + n <= AREA_PAGES);
+	if (write && sw.during_write != NULL) {
+		void (*fn)(void) = sw.during_write;
+		sw.during_write = NULL;
+		fn();
+	}
 	if (write ? sw.keep_next_write : sw.keep_next_read) {
 		sw.keep_next_read = sw.keep_next_write = false;
 		sw.kept = n;
@@ -199,21 +207,35 @@ static void test_swap_working_set(void **state)
 	struct vm_counters before = vm_cnt;
 	const char *secs = getenv("PHOBOS_SWAP_SECONDS");
 	time_t until = secs != NULL ? time(NULL) + atol(secs) : 0;
-	uint64_t steps = 0;
+	uint64_t steps = 0, touches[2] = {0, 0}, misses[2] = {0, 0};
 	for (int step = 0; secs != NULL ? time(NULL) < until : step < 12000; step++, steps++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		/* a hot quarter gets half the touches: replacement has something to find */
-		uint64_t p = (seed >> 33) % (seed & 1 ? WS_PAGES / 4 : WS_PAGES);
+		/* a hot eighth (half of RAM) gets half the touches: replacement
+		 * has something to find */
+		uint64_t p = (seed >> 33) % (seed & 1 ? WS_HOT : WS_PAGES);
+		uint64_t major = vm_cnt.faults_major;
+		bool hot = p < WS_HOT, seen = w.ver[p] != 0;
 		assert_int_equal(ws_touch(&w, p, (seed >> 20) & 1), 0);
+		/* a page never written has nothing to miss */
+		touches[hot] += seen;
+		misses[hot] += seen && vm_cnt.faults_major != major;
 		if (step % 97 == 0)
 			check_all(&w);
 	}
 	for (uint64_t p = 0; p < WS_PAGES; p++) /* every page, once more */
 		assert_int_equal(ws_touch(&w, p, false), 0);
 	check_all(&w);
-	printf("# swap working set: %llu touches, %llu pages out, %llu in\n",
+	printf("# swap working set: %llu touches, %llu pages out, %llu in; misses: hot %llu of "
+	       "%llu, cold %llu of %llu\n",
 	       (unsigned long long)steps, (unsigned long long)(vm_cnt.pageouts - before.pageouts),
-	       (unsigned long long)(vm_cnt.pageins - before.pageins));
+	       (unsigned long long)(vm_cnt.pageins - before.pageins), (unsigned long long)misses[1],
+	       (unsigned long long)touches[1], (unsigned long long)misses[0],
+	       (unsigned long long)touches[0]);
+	/* replacement at work: a page of the hot eighth, touched nine times as
+	 * often, misses at under 2/5 of a cold page's rate (0.36 with
+	 * CLOCK-Pro, 0.35 with the second chance before it, 0.47 with that
+	 * scanner blind to referenced bits) */
+	assert_true(misses[1] * touches[0] * 5 < misses[0] * touches[1] * 2);
 	assert_true(vm_cnt.pageouts > before.pageouts + WS_PAGES / 2);
 	assert_true(vm_cnt.pageins > before.pageins + WS_PAGES / 2);
 	assert_true(vm_cnt.faults_major > before.faults_major);
@@ -474,6 +496,186 @@ static void test_cow_chains_under_pageout(void **state)
 	expect_pages_back();
 }
 
+/*
+ * A page modified while it is being written (another CPU's store, which
+ * one CPU can only simulate: the page is mapped writable again and
+ * written inside the device's write) stays dirty, and its new contents
+ * reach swap at the next page-out instead of being dropped with the
+ * older copy.
+ */
+static struct ws *scribble_ws;
+static const uint64_t scribble_page = 3;
+
+static void scribble(void)
+{
+	static uint64_t buf[PAGE_SIZE / 8];
+	struct ws *w = scribble_ws;
+	vaddr_t at = w->va + scribble_page * PAGE_SIZE;
+	struct vm_page *m = vm_object_page_lookup(w->obj, scribble_page);
+
+	assert_true(m->flags & VM_PAGE_BUSY);
+	assert_int_equal(pmap_enter(w->pmap, at, vm_page_phys(m), VM_PROT_RW, 0), 0);
+	page_pattern(buf, scribble_page, ++w->ver[scribble_page]);
+	assert_int_equal(pmap_sim_write(w->pmap, at, buf, PAGE_SIZE, false), 0);
+}
+
+static void test_modified_while_written(void **state)
+{
+	struct ws w;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	scribble_ws = &w;
+	for (uint64_t p = 0; p < WS_PAGES; p++) /* the object gets its swap pager */
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_int_equal(ws_touch(&w, scribble_page, true), 0);
+	struct vm_page *m = vm_object_page_lookup(w.obj, scribble_page);
+	sw.during_write = scribble;
+	assert_int_equal(vm_pageout_clean_object(w.obj, scribble_page, 1), 0);
+	assert_null(sw.during_write);
+	assert_true(m->flags & VM_PAGE_DIRTY);
+	for (uint64_t p = 0; p < WS_PAGES; p++) /* the page goes out */
+		if (p != scribble_page)
+			assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_null(vm_object_page_lookup(w.obj, scribble_page));
+	assert_int_equal(ws_touch(&w, scribble_page, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * Replacement against its model on the same reference string: a loop over
+ * 1.25 times the pages memory holds, read after one writing pass; the
+ * pages the kernel reads (read-ahead included) against the misses of LRU,
+ * OPT and the CLOCK-Pro
+ * model with as many frames as pages stayed resident.
+ */
+static void test_replacement_loop(void **state)
+{
+	struct ws w;
+	const unsigned rounds = 12;
+
+	swap_open();
+	uint64_t frames = vm_page_free_count() - vm_wm.target;
+	uint64_t pages = frames * 5 / 4;
+	ws_start(&w, pages);
+	uint64_t *refs = malloc(rounds * pages * sizeof(*refs));
+	size_t n = 0;
+	for (uint64_t p = 0; p < pages; p++) {
+		assert_int_equal(ws_touch(&w, p, true), 0);
+		refs[n++] = p;
+	}
+	uint64_t pageins = vm_cnt.pageins, major = vm_cnt.faults_major;
+	for (unsigned r = 1; r < rounds; r++)
+		for (uint64_t p = 0; p < pages; p++) {
+			assert_int_equal(ws_touch(&w, p, false), 0);
+			refs[n++] = p;
+		}
+	long kernel = (long)(vm_cnt.pageins - pageins);
+	printf("# (%llu major faults)\n", (unsigned long long)(vm_cnt.faults_major - major));
+	long lru = replay_lru(refs, n, pages, frames), opt = replay_opt(refs, n, pages, frames);
+	long cp = replay_clockpro(refs, n, pages, frames);
+	printf("# loop over %llu pages, %llu frames: kernel %ld, LRU %ld, OPT %ld, CLOCK-Pro %ld\n",
+	       (unsigned long long)pages, (unsigned long long)frames, kernel, lru, opt, cp);
+	/* the goal is 1.2 times OPT, the model's 1.0; the kernel is at 1.28
+	 * (it was at 4.4, near LRU's 5, before CLOCK-Pro) */
+	assert_true(kernel * 2 <= opt * 3);
+	check_all(&w);
+	free(refs);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * A hot set of half the frames, touched between the pages of one scan of
+ * four times the frames (new anonymous pages, written once): the hot set
+ * survives the scan, as OPT keeps it whole.
+ */
+static void test_replacement_hot_set_and_scan(void **state)
+{
+	struct ws hot, scan;
+	uint64_t seed = 13, misses = 0, touches = 0;
+
+	swap_open();
+	uint64_t frames = vm_page_free_count() - vm_wm.target;
+	uint64_t nhot = frames / 2, nscan = 4 * frames;
+	ws_open(&scan, nscan);
+	ws_start(&hot, nhot);
+	for (uint64_t p = 0; p < nhot; p++)
+		assert_int_equal(ws_touch(&hot, p, true), 0);
+	for (uint64_t i = 0; i < nscan; i++) {
+		ws_current = &scan;
+		assert_int_equal(ws_touch(&scan, i, true), 0);
+		for (int k = 0; k < 2; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t major = vm_cnt.faults_major;
+			ws_current = &hot;
+			assert_int_equal(ws_touch(&hot, (seed >> 33) % nhot, false), 0);
+			misses += vm_cnt.faults_major != major;
+			touches++;
+		}
+	}
+	printf("# hot set of %llu pages and a scan of %llu: %llu of %llu hot touches missed\n",
+	       (unsigned long long)nhot, (unsigned long long)nscan, (unsigned long long)misses,
+	       (unsigned long long)touches);
+	assert_true(misses * 50 <= touches); /* OPT misses none */
+	check_all(&hot);
+	ws_close(&scan);
+	ws_close(&hot);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * Read-around that adapts: pages written out in order (so their slots
+ * follow each other), then read back in a random permutation, where a
+ * neighbour read along is seldom used before it is evicted: the pages read
+ * may exceed the faults by 10 % at most.  Then in order again, where
+ * read-ahead pays: a fault for four pages at most.
+ */
+static void test_read_around_adapts(void **state)
+{
+	struct ws w;
+	uint64_t *perm = malloc(WS_PAGES * sizeof(*perm)), seed = 17;
+
+	swap_open();
+	ws_start(&w, WS_PAGES);
+	for (uint64_t p = 0; p < WS_PAGES; p++) {
+		assert_int_equal(ws_touch(&w, p, true), 0);
+		perm[p] = p;
+	}
+	for (uint64_t i = WS_PAGES - 1; i > 0; i--) { /* Fisher-Yates */
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t j = (seed >> 33) % (i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	uint64_t pageins = vm_cnt.pageins, touched = 0;
+	for (uint64_t i = 0; i < WS_PAGES; i++) {
+		uint64_t major = vm_cnt.faults_major;
+		assert_int_equal(ws_touch(&w, perm[i], false), 0);
+		touched += vm_cnt.faults_major != major;
+	}
+	uint64_t read = vm_cnt.pageins - pageins;
+	printf("# random permutation: %llu pages read for %llu faults\n", (unsigned long long)read,
+	       (unsigned long long)touched);
+	assert_true(read * 10 <= touched * 11);
+	uint64_t faults = vm_cnt.faults_major;
+	for (uint64_t p = 0; p < WS_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	printf("# in order: %llu faults for %u pages\n",
+	       (unsigned long long)(vm_cnt.faults_major - faults), (unsigned)WS_PAGES);
+	assert_true((vm_cnt.faults_major - faults) * 4 <= WS_PAGES);
+	check_all(&w);
+	free(perm);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
 /* The kernel's low-memory hook (core/main.c): empty slabs go back. */
 static void low_memory_slab_reclaim(void)
 {
@@ -599,6 +801,10 @@ int main(void)
 		cmocka_unit_test(test_tight_swap),
 		cmocka_unit_test(test_kernel_store_survives_pageout),
 		cmocka_unit_test(test_cow_chains_under_pageout),
+		cmocka_unit_test(test_modified_while_written),
+		cmocka_unit_test(test_replacement_loop),
+		cmocka_unit_test(test_replacement_hot_set_and_scan),
+		cmocka_unit_test(test_read_around_adapts),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
