@@ -693,14 +693,16 @@ static void test_kernel_alloc_after_low_memory(void **state)
 {
 	static struct slab_cache kept, wanted;
 	struct vm_page **held = calloc(RAM / PAGE_SIZE, sizeof(*held));
-	void *obj[2 * (PAGE_SIZE / 1024)];
+	/* enough objects that, with the magazine's share of them still held,
+	 * at least two slabs go empty */
+	void *obj[(3 + SLAB_MAGAZINE) * (PAGE_SIZE / 1024)];
 	unsigned nobj = 0;
 	uint64_t n = 0;
 
 	slab_cache_init(&kept, "kept", 1024, 0);
 	slab_cache_init(&wanted, "wanted", 1024, 0);
-	/* two slabs that go empty stay with their cache until a reclaim */
-	while (nobj < ARRAY_SIZE(obj) && kept.slabs < 3) {
+	/* slabs that go empty stay with their cache until a reclaim */
+	while (nobj < ARRAY_SIZE(obj) && kept.slabs < 3 + SLAB_MAGAZINE / (PAGE_SIZE / 1024)) {
 		obj[nobj] = slab_alloc(&kept);
 		assert_non_null(obj[nobj]);
 		nobj++;
@@ -711,7 +713,8 @@ static void test_kernel_alloc_after_low_memory(void **state)
 		nobj--;
 		slab_free(&kept, obj[nobj], 0);
 	}
-	assert_int_equal(kept.nempty, SLAB_KEEP_EMPTY);
+	/* at least one empty slab whose page the hook can give back */
+	assert_true(kept.nempty >= 1);
 	assert_int_equal(vm_page_available_count() - vm_page_free_count(), 0);
 	while ((held[n] = vm_page_alloc(0)) != NULL)
 		n++;
