@@ -28,6 +28,7 @@ HEADLINE = [
     ("replacement", "zipf_pages_read", "replacement Zipf, pages read"),
     ("replacement", "scan_pages_read", "replacement hot+scan, pages read"),
     ("boot", "loader_to_app_ms", "boot, loader to app, ms"),
+    ("tick", "lost_pct", "busy loop, % of time in gaps"),
 ]
 
 

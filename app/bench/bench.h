@@ -55,6 +55,8 @@ uint64_t os_tsc_hz(void);
 /* Bytes of memory an allocation could have now without paging. */
 uint64_t os_mem_free(void);
 bool os_have_swap(void);
+/* Bytes of swap not in use now (0 without swap). */
+uint64_t os_swap_free(void);
 bool os_have_files(void);
 /* Fresh anonymous read-write memory, every page untouched (zero-fill on
  * first touch); NULL when the system refuses. */

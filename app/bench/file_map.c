@@ -54,6 +54,8 @@ static int file_map_prepare(uint64_t size)
 	}
 	if (fd >= 0)
 		os_close(fd);
+	bench_printf("bench: making %s (%llu MiB), once: later runs find it\n", FILE_MAP_PATH,
+		     (unsigned long long)(size >> 20));
 	if ((fd = os_open(FILE_MAP_PATH, true)) < 0)
 		return (int)fd;
 	uint8_t *page = os_block(BENCH_PAGE);

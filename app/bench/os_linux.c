@@ -82,6 +82,11 @@ bool os_have_swap(void)
 	return os_linux_swap;
 }
 
+uint64_t os_swap_free(void)
+{
+	return os_linux_swap ? os_linux_field("/proc/meminfo", "SwapFree") * 1024 : 0;
+}
+
 bool os_have_files(void)
 {
 	struct stat st;

@@ -38,6 +38,15 @@ bool os_have_swap(void)
 	return gate()->swap_on != 0;
 }
 
+uint64_t os_swap_free(void)
+{
+	struct phobos_vm_stats st;
+
+	if (sys_vm_stats(&st) != 0 || st.swap_slots_total < st.swap_slots_used)
+		return 0;
+	return (st.swap_slots_total - st.swap_slots_used) * PHOBOS_PAGE_SIZE;
+}
+
 bool os_have_files(void)
 {
 	return gate()->files_on != 0;

@@ -109,6 +109,16 @@ int bench_replacement(void)
 	if (!os_have_swap())
 		return bench_skip("replacement", "no swap partition");
 	uint64_t m = bench_opts.mem / BENCH_PAGE, zipf = 2 * m;
+	/* the scan's string holds 4.5 M pages, what memory cannot hold of
+	 * them in swap: with less swap than that, M shrinks to fit (said, and
+	 * in the figures as the strings' sizes) */
+	uint64_t fit = (os_swap_free() / BENCH_PAGE * 4 / 5 + os_mem_free() / BENCH_PAGE / 2) * 2 / 9;
+	if (m > fit) {
+		m = fit;
+		zipf = 2 * m;
+		bench_printf("bench: replacement sized from %llu MiB to fit the swap partition\n",
+			     (unsigned long long)(m * BENCH_PAGE >> 20));
+	}
 	replacement_bad = 0;
 	int err = replacement_string("loop", m + m / 4, m + m / 4, replacement_loop, NULL);
 	if (err < 0)

@@ -174,7 +174,7 @@ static const struct {
 	{"replacement", "zipf_pages_read", "replacement Zipf, pages read", true},
 	{"replacement", "scan_pages_read", "replacement hot+scan, pages read", true},
 	{"boot", "loader_to_app_ms", "boot, loader to app, ms", true},
-	{"tick", "lost_pct", "timer interrupts, time lost, %", true},
+	{"tick", "lost_pct", "busy loop, % of time in gaps", true},
 };
 
 static void report_fmt(char *buf, size_t size, uint64_t milli)

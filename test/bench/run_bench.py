@@ -68,7 +68,8 @@ ROWS = [
     ("replacement", "scan_pages_read", "replacement hot+scan, pages read (lru_gen)",
      "linux-lru_gen", 1.0, False),
     ("boot", "loader_to_app_ms", "boot, loader to app, ms (goal: under 20)", None, None, False),
-    ("tick", "lost_pct", "busy loop, % of time lost to interrupts", "linux", None, False),
+    ("tick", "lost_pct", "busy loop, % of time in gaps (interrupts, emulation)", "linux", None,
+     False),
 ]
 
 
