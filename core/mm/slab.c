@@ -184,30 +184,44 @@ static struct slab *slab_refill(struct slab_cache *c)
 	return s;
 }
 
-void *slab_alloc(struct slab_cache *c)
+/* Takes one object out of the first partial slab (in use to it from now). */
+static void *slab_take_one(struct slab_cache *c)
 {
-	slab_enter(c);
-	if (likely(c->nmag != 0)) {
-		uint8_t *p = c->mag[--c->nmag];
-		c->mag[c->nmag] = NULL;
-		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
-		c->in_use++;
-		slab_leave(c);
-		return p;
-	}
 	struct slab *s = c->partial;
-	if (unlikely(s == NULL) && (s = slab_refill(c)) == NULL) {
-		slab_leave(c);
+
+	if (unlikely(s == NULL) && (s = slab_refill(c)) == NULL)
 		return NULL;
-	}
 	uint8_t *p = s->free;
 	s->free = *(void **)p;
 	unsigned i = slab_div(c, (size_t)(p - SLAB_REDZONE - ((uint8_t *)s + s->first)));
-	slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
 	s->used[i / 64] |= 1ull << (i % 64);
-	c->in_use++;
 	if (++s->inuse == c->per_slab)
 		slab_list_remove(&c->partial, s); /* full: on no list */
+	return p;
+}
+
+/*
+ * An empty magazine is filled half-way from the slabs, and a full one
+ * half-emptied into them (slab_free_in): the count then has to wander
+ * SLAB_MAGAZINE / 2 steps before the slabs are needed again, where a
+ * magazine refilled or emptied by one object sat at its edge, and about
+ * every other call went to the slabs and their unpredictable branches.
+ */
+void *slab_alloc(struct slab_cache *c)
+{
+	slab_enter(c);
+	if (unlikely(c->nmag == 0)) {
+		for (void *p; c->nmag < SLAB_MAGAZINE / 2 && (p = slab_take_one(c)) != NULL;)
+			c->mag[c->nmag++] = p;
+		if (c->nmag == 0) {
+			slab_leave(c);
+			return NULL;
+		}
+	}
+	uint8_t *p = c->mag[--c->nmag];
+	c->mag[c->nmag] = NULL;
+	slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
+	c->in_use++;
 	slab_leave(c);
 	return p;
 }
@@ -270,10 +284,32 @@ static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, v
 	return s;
 }
 
-static void slab_release(struct slab *s)
+/* Puts magazine object p back into its slab, chaining that slab on
+ * *release when it is to go. */
+static void slab_unload(struct slab_cache *c, void *p, struct slab **release)
 {
-	s->magic = 0;
-	kmem_free_pages(s, 1);
+	struct slab *s = slab_of(p);
+	struct slab *r = slab_put(c, s, (unsigned)slab_index(s, p), p);
+
+	if (r != NULL) {
+		r->next = *release;
+		*release = r;
+	}
+}
+
+/* Returns a chain of slabs (linked through next, on no list) to kmem. */
+static size_t slab_release_all(struct slab *chain)
+{
+	size_t n = 0;
+
+	while (chain != NULL) {
+		struct slab *s = chain;
+		chain = s->next;
+		s->magic = 0;
+		kmem_free_pages(s, 1);
+		n++;
+	}
+	return n;
 }
 
 void slab_free(struct slab_cache *c, void *obj, uintptr_t caller)
@@ -304,47 +340,36 @@ void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 	slab_debug_verify(c, (uint8_t *)obj - SLAB_REDZONE, true, caller);
 	slab_debug_fill(c, (uint8_t *)obj - SLAB_REDZONE, false);
 	c->in_use--;
-	if (likely(c->nmag < SLAB_MAGAZINE)) {
-		c->mag[c->nmag++] = obj;
-		slab_leave(c);
-		return;
+	struct slab *release = NULL;
+	if (unlikely(c->nmag == SLAB_MAGAZINE)) {
+		/* the older half goes back to the slabs (see slab_alloc) */
+		for (unsigned k = 0; k < SLAB_MAGAZINE / 2; k++)
+			slab_unload(c, c->mag[k], &release);
+		memmove(c->mag, c->mag + SLAB_MAGAZINE / 2, sizeof(c->mag) / 2);
+		memset(c->mag + SLAB_MAGAZINE / 2, 0, sizeof(c->mag) / 2);
+		c->nmag = SLAB_MAGAZINE / 2;
 	}
-	struct slab *release = slab_put(c, s, (unsigned)i, obj);
+	c->mag[c->nmag++] = obj;
 	slab_leave(c);
-	if (release != NULL)
-		slab_release(release);
+	slab_release_all(release);
 }
 
 /* Empties the magazine into the slabs first, so that theirs can go too. */
 static size_t slab_cache_reclaim(struct slab_cache *c)
 {
 	struct slab *release = NULL;
-	size_t n = 0;
 
 	slab_enter(c);
 	while (c->nmag != 0) {
-		uint8_t *p = c->mag[--c->nmag];
+		slab_unload(c, c->mag[--c->nmag], &release);
 		c->mag[c->nmag] = NULL;
-		struct slab *s = slab_of(p);
-		struct slab *r = slab_put(c, s, (unsigned)slab_index(s, p), p);
-		if (r != NULL) {
-			r->next = release;
-			release = r;
-		}
 	}
 	struct slab *list = c->empty;
 	c->empty = NULL;
 	c->slabs -= c->nempty;
 	c->nempty = 0;
 	slab_leave(c);
-	for (struct slab *lists[] = {release, list}, **l = lists; l < lists + 2; l++)
-		while (*l != NULL) {
-			struct slab *s = *l;
-			*l = s->next;
-			slab_release(s);
-			n++;
-		}
-	return n;
+	return slab_release_all(release) + slab_release_all(list);
 }
 
 size_t slab_pages_total(void)
