@@ -10,7 +10,7 @@ transparent_hugepage=always (first_touch).  Both run in BENCH_MEM of QEMU
 RAM (256M); the paging workloads are sized from the memory Linux leaves
 free there (probed first), so both page.  Prints one table (medians, min
 and max, the ratio, the goal), writes build/bench/results.json and
-build/bench/results.png, and checks Phobos's results file (read back with
+build/bench/results.png (and the table as results.md), and checks Phobos's results file (read back with
 mtools) against its console.  BENCH_BLK=0 leaves out the kernel-side
 blk_read; BENCH_TRACE=1 adds the replacement strings replayed against LRU
 and OPT; BENCH_SWAP_MIB (2048) sizes the bench image's swap."""
@@ -232,6 +232,30 @@ def print_table(rows, meta):
             {True: "yes", False: "NO", None: ""}[r["met"]]))
 
 
+def markdown(rows, meta):
+    """The table as Markdown, for the README's Benchmarks section."""
+    out = ["%s: Phobos against %s, QEMU %s (q35, TCG, `-cpu max`), %s of RAM, %d rounds "
+           "(medians, min-max). Paging workloads sized from %s MiB, Linux's free memory; "
+           "free at the start: Phobos %s MiB, Linux %s MiB." % (
+               meta["date"], meta["linux"], meta["qemu"], meta["mem"], meta["rounds"],
+               meta["sized_mib"], meta["phobos_free_mib"], meta["linux_free_mib"]), "",
+           "| workload | Phobos (min-max) | peer | ratio | goal | met |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        p = r["phobos"]
+        if r["failed"] or p is None:
+            out.append("| %s | %s | | | | |" % (r["label"], "failed: " + "; ".join(r["failed"])
+                                                 if r["failed"] else "no figure"))
+            continue
+        ratio = r["ratio"]
+        out.append("| %s | %s (%s-%s) | %s | %s | %s | %s |" % (
+            r["label"], fmt(p), fmt((p[1],)), fmt((p[2],)), fmt(r["peer_value"]),
+            "-" if ratio is None else "Phobos read none" if ratio == float("inf") else "%.2f" % ratio,
+            "%.1f" % r["goal"] if r["goal"] else "", {True: "yes", False: "**no**",
+                                                      None: ""}[r["met"]]))
+    return "\n".join(out) + "\n"
+
+
 def plot(rows, runs, path):
     try:
         import matplotlib
@@ -379,6 +403,8 @@ def main():
         json.dump({"meta": meta, "rows": rows, "notes": notes, "host": host, "blk_read": blk, "replay": replay,
                    "runs": {k: [{"%s/%s" % key: v for key, v in r.items()} for r in rs]
                             for k, rs in runs.items()}}, f, indent=1, default=str)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(markdown(rows, meta))
     plot(rows, runs, os.path.join(OUT, "results.png"))
     sys.exit(1 if notes else 0)
 
