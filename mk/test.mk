@@ -12,7 +12,7 @@ test: deps
 	@$(PYTHON) test/run_tests.py --unit $(UNIT_BINS) $(HOST_SCRIPTS) --fuzz $(FUZZ_BINS) \
 		--fuzz-seconds $(FUZZ_SECONDS) --qemu --jobs $(TEST_JOBS)
 
-test-build: $(UNIT_BINS) $(FUZZ_BINS) $(BENCH_HOST) $(BENCH_LINUX_INIT) $(BENCH_LINUX_DYN) image \
+test-build: $(UNIT_BINS) $(FUZZ_BINS) $(BENCH_HOST) $(BENCH_LINUX_INIT) $(BENCH_LINUX_DYN) $(TRACE_REPLAY) image \
 	check-deps
 
 # SWAP_STRESS_SECONDS: the length of the swap working-set run (4 times RAM,

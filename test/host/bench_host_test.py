@@ -83,6 +83,17 @@ def main():
         ok(p.returncode == 1 and "file_map_read FAILED" in p.stdout,
            "bench_host: a files partition it cannot write fails the run (exit 1)",
            p.stdout + p.stderr)
+    p, _ = run("bench=replacement", "trace=1", "bench_mem=1M", "bench_swap=1")
+    replay = subprocess.run([os.path.join(ROOT, "build", "host", "trace_replay")], input=p.stdout,
+                            capture_output=True, text=True)
+    lines = re.findall(r"^replay (\d+) pages (\d+) frames (\d+) refs \d+ phobos \d+ lru (\d+) "
+                       r"opt (\d+)$", replay.stdout, re.M)
+    ok(len(lines) == 3 and [int(x[1]) for x in lines] == [320, 512, 1152] and
+       all(int(x[2]) == 256 for x in lines),
+       "bench_host: trace=1 gives trace_replay the three strings with their frames", replay.stdout)
+    ok(len(lines) == 3 and int(lines[2][3]) > 0 and int(lines[2][4]) == 0,
+       "bench_host: the scan string defeats LRU and not OPT (the hot set can survive it)",
+       replay.stdout)
     p, res = run("bench_mem=2M", "bench=alloc_mix\n")
     ok(p.returncode == 0 and ("alloc_mix", "ops_per_s") in res,
        "bench_host: a word list that ends in a newline (a kernel command line) is read whole",
