@@ -90,25 +90,9 @@ struct vm_object *vm_object_shadow(struct vm_object *obj)
 {
 	struct vm_object *s = vm_object_allocate(obj->size);
 
-	if (s != NULL) {
+	if (s != NULL)
 		s->backing = obj;
-		s->flags |= OBJ_SHADOW;
-	}
 	return s;
-}
-
-struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
-				    struct vm_object **owner)
-{
-	for (; obj != NULL; obj = obj->backing) {
-		struct vm_page *m = vm_object_page_lookup(obj, pindex);
-		if (m != NULL) {
-			*owner = obj;
-			return m;
-		}
-	}
-	*owner = NULL;
-	return NULL;
 }
 
 /*

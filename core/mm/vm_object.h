@@ -35,7 +35,6 @@
 #include "core/mm/vm_page.h"
 #include "core/mm/vm_pager.h"
 
-#define OBJ_SHADOW 0x1 /* made by vm_object_shadow: holds copy-on-write pages */
 #define OBJ_FILE 0x2   /* its pager is a file: no zero fill past the file's end */
 #define OBJ_SEALED 0x4 /* its store takes no more writes (a file of an unmounted
 			* volume): stores through mappings of it fault with -EACCES */
@@ -80,9 +79,6 @@ void vm_object_page_remove(struct vm_object *obj, struct vm_page *m);
  * (the shadow holds it now).  NULL when out of memory (obj untouched).
  */
 struct vm_object *vm_object_shadow(struct vm_object *obj);
-/* The page at pindex in obj or down its chain, or NULL; *owner says where. */
-struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
-				    struct vm_object **owner);
 /* Merges backing objects only obj still references into obj. */
 void vm_object_collapse(struct vm_object *obj);
 /* Objects in the chain starting at obj. */

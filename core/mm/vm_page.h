@@ -57,7 +57,7 @@ struct vm_page {
 	uint16_t flags;           /* (o) VM_PAGE_* */
 	uint8_t queue;            /* (f) enum vm_queue */
 	uint8_t order;            /* (f) order of a free block's head page */
-	uint16_t wire_count;      /* (o) pins: no page-out while > 0 */
+	uint16_t wire_count;      /* (f) pins: no page-out while > 0 */
 	uint16_t seg;             /* (c) segment index */
 	void *md;                 /* pmap's reverse map of this page */
 };
@@ -65,7 +65,6 @@ struct vm_page {
 #define VM_PAGE_DIRTY 0x1    /* contents differ from the pager's copy */
 #define VM_PAGE_BUSY 0x2     /* I/O in progress */
 #define VM_PAGE_PTABLE 0x4   /* a page-table page of some pmap */
-#define VM_PAGE_TREE_RED 0x8 /* colour in the owner's tree */
 #define VM_PAGE_TEST 0x10    /* cold page in its test period (vm_pageout.h) */
 #define VM_PAGE_YOUNG 0x20   /* its referenced bit may be the faulting access's own */
 #define VM_PAGE_AROUND 0x40  /* read around a fault, no fault has used it yet */
