@@ -14,13 +14,7 @@
 
 static int cpu_failures;
 
-#define CPU_CHECK(cond)                                                                            \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			printf("app: cpu: check failed at line %d: %s\n", __LINE__, #cond);        \
-			cpu_failures++;                                                            \
-		}                                                                                  \
-	} while (0)
+#define CPU_CHECK(cond) APP_CHECK(cpu_failures, "cpu: ", cond)
 
 /* sidt stops the app where UMIP is on; where it is not, the kernel's IDT
  * address is what comes back, and the part says so. */

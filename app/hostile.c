@@ -34,13 +34,7 @@ static int hostile_failures;
 		}                                                                                  \
 	} while (0)
 
-#define EXPECT_TRUE(cond)                                                                          \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			printf("app: hostile: line %d: %s is false\n", __LINE__, #cond);           \
-			hostile_failures++;                                                        \
-		}                                                                                  \
-	} while (0)
+#define EXPECT_TRUE(cond) APP_CHECK(hostile_failures, "hostile: ", cond)
 
 /* Issue 16 item 1: reservations end where they end. */
 static void hostile_reservations(void)

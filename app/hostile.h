@@ -10,6 +10,16 @@
 
 #include "app/include/phobos/app.h"
 
+/* One check of an app part: when cond is false, says where (prefix names
+ * the part) and counts it in failures. */
+#define APP_CHECK(failures, prefix, cond)                                                          \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("app: %scheck failed at line %d: %s\n", prefix, __LINE__, #cond);  \
+			(failures)++;                                                              \
+		}                                                                                  \
+	} while (0)
+
 int hostile_part(void);
 int hostile_alloc_loop(void);
 int hostile_table_exhaust(void);

@@ -25,13 +25,7 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			printf("app: check failed at line %d: %s\n", __LINE__, #cond);             \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#define CHECK(cond) APP_CHECK(failures, "", cond)
 
 static unsigned cpl(void)
 {
