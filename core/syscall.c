@@ -595,12 +595,30 @@ static int64_t sys_map_file(const uint64_t *a)
 	return (int64_t)va;
 }
 
+/* The range of sync and advise: page-aligned start, in the app's space. */
+static bool sys_range_ok(const uint64_t *a)
+{
+	return IS_ALIGNED(a[0], PAGE_SIZE) && a[1] != 0 && a[0] < GATE_AREA_ADDRESS &&
+	       a[1] <= GATE_AREA_ADDRESS - a[0];
+}
+
 static int64_t sys_sync(const uint64_t *a)
 {
-	if (!IS_ALIGNED(a[0], PAGE_SIZE) || a[1] == 0 || a[0] >= GATE_AREA_ADDRESS ||
-	    a[1] > GATE_AREA_ADDRESS - a[0])
+	if (!sys_range_ok(a))
 		return -EINVAL;
 	return vm_map_sync(proc_map(), a[0], ALIGN_UP(a[1], PAGE_SIZE));
+}
+
+static int64_t sys_advise(const uint64_t *a)
+{
+	_Static_assert(PHOBOS_ADVICE_RANDOM == VM_ADVICE_RANDOM &&
+			       PHOBOS_ADVICE_SEQUENTIAL == VM_ADVICE_SEQUENTIAL &&
+			       PHOBOS_ADVICE_WILLNEED == VM_ADVICE_WILLNEED &&
+			       PHOBOS_ADVICE_DONTNEED == VM_ADVICE_DONTNEED,
+		       "the ABI's advice is the VM's");
+	if (!sys_range_ok(a) || a[2] > PHOBOS_ADVICE_DONTNEED)
+		return -EINVAL;
+	return vm_map_advise(proc_map(), a[0], ALIGN_UP(a[1], PAGE_SIZE), (unsigned)a[2]);
 }
 
 static int64_t sys_vm_stats(const uint64_t *a)
@@ -639,6 +657,7 @@ static int64_t (*const sys_table[PHOBOS_SYS_COUNT])(const uint64_t *a) = {
 	[PHOBOS_SYS_VM_STATS] = sys_vm_stats,
 	[PHOBOS_SYS_MKDIR] = sys_mkdir,
 	[PHOBOS_SYS_CONSOLE_TO] = sys_console_to,
+	[PHOBOS_SYS_ADVISE] = sys_advise,
 };
 
 int64_t syscall_dispatch(struct syscall_frame *f)

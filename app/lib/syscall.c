@@ -102,6 +102,11 @@ long sys_sync(uint64_t addr, uint64_t size)
 	return phobos_syscall(PHOBOS_SYS_SYNC, (long)addr, (long)size, 0, 0, 0);
 }
 
+long sys_advise(uint64_t addr, uint64_t size, unsigned advice)
+{
+	return phobos_syscall(PHOBOS_SYS_ADVISE, (long)addr, (long)size, advice, 0, 0);
+}
+
 long sys_unmap(uint64_t addr)
 {
 	return phobos_syscall(PHOBOS_SYS_UNMAP, (long)addr, 0, 0, 0, 0);

@@ -9,11 +9,8 @@
  * that read, and panics.
  * Read-ahead: the pager says how many following pages lie next to the
  * wanted one on its store; those that are not resident come in the same
- * request and wait on the inactive queue: up to 31 when faults walk the
- * object in order, otherwise the object's read-around window, which grows
- * while such pages are used and shrinks while they are evicted unused
- * (under random faults each extra page mostly evicts one that was
- * wanted).
+ * request and wait on the inactive queue, as many as the object's advice
+ * and read-around window allow (vm_object_read_around).
  * Memory: a fault runs the scanner when free memory is low, and once more
  * when an allocation fails; then it gives up with -ENOMEM.
  */
@@ -22,7 +19,9 @@
 #include "core/mm/vm_pageout.h"
 #include "core/mm/vm_trace.h"
 
-#define VM_FAULT_AHEAD_SEQ 31 /* read-ahead when faults walk an object in order */
+/* Under SEQUENTIAL, pages this far behind a fault's read are dropped
+ * first: the reader has passed them. */
+#define VM_FAULT_BEHIND (VM_OBJECT_AHEAD + 1)
 
 /* A page for the fault, running the scanner once when there is none
  * (flags carry VM_ALLOC_PAGEABLE unless the page is the kernel's). */
@@ -39,18 +38,16 @@ static struct vm_page *vm_fault_page_alloc(unsigned flags)
 
 /*
  * Reads pindex of o, and up to `after` following pages that are not
- * resident, from o's pager.  *out is the page at pindex, active; the
- * others go inactive.
+ * resident, from o's pager.  *out is the page at pindex, active when a
+ * fault wants it; the others go inactive.  Returns the pages read.
  */
-static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
+static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after, bool fault,
 			   struct vm_page **out)
 {
 	struct vm_page *run[VM_PAGER_MAX_PAGES];
 	unsigned n = 0;
 
-	/* read-ahead pays when a reader walks the object in order; out of
-	 * order, as far as the object's faults have shown it used */
-	after = MIN(after, pindex == o->seq_next ? VM_FAULT_AHEAD_SEQ : o->around);
+	after = (unsigned)MIN(after, o->size / PAGE_SIZE - 1 - pindex);
 	for (; n <= after; n++) {
 		/* read-ahead only from memory that is there for the taking; in a
 		 * shadow only what the store holds, since a hole there is not a
@@ -59,8 +56,8 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 			      vm_page_available_count() < vm_wm.low ||
 			      (o->backing != NULL && vm_pager_has_page(o, pindex + n, NULL) != 1)))
 			break;
-		struct vm_page *m = n == 0 ? vm_fault_page_alloc(VM_ALLOC_PAGEABLE)
-					   : vm_page_alloc(VM_ALLOC_PAGEABLE);
+		struct vm_page *m = n == 0 && fault ? vm_fault_page_alloc(VM_ALLOC_PAGEABLE)
+						    : vm_page_alloc(VM_ALLOC_PAGEABLE);
 		if (m == NULL)
 			break;
 		m->flags |= VM_PAGE_BUSY | (n > 0 ? VM_PAGE_AROUND : 0);
@@ -83,16 +80,45 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 			else
 				vm_page_free(run[i]);
 		} else {
-			vm_pageout_page_in(run[i], i == 0);
+			vm_pageout_page_in(run[i], i == 0 && fault);
 		}
 	}
 	if (err < 0)
 		return err == -EBUSY ? -EIO : err;
-	vm_cnt.faults_major++;
 	vm_cnt.pageins += n;
-	vm_trace_record(VM_TRACE_IN, o->id, pindex);
-	o->seq_next = pindex + n;
+	if (fault) {
+		vm_cnt.faults_major++;
+		vm_trace_record(VM_TRACE_IN, o->id, pindex);
+		o->seq_next = pindex + n;
+	}
 	*out = run[0];
+	return (int)n;
+}
+
+int vm_fault_willneed(struct vm_object *top, uint64_t first, uint64_t end)
+{
+	for (uint64_t p = first; p < end && vm_page_available_count() >= vm_wm.target;) {
+		uint64_t next = p + 1;
+		for (struct vm_object *o = top; o != NULL; o = o->backing) {
+			if (vm_object_page_lookup(o, p) != NULL)
+				break;
+			unsigned after;
+			int has = o->pager == NULL ? 0 : vm_pager_has_page(o, p, &after);
+			if (has < 0)
+				return has;
+			if (has == 0)
+				continue;
+			struct vm_page *m;
+			int n = vm_fault_pagein(o, p, (unsigned)MIN(after, end - p - 1), false, &m);
+			if (n == -ENOENT) /* a hole after all: nothing to read */
+				break;
+			if (n < 0)
+				return n;
+			next = p + (uint64_t)n;
+			break;
+		}
+		p = next;
+	}
 	return 0;
 }
 
@@ -117,7 +143,7 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 				      (unsigned long long)pindex, o->id);
 			if ((*m)->flags & VM_PAGE_AROUND) { /* read-around paid */
 				(*m)->flags &= (uint16_t)~VM_PAGE_AROUND;
-				o->around = MIN(2 * o->around + 1, VM_FAULT_AHEAD_SEQ);
+				vm_object_around_used(o);
 			}
 			if ((*m)->queue == VM_Q_CACHE)
 				vm_pageout_cache_hit(*m);
@@ -129,8 +155,16 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 		int err = 0, has = vm_pager_has_page(o, pindex, &after);
 		if (has < 0)
 			return has;
-		if (has == 1)
-			err = vm_fault_pagein(o, pindex, after, m);
+		if (has == 1) {
+			enum vm_advice advice = vm_object_advice(top, pindex);
+			after = MIN(after, vm_object_read_around(o, pindex, advice));
+			err = vm_fault_pagein(o, pindex, after, true, m);
+			/* reads step at most VM_FAULT_BEHIND pages: the windows meet */
+			if (err > 0 && advice == VM_ADVICE_SEQUENTIAL && pindex > VM_FAULT_BEHIND)
+				vm_pageout_behind(o, pindex - MIN(pindex, 2 * VM_FAULT_BEHIND),
+						  pindex - VM_FAULT_BEHIND);
+			err = MIN(err, 0);
+		}
 		/* no data after all: the store has a hole here, through which
 		 * the backing object shows (zeros at the bottom of the chain) */
 		if (has == 1 && err != -ENOENT)

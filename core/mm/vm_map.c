@@ -352,31 +352,69 @@ int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub)
 	return 0;
 }
 
-int vm_map_sync(struct vm_map *map, vaddr_t addr, vm_size_t size)
+/*
+ * Calls fn for the part of each object entry inside [addr, addr + size),
+ * as (its object, first page index, end index, arg), entry by entry, each
+ * looked up afresh: the map lock is not held while a pager does I/O.
+ * Returns the first error fn returned; fn is called for every part.
+ */
+static int vm_map_each_object(struct vm_map *map, vaddr_t addr, vm_size_t size,
+			      int (*fn)(struct vm_object *obj, uint64_t first, uint64_t end,
+					void *arg),
+			      void *arg)
 {
 	struct vm_map_entry e;
 	int err = 0;
 
 	if (!vm_map_size_ok(size) || !IS_ALIGNED(addr, PAGE_SIZE) || addr + size < addr)
 		return -EINVAL;
-	/* entry by entry, each looked up afresh: the map lock is not held
-	 * while a pager writes */
 	for (vaddr_t va = addr; va < addr + size;) {
 		if (vm_map_lookup_object(map, va, &e) < 0) {
 			va += PAGE_SIZE;
 			continue;
 		}
 		vaddr_t end = MIN(e.end, addr + size);
-		if (e.object->flags & OBJ_FILE) {
-			uint64_t first = (va - e.start + e.offset) / PAGE_SIZE;
-			int r = vm_pageout_clean_object(e.object, first, (end - va) / PAGE_SIZE);
-			if (err == 0)
-				err = r;
-		}
+		uint64_t first = (va - e.start + e.offset) / PAGE_SIZE;
+		int r = fn(e.object, first, first + (end - va) / PAGE_SIZE, arg);
+		if (err == 0)
+			err = r;
 		vm_object_deallocate(e.object);
 		va = end;
 	}
 	return err;
+}
+
+static int vm_map_sync_object(struct vm_object *obj, uint64_t first, uint64_t end, void *arg)
+{
+	(void)arg;
+	return obj->flags & OBJ_FILE ? vm_pageout_clean_object(obj, first, end - first) : 0;
+}
+
+int vm_map_sync(struct vm_map *map, vaddr_t addr, vm_size_t size)
+{
+	return vm_map_each_object(map, addr, size, vm_map_sync_object, NULL);
+}
+
+static int vm_map_advise_object(struct vm_object *obj, uint64_t first, uint64_t end, void *arg)
+{
+	enum vm_advice advice = *(const enum vm_advice *)arg;
+
+	switch (advice) {
+	case VM_ADVICE_WILLNEED:
+		return vm_fault_willneed(obj, first, end);
+	case VM_ADVICE_DONTNEED:
+		return vm_pageout_dontneed(obj, first, end);
+	default:
+		return vm_object_set_advice(obj, first, end, advice);
+	}
+}
+
+int vm_map_advise(struct vm_map *map, vaddr_t addr, vm_size_t size, unsigned advice)
+{
+	if (advice > VM_ADVICE_DONTNEED)
+		return -EINVAL;
+	enum vm_advice a = (enum vm_advice)advice;
+	return vm_map_each_object(map, addr, size, vm_map_advise_object, &a);
 }
 
 int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out)

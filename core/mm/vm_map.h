@@ -118,6 +118,26 @@ int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user);
  */
 int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page **out);
 void vm_fault_object_release(struct vm_page *m);
+/*
+ * WILLNEED: reads the pages of [first, end) that the chain from top holds
+ * in a store and not in memory, as faults would (one request per run),
+ * onto the inactive queue, unmapped; it stops while free memory is under
+ * the scanner's target, since reading more would evict what it read.
+ * 0 or the pager's error.
+ */
+int vm_fault_willneed(struct vm_object *top, uint64_t first, uint64_t end);
+
+/*
+ * The advice of posix_madvise for [addr, addr + size) (enum vm_advice):
+ * RANDOM and SEQUENTIAL are remembered by each object entry's object for
+ * the part mapped, NORMAL forgets them; WILLNEED reads the part now
+ * (vm_fault_willneed); DONTNEED drops each entry's own resident pages,
+ * writing dirty ones to their store first (vm_pageout_dontneed); data is
+ * never lost.  Unmapped parts are skipped.  0; -EINVAL misaligned or empty
+ * range, or an unknown advice; -ENOMEM too many remembered ranges; a
+ * pager's error (WILLNEED, DONTNEED).
+ */
+int vm_map_advise(struct vm_map *map, vaddr_t addr, vm_size_t size, unsigned advice);
 
 /*
  * The msync of Phobos: writes back the dirty pages that the object entries

@@ -81,6 +81,7 @@ void vm_object_deallocate(struct vm_object *obj)
 			log_error("vm_object: dirty pages of a file lost: its pager failed");
 		vm_object_free_tree(obj->root);
 		vm_pager_dealloc(obj);
+		mm_mfree(obj->advice);
 		DELETE(obj);
 		obj = backing;
 	}
@@ -206,6 +207,8 @@ void vm_object_page_remove_range(struct vm_object *obj, uint64_t first, uint64_t
 
 	if (first >= end)
 		return;
+	/* a block given back takes its advice along */
+	vm_object_set_advice(obj, first, end, VM_ADVICE_NORMAL);
 	vm_pager_free_range(obj, first, end - first);
 	while ((m = vm_object_page_next(obj, first)) != NULL && m->pindex < end) {
 		KASSERT(!(m->flags & VM_PAGE_BUSY) && m->wire_count == 0);

@@ -50,11 +50,36 @@ struct vm_object {
 	struct vm_pager *pager;    /* (c) backing store, or NULL */
 	uint64_t pager_offset;     /* (c) page index of object page 0 in the pager */
 	uint64_t seq_next;         /* (o) the index a sequential reader faults next */
-	uint32_t around;           /* (o) pages read along with a fault out of order:
-				    * doubled (plus one) when one is used, halved
-				    * when one is evicted unused */
+	uint16_t around;           /* (o) pages read along with a fault out of order */
+	uint16_t around_used;      /* (o) such pages a fault used, and */
+	uint16_t around_wasted;    /* (o) those evicted unused, both decayed */
+	uint32_t nadvice;          /* (o) ranges in advice */
+	struct vm_advice_range *advice; /* (o) remembered advice, sorted, disjoint */
 	struct spinlock lock;
 };
+
+/*
+ * Advice (vm_map_advise) on how a range of an object will be used.
+ * RANDOM and SEQUENTIAL are remembered by the object for the range and
+ * steer its faults' reads (vm_advice.c): none around a fault, or the most
+ * ahead of every fault with the pages far behind it dropped first.
+ * WILLNEED and DONTNEED act at once and are not remembered; NORMAL forgets
+ * the range's advice.  The values are the app ABI's (phobos/abi.h).
+ */
+enum vm_advice {
+	VM_ADVICE_NORMAL,
+	VM_ADVICE_RANDOM,
+	VM_ADVICE_SEQUENTIAL,
+	VM_ADVICE_WILLNEED,
+	VM_ADVICE_DONTNEED,
+};
+
+struct vm_advice_range {
+	uint64_t first, end; /* page indices, end excluded */
+	enum vm_advice advice;
+};
+
+#define VM_ADVICE_RANGES 32 /* remembered ranges per object at most */
 
 /* NULL when out of memory. */
 struct vm_object *vm_object_allocate(vm_size_t size);
@@ -79,6 +104,34 @@ void vm_object_page_remove(struct vm_object *obj, struct vm_page *m);
  * (the shadow holds it now).  NULL when out of memory (obj untouched).
  */
 struct vm_object *vm_object_shadow(struct vm_object *obj);
+/*
+ * Remembers RANDOM or SEQUENTIAL for [first, end) of obj, or forgets what
+ * was remembered there (NORMAL).  -ENOMEM: no memory, or obj would hold
+ * more than VM_ADVICE_RANGES ranges (nothing changed).  Forgetting cannot
+ * fail: without memory to split a range it forgets the whole range.
+ */
+int vm_object_set_advice(struct vm_object *obj, uint64_t first, uint64_t end,
+			 enum vm_advice advice);
+/* The advice for pindex: the first object down the chain from top that
+ * remembers some for it, else NORMAL. */
+enum vm_advice vm_object_advice(const struct vm_object *top, uint64_t pindex);
+/*
+ * Pages to read after pindex along with a fault that reads it into o,
+ * under the advice for pindex (vm_object_advice): none under RANDOM; VM_OBJECT_AHEAD when the
+ * faults walk o in order or under SEQUENTIAL; else o's read-around window.
+ * The window grows while at least three quarters of the pages read around
+ * are used before they are evicted, and shrinks while fewer are: a page
+ * read along costs a read and the eviction of another, so it must be used
+ * far more often than not to pay.  A closed window reads one page along
+ * with a fault within VM_OBJECT_AHEAD pages of the last read, so that it
+ * can open again.
+ */
+unsigned vm_object_read_around(struct vm_object *o, uint64_t pindex, enum vm_advice advice);
+#define VM_OBJECT_AHEAD 31
+/* A page read around a fault of o was used, or evicted unused. */
+void vm_object_around_used(struct vm_object *o);
+void vm_object_around_wasted(struct vm_object *o);
+
 /* Merges backing objects only obj still references into obj. */
 void vm_object_collapse(struct vm_object *obj);
 /* Objects in the chain starting at obj. */

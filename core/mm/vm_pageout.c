@@ -20,7 +20,8 @@ static struct vm_pager *(*vm_pageout_anon_pager)(void);
  * faulted again (object ids start at 1). */
 struct vm_ghost {
 	uint64_t pindex;
-	uint64_t born; /* vm_hot_hand_moves when it was evicted */
+	uint64_t born;    /* vm_hot_hand_moves when it was evicted */
+	uint64_t evicted; /* vm_cnt.reclaimed then */
 	uint32_t obj;
 	uint32_t next; /* hash chain */
 };
@@ -81,13 +82,18 @@ static void vm_ghost_add(const struct vm_page *m)
 	}
 	uint32_t i = (vm_ghosts.head + vm_ghosts.count++) % vm_ghosts.size;
 	uint32_t *b = vm_ghost_bucket(m->object->id, m->pindex);
-	vm_ghosts.ring[i] = (struct vm_ghost){m->pindex, vm_hot_hand_moves, m->object->id, *b};
+	vm_ghosts.ring[i] =
+		(struct vm_ghost){m->pindex, vm_hot_hand_moves, vm_cnt.reclaimed, m->object->id, *b};
 	*b = i;
 }
 
 /* Whether (obj, pindex) was a ghost still in its test period; it is a
  * ghost no more either way (one found past its period counts as expired
- * unused). */
+ * unused).  The period ends when the hot hand has gone round the hot
+ * pages, or when more pages were evicted after it than the cold target:
+ * a cold region grown by one page at a time would not have kept it (a
+ * loop over more than memory refaults every page that way, and must not
+ * grow the cold pages at the hot ones' expense). */
 static bool vm_ghost_take(const struct vm_object *obj, uint64_t pindex)
 {
 	struct vm_stats st;
@@ -98,9 +104,10 @@ static bool vm_ghost_take(const struct vm_object *obj, uint64_t pindex)
 	     i = vm_ghosts.ring[i].next)
 		if (vm_ghosts.ring[i].obj == obj->id && vm_ghosts.ring[i].pindex == pindex) {
 			uint64_t age = vm_hot_hand_moves - vm_ghosts.ring[i].born;
+			uint64_t after = vm_cnt.reclaimed - vm_ghosts.ring[i].evicted;
 			vm_ghost_unlink(i);
 			vm_page_stats(&st);
-			if (age <= st.queued[VM_Q_ACTIVE])
+			if (age <= st.queued[VM_Q_ACTIVE] && after <= vm_cold_target)
 				return true;
 			vm_pageout_cold_adjust(false);
 			return false;
@@ -341,7 +348,7 @@ static void vm_pageout_to_cache(struct vm_page *m)
 {
 	if (m->flags & VM_PAGE_AROUND) {
 		m->flags &= (uint16_t)~VM_PAGE_AROUND;
-		m->object->around /= 2;
+		vm_object_around_wasted(m->object);
 	}
 	pmap_page_remove_all(m); /* a dirty mapping leaves VM_PAGE_DIRTY behind */
 	if (m->flags & VM_PAGE_DIRTY) { /* written since it was cleaned: keep it */
@@ -497,6 +504,44 @@ int vm_pageout_clean_object(struct vm_object *obj, uint64_t first, uint64_t n)
 		if (e < 0 && err == 0)
 			err = e;
 		m = run[k - 1];
+	}
+	return err;
+}
+
+void vm_pageout_behind(struct vm_object *obj, uint64_t first, uint64_t end)
+{
+	for (struct vm_page *m = vm_object_page_next(obj, first); m != NULL && m->pindex < end;
+	     m = vm_object_page_next(obj, m->pindex + 1)) {
+		if (!vm_pageout_cleanable(m) || m->queue == VM_Q_CACHE)
+			continue;
+		m->flags &= (uint16_t)~(VM_PAGE_TEST | VM_PAGE_YOUNG);
+		vm_pageout_to_cache(m);
+	}
+}
+
+int vm_pageout_dontneed(struct vm_object *obj, uint64_t first, uint64_t end)
+{
+	struct vm_page *run[VM_PAGEOUT_CLUSTER], *m;
+	int err = 0;
+
+	for (uint64_t p = first; (m = vm_object_page_next(obj, p)) != NULL && m->pindex < end;) {
+		p = m->pindex + 1;
+		if (!vm_pageout_cleanable(m))
+			continue;
+		pmap_page_remove_all(m); /* a dirty mapping leaves VM_PAGE_DIRTY behind */
+		if ((m->flags & VM_PAGE_DIRTY) && vm_pageout_has_store(obj)) {
+			unsigned n = vm_pageout_cluster(m, run, false);
+			int e = vm_pageout_write(obj, run, n);
+			if (e < 0 && err == 0)
+				err = e;
+			/* a device that kept the page left a dirty copy in its place */
+			m = vm_object_page_lookup(obj, p - 1);
+		}
+		if (m->flags & VM_PAGE_DIRTY)
+			continue;
+		vm_object_page_remove(obj, m);
+		vm_page_dequeue(m);
+		vm_page_free(m);
 	}
 	return err;
 }

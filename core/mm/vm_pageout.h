@@ -115,6 +115,19 @@ void vm_pageout_check(void);
  */
 int vm_pageout_clean_object(struct vm_object *obj, uint64_t first, uint64_t n);
 
+/* SEQUENTIAL's pages behind the reader: obj's resident pages in
+ * [first, end) go to the cache queue (dirty ones to the cold hand), the
+ * first the allocator takes. */
+void vm_pageout_behind(struct vm_object *obj, uint64_t first, uint64_t end);
+/*
+ * DONTNEED: obj's resident pages in [first, end) leave memory.  Dirty ones
+ * are written through obj's pager first (an anonymous object gets swap
+ * here as at a page-out); those that cannot be written (no swap, a failed
+ * write) stay resident, as do busy and wired pages.  0 or the first
+ * pager error.
+ */
+int vm_pageout_dontneed(struct vm_object *obj, uint64_t first, uint64_t end);
+
 /* One "vm: ..." log line with every counter. */
 void vm_pageout_report(void);
 

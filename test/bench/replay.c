@@ -507,3 +507,27 @@ long replay_lirs(const uint64_t *refs, size_t n, uint64_t npages, uint64_t frame
 	free(seen);
 	return faults;
 }
+
+void replay_zipf_cdf(double *cdf, uint64_t n)
+{
+	double sum = 0;
+
+	for (uint64_t r = 0; r < n; r++)
+		cdf[r] = (sum += 1.0 / (double)(r + 1));
+}
+
+uint64_t replay_zipf_draw(const double *cdf, uint64_t n, uint64_t *seed)
+{
+	*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+	double u = (double)(*seed >> 11) / 9007199254740992.0 * cdf[n - 1];
+	uint64_t lo = 0, hi = n - 1;
+
+	while (lo < hi) { /* the first rank whose cumulative weight passes u */
+		uint64_t mid = (lo + hi) / 2;
+		if (cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

@@ -21,4 +21,9 @@ long replay_lirs(const uint64_t *refs, size_t n, uint64_t npages, uint64_t frame
 /* CLOCK-Pro with reference bits, the model of the kernel's policy; frames >= 2. */
 long replay_clockpro(const uint64_t *refs, size_t n, uint64_t npages, uint64_t frames);
 
+/* Zipf(1) over n ranks: cdf (n entries) gets the cumulative weights 1/(r + 1). */
+void replay_zipf_cdf(double *cdf, uint64_t n);
+/* A rank drawn from cdf; *seed is the generator's state. */
+uint64_t replay_zipf_draw(const double *cdf, uint64_t n, uint64_t *seed);
+
 #endif

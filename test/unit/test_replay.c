@@ -85,22 +85,11 @@ static void test_goal_zipf(void **state)
 {
 	const uint64_t pages = 2 * FRAMES;
 	static double cdf[2 * FRAMES];
-	double sum = 0;
 	uint64_t x = 5;
 
-	for (uint64_t k = 0; k < pages; k++)
-		cdf[k] = (sum += 1.0 / (double)(k + 1));
+	replay_zipf_cdf(cdf, pages);
 	for (size_t i = 0; i < TRACE_LEN; i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		double u = (double)(x >> 11) / 9007199254740992.0 * sum;
-		uint64_t lo = 0, hi = pages - 1;
-		while (lo < hi) {
-			uint64_t mid = (lo + hi) / 2;
-			if (cdf[mid] < u)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		uint64_t lo = replay_zipf_draw(cdf, pages, &x);
 		/* ranks scattered over the pages, as an object's hot pages are */
 		trace[i] = (lo * 7919) % pages;
 	}

@@ -579,11 +579,72 @@ static void test_replacement_loop(void **state)
 	long cp = replay_clockpro(refs, n, pages, frames);
 	printf("# loop over %llu pages, %llu frames: kernel %ld, LRU %ld, OPT %ld, CLOCK-Pro %ld\n",
 	       (unsigned long long)pages, (unsigned long long)frames, kernel, lru, opt, cp);
-	/* the goal is 1.2 times OPT, the model's 1.0; the kernel is at 1.28
-	 * (it was at 4.4, near LRU's 5, before CLOCK-Pro) */
-	assert_true(kernel * 2 <= opt * 3);
+	/* the goal is 1.2 times OPT, the model's 1.0; the kernel is at 1.07
+	 * (4.4, near LRU's 5, before CLOCK-Pro; 1.28 while every ghost's
+	 * refault grew the cold pages) */
+	assert_true(kernel * 5 <= opt * 6);
 	check_all(&w);
 	free(refs);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/*
+ * Zipf(1) draws over twice the pages memory holds (rank r drawn with
+ * weight 1/r, ranks scattered over the pages), after one writing pass:
+ * the pages the kernel reads, read-around included, against its model on
+ * the same string, LRU, and A0 (the most frequent pages kept), the best an
+ * online policy can do on independent references.  The goal is 1.2 times
+ * A0: the model meets it on test_replay's longer string (1.17) and is at
+ * 1.22 here; the kernel must stay within 5 % of its model, read about one
+ * page per fault (read-around closed), and beat LRU.
+ */
+static void test_replacement_zipf(void **state)
+{
+	struct ws w;
+	uint64_t seed = 23;
+
+	swap_open();
+	uint64_t frames = vm_page_free_count() - vm_wm.target;
+	uint64_t pages = 2 * frames, draws = 100 * pages, n = 0;
+	double *cdf = malloc(pages * sizeof(*cdf));
+	uint64_t *rank_page = malloc(pages * sizeof(*rank_page));
+	uint64_t *refs = malloc((pages + draws) * sizeof(*refs));
+	replay_zipf_cdf(cdf, pages);
+	for (uint64_t r = 0; r < pages; r++)
+		rank_page[r] = r;
+	for (uint64_t i = pages - 1; i > 0; i--) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t j = (seed >> 33) % (i + 1), t = rank_page[i];
+		rank_page[i] = rank_page[j];
+		rank_page[j] = t;
+	}
+	ws_start(&w, pages);
+	for (uint64_t p = 0; p < pages; p++) {
+		assert_int_equal(ws_touch(&w, p, true), 0);
+		refs[n++] = p;
+	}
+	uint64_t pageins = vm_cnt.pageins, major = vm_cnt.faults_major;
+	for (uint64_t d = 0; d < draws; d++) {
+		uint64_t p = rank_page[replay_zipf_draw(cdf, pages, &seed)];
+		assert_int_equal(ws_touch(&w, p, false), 0);
+		refs[n++] = p;
+	}
+	long kernel = (long)(vm_cnt.pageins - pageins);
+	long lru = replay_lru(refs, n, pages, frames), a0 = replay_a0(refs, n, pages, frames);
+	long cp = replay_clockpro(refs, n, pages, frames);
+	printf("# Zipf over %llu pages, %llu frames: kernel %ld (%llu major faults), LRU %ld, "
+	       "A0 %ld, CLOCK-Pro %ld\n",
+	       (unsigned long long)pages, (unsigned long long)frames, kernel,
+	       (unsigned long long)(vm_cnt.faults_major - major), lru, a0, cp);
+	assert_true(kernel * 20 <= cp * 21);
+	assert_true(kernel * 50 <= (long)(vm_cnt.faults_major - major) * 51);
+	assert_true(kernel < lru);
+	check_all(&w);
+	free(refs);
+	free(rank_page);
+	free(cdf);
 	ws_close(&w);
 	swap_shutdown();
 	expect_pages_back();
@@ -674,6 +735,157 @@ static void test_read_around_adapts(void **state)
 	ws_close(&w);
 	swap_shutdown();
 	expect_pages_back();
+}
+
+/* Resident pages of w's object in [first, end). */
+static uint64_t ws_resident(struct ws *w, uint64_t first, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (struct vm_page *m = vm_object_page_next(w->obj, first); m != NULL && m->pindex < end;
+	     m = vm_object_page_next(w->obj, m->pindex + 1))
+		n++;
+	return n;
+}
+
+#define ADV_PAGES (WS_PAGES / 2)
+
+/* Out of memory, to swap: DONTNEED over all of w. */
+static void ws_drop(struct ws *w)
+{
+	assert_int_equal(vm_map_advise(&w->map, w->va, ADV_PAGES * PAGE_SIZE, VM_ADVICE_DONTNEED),
+			 0);
+	assert_int_equal(ws_resident(w, 0, ADV_PAGES), 0);
+	check_all(w);
+}
+
+/*
+ * Advice, as an app gives it with sys_advise: DONTNEED takes pages out of
+ * memory into swap with their data; RANDOM reads one page a fault even in
+ * order; NORMAL forgets it; SEQUENTIAL reads the most ahead and sends the
+ * pages behind to the cache queue; WILLNEED reads a range with no fault.
+ */
+static void test_advice(void **state)
+{
+	struct ws w;
+	const uint64_t n = 256;
+
+	swap_open();
+	ws_start(&w, ADV_PAGES);
+	for (uint64_t p = 0; p < ADV_PAGES; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_int_equal(vm_map_advise(&w.map, w.va, PAGE_SIZE, 5), -EINVAL);
+	assert_int_equal(vm_map_advise(&w.map, w.va + 1, PAGE_SIZE, VM_ADVICE_RANDOM), -EINVAL);
+	assert_int_equal(vm_map_advise(&w.map, w.va, 0, VM_ADVICE_RANDOM), -EINVAL);
+
+	/* DONTNEED: what was written leaves memory for swap, data intact */
+	ws_drop(&w);
+	uint64_t major = vm_cnt.faults_major, pageins = vm_cnt.pageins;
+	for (uint64_t p = 0; p < n; p++) /* each holds its last version */
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_true(vm_cnt.faults_major > major);
+
+	/* RANDOM: in order, yet a fault per page, a page per fault */
+	ws_drop(&w);
+	assert_int_equal(vm_map_advise(&w.map, w.va, n * PAGE_SIZE, VM_ADVICE_RANDOM), 0);
+	major = vm_cnt.faults_major;
+	pageins = vm_cnt.pageins;
+	for (uint64_t p = 0; p < n; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_int_equal(vm_cnt.faults_major - major, n);
+	assert_int_equal(vm_cnt.pageins - pageins, n);
+
+	/* NORMAL forgets it: in order again, read-ahead is back */
+	assert_int_equal(vm_map_advise(&w.map, w.va, n * PAGE_SIZE, VM_ADVICE_NORMAL), 0);
+	assert_int_equal(vm_object_advice(w.obj, 0), VM_ADVICE_NORMAL);
+	ws_drop(&w);
+	major = vm_cnt.faults_major;
+	for (uint64_t p = 0; p < n; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_true((vm_cnt.faults_major - major) * 4 <= n);
+
+	/* SEQUENTIAL: the pages far behind the reader go to the cache queue */
+	ws_drop(&w);
+	assert_int_equal(vm_map_advise(&w.map, w.va, ADV_PAGES * PAGE_SIZE, VM_ADVICE_SEQUENTIAL),
+			 0);
+	major = vm_cnt.faults_major;
+	for (uint64_t p = 0; p < ADV_PAGES / 2; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_true((vm_cnt.faults_major - major) * 8 <= ADV_PAGES / 2);
+	for (uint64_t p = 0; p < ADV_PAGES / 4; p++) {
+		struct vm_page *behind = vm_object_page_lookup(w.obj, p);
+		assert_true(behind == NULL || behind->queue == VM_Q_CACHE);
+	}
+	assert_int_equal(vm_map_advise(&w.map, w.va, ADV_PAGES * PAGE_SIZE, VM_ADVICE_NORMAL), 0);
+
+	/* WILLNEED: read now, and the touches that follow fault in memory */
+	ws_drop(&w);
+	pageins = vm_cnt.pageins;
+	major = vm_cnt.faults_major;
+	assert_int_equal(vm_map_advise(&w.map, w.va, n * PAGE_SIZE, VM_ADVICE_WILLNEED), 0);
+	assert_int_equal(vm_cnt.pageins - pageins, n);
+	assert_int_equal(ws_resident(&w, 0, n + 1), n);
+	for (uint64_t p = 0; p < n; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	assert_int_equal(vm_cnt.faults_major, major);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
+/* Without swap, DONTNEED keeps what it cannot write: no byte is lost. */
+static void test_dontneed_without_swap(void **state)
+{
+	struct ws w;
+	const uint64_t n = 64;
+
+	ws_start(&w, n);
+	for (uint64_t p = 0; p < n; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_int_equal(vm_map_advise(&w.map, w.va, n * PAGE_SIZE, VM_ADVICE_DONTNEED), 0);
+	assert_int_equal(ws_resident(&w, 0, n), n);
+	for (uint64_t p = 0; p < n; p++)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	check_all(&w);
+	ws_close(&w);
+	expect_pages_back();
+}
+
+/*
+ * The ranges an object remembers: set, overlapped, split by NORMAL, looked
+ * up through a shadow, capped, and forgotten when the pages are given back.
+ */
+static void test_advice_ranges(void **state)
+{
+	struct vm_object *obj = vm_object_allocate(1024 * PAGE_SIZE);
+
+	assert_int_equal(vm_object_set_advice(obj, 10, 20, VM_ADVICE_RANDOM), 0);
+	assert_int_equal(vm_object_set_advice(obj, 15, 30, VM_ADVICE_SEQUENTIAL), 0);
+	assert_int_equal(vm_object_set_advice(obj, 12, 13, VM_ADVICE_NORMAL), 0);
+	const enum vm_advice want[32] = {[10] = VM_ADVICE_RANDOM, [11] = VM_ADVICE_RANDOM,
+					 [13] = VM_ADVICE_RANDOM, [14] = VM_ADVICE_RANDOM,
+					 [15 ... 29] = VM_ADVICE_SEQUENTIAL};
+	for (uint64_t p = 0; p < 32; p++)
+		assert_int_equal(vm_object_advice(obj, p), want[p]);
+	assert_int_equal(obj->nadvice, 3);
+	vm_object_reference(obj);
+	struct vm_object *shadow = vm_object_shadow(obj);
+	assert_non_null(shadow);
+	assert_int_equal(vm_object_advice(shadow, 20), VM_ADVICE_SEQUENTIAL);
+	assert_int_equal(vm_object_set_advice(shadow, 0, 1024, VM_ADVICE_RANDOM), 0);
+	assert_int_equal(vm_object_advice(shadow, 20), VM_ADVICE_RANDOM);
+	vm_object_deallocate(shadow);
+	/* one range in every other page until the cap */
+	int err = 0;
+	for (uint64_t p = 100; err == 0; p += 2)
+		err = vm_object_set_advice(obj, p, p + 1, VM_ADVICE_RANDOM);
+	assert_int_equal(err, -ENOMEM);
+	assert_int_equal(obj->nadvice, VM_ADVICE_RANGES);
+	vm_object_page_remove_range(obj, 0, 1024);
+	assert_int_equal(obj->nadvice, 0);
+	assert_null(obj->advice);
+	vm_object_deallocate(obj);
 }
 
 /* The kernel's low-memory hook (core/main.c): empty slabs go back. */
@@ -808,6 +1020,10 @@ int main(void)
 		cmocka_unit_test(test_replacement_loop),
 		cmocka_unit_test(test_replacement_hot_set_and_scan),
 		cmocka_unit_test(test_read_around_adapts),
+		cmocka_unit_test(test_replacement_zipf),
+		cmocka_unit_test(test_advice),
+		cmocka_unit_test(test_dontneed_without_swap),
+		cmocka_unit_test(test_advice_ranges),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -46,6 +46,7 @@ enum phobos_sys {
 	PHOBOS_SYS_VM_STATS,         /* (struct phobos_vm_stats *): 0 */
 	PHOBOS_SYS_MKDIR,            /* (path): 0; -EEXIST when it exists */
 	PHOBOS_SYS_CONSOLE_TO,       /* (sink, buf, len <= 256): len; -ENODEV without that sink */
+	PHOBOS_SYS_ADVISE,           /* (addr, size, advice): 0 */
 	PHOBOS_SYS_COUNT
 };
 
@@ -56,6 +57,18 @@ enum phobos_sys {
 
 /* sys_allocate_heap location: anywhere, or exactly there */
 #define PHOBOS_HEAP_ANYWHERE 0ull
+
+/* sys_advise advice, posix_madvise's: how [addr, addr + size) will be
+ * used.  RANDOM (no pages read around a fault) and SEQUENTIAL (the most
+ * read ahead, pages far behind dropped first) are remembered for the
+ * range until NORMAL, or until the block is freed or unmapped; WILLNEED
+ * reads what is in swap or the file now; DONTNEED drops the pages,
+ * writing changed ones to swap or the file first (the data stays). */
+#define PHOBOS_ADVICE_NORMAL 0
+#define PHOBOS_ADVICE_RANDOM 1
+#define PHOBOS_ADVICE_SEQUENTIAL 2
+#define PHOBOS_ADVICE_WILLNEED 3
+#define PHOBOS_ADVICE_DONTNEED 4
 
 /* sys_console_to sinks: the serial line, or the framebuffer alone (where
  * bytes 1-6 draw solid cells: green, grey, red, blue, amber, white) */
@@ -90,7 +103,6 @@ enum phobos_sys {
 #define PHOBOS_EISDIR 21
 #define PHOBOS_EINVAL 22
 #define PHOBOS_EMFILE 24
-#define PHOBOS_ENODEV 19
 #define PHOBOS_EFBIG 27
 #define PHOBOS_ENOSPC 28
 #define PHOBOS_EROFS 30

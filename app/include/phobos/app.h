@@ -29,6 +29,7 @@ long sys_stat(const char *path, struct phobos_stat *st);
 long sys_list(const char *path, struct phobos_dirent *out, size_t max);
 long sys_map_file(long fd, uint64_t offset, uint64_t size, unsigned prot, unsigned flags);
 long sys_sync(uint64_t addr, uint64_t size);
+long sys_advise(uint64_t addr, uint64_t size, unsigned advice);
 long sys_unmap(uint64_t addr);
 long sys_vm_stats(struct phobos_vm_stats *out);
 long sys_mkdir(const char *path);
