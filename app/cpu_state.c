@@ -30,11 +30,18 @@ int cpu_umip(void)
 	return idtr.base >= 0xffff800000000000ull;
 }
 
-/* AC set with popf, then a page fault the kernel resolves: its handler
- * must run with AC clear (SMAP on), which the kernel asserts. */
-int cpu_ac_fault(void)
+/*
+ * Flags the app may set and the kernel must not run with: AC with popf,
+ * then a page fault the kernel resolves (its handler must run with AC
+ * clear, SMAP on); NT, DF and AC, then a system call (FMASK must clear
+ * them; syscall_enter asserts it).  sysretq gives them back to the app.
+ */
+int cpu_entry_flags(void)
 {
+	const uint64_t flags = 0x40000 | 0x4000 | 0x400; /* AC, NT, DF */
+	uint64_t set = flags;
 	long b = sys_allocate_heap(4096, PHOBOS_PROT_READ | PHOBOS_PROT_WRITE, 0, 1);
+	uint64_t after;
 
 	CPU_CHECK(b > 0);
 	__asm__ volatile("pushfq\n\t"
@@ -48,11 +55,36 @@ int cpu_ac_fault(void)
 			 : "r"(b)
 			 : "memory", "cc");
 	CPU_CHECK(*(volatile uint64_t *)b == 1);
+	/* no C code may run with DF set: set, call and clear in one block */
+	__asm__ volatile("pushfq\n\t"
+			 "orq %[set], (%%rsp)\n\t"
+			 "popfq\n\t"
+			 "mov $2, %%eax\n\t" /* PHOBOS_SYS_CLOCK_US */
+			 "syscall\n\t"
+			 "pushfq\n\t"
+			 "mov (%%rsp), %[after]\n\t"
+			 "notq %[set]\n\t"
+			 "andq %[set], (%%rsp)\n\t"
+			 "popfq"
+			 : [after] "=&r"(after), [set] "+r"(set)
+			 :
+			 : "rax", "rcx", "r11", "memory", "cc");
+	CPU_CHECK((after & flags) == flags);
 	return cpu_failures;
+}
+
+/* SYSENTER_CS is 0, so sysenter raises #GP (#UD where the CPU does not
+ * know it in long mode): the app is stopped either way. */
+int cpu_sysenter(void)
+{
+	__asm__ volatile("sysenter" ::: "rcx", "r11", "memory");
+	printf("app: sysenter: came back\n");
+	return 1;
 }
 
 _Noreturn void cpu_spin(void)
 {
+	printf("app: spin: spinning\n"); /* the host's cue to send a machine check */
 	for (;;)
 		__asm__ volatile("" ::: "memory");
 }

@@ -13,7 +13,7 @@
  *                      each ends in a fault the kernel must stop the app for
  *   hostile, alloc_loop, table_exhaust
  *                      the app as a buggy program would behave (app/hostile.c)
- *   umip, ac_fault, spin, sse, sse_again, nmi_wait
+ *   umip, entry_flags, sysenter, spin, sse, sse_again, nmi_wait
  *                      the CPU as the app finds it (app/cpu_state.c)
  * Every part prints "app: <part> ok" when it got through; the kernel's
  * tests read those lines and the exit code.
@@ -310,8 +310,10 @@ int main(const char *args)
 		r = hostile_table_exhaust();
 	else if (strcmp(args, "umip") == 0)
 		r = cpu_umip();
-	else if (strcmp(args, "ac_fault") == 0)
-		r = cpu_ac_fault();
+	else if (strcmp(args, "entry_flags") == 0)
+		r = cpu_entry_flags();
+	else if (strcmp(args, "sysenter") == 0)
+		r = cpu_sysenter();
 	else if (strcmp(args, "spin") == 0)
 		cpu_spin();
 	else if (strcmp(args, "nmi_wait") == 0)

@@ -21,7 +21,6 @@
 
 #define PROC_MAP_END (USER_SPACE_END - PAGE_SIZE)
 #define PROC_STACK_SIZE (1ull << 20)
-#define PROC_KSTACK_PAGES 4
 #define PROC_ARGS_MAX 512
 /* Page tables the app can make the kernel hold: 1/16 of memory, enough
  * to map all of it 32 times over (a table maps 2 MiB). */
@@ -36,10 +35,9 @@ static struct {
 	struct vm_map map;
 	struct pmap *pmap;
 	struct vm_object *heap, *gate;
-	void *kstack;
+	struct proc_kstack kstack;
 	uint64_t heap_base; /* above the image: the app's own space starts here */
 	uint64_t deadline;  /* clock_us() when timeout= stops the app; 0: none */
-	vaddr_t kstack_guard; /* the reserved page below the kernel stack */
 	bool running, stopped;
 } proc;
 
@@ -95,7 +93,7 @@ static void proc_stop_by_iret(struct trap_frame *tf)
 	tf->rip = (uint64_t)proc_stop_after_iret;
 	tf->cs = GDT_KERNEL_CS;
 	tf->ss = GDT_KERNEL_DS;
-	tf->rsp = (uint64_t)proc.kstack + PROC_KSTACK_PAGES * PAGE_SIZE - 8; /* as after a call */
+	tf->rsp = proc.kstack.base + PROC_KSTACK_SIZE - 8; /* as after a call */
 	tf->rflags = 0x2;
 }
 
@@ -275,43 +273,44 @@ static int proc_layout(uint64_t heap_base, const char *args, uint64_t *sp)
 }
 
 /*
- * The app's kernel stack, in the kernel map with a reserved page below
- * it: an overflow faults there (a double fault, on its own stack) instead
- * of running on into whatever lies below.  The pages are wired as
- * vm_map_allocate wires them.
+ * The reserved page below the stack makes an overflow fault there (a
+ * double fault, on its own stack) instead of running on into whatever
+ * lies below.  The pages are wired as vm_map_allocate wires them.
  */
-static int proc_kstack_alloc(void)
+int proc_kstack_alloc(struct proc_kstack *ks)
 {
 	struct vm_map *k = vm_map_kernel();
-	const vm_size_t size = PROC_KSTACK_PAGES * PAGE_SIZE;
 	vaddr_t va;
 
-	int err = vm_map_allocate_space(k, size + PAGE_SIZE, &va);
+	*ks = (struct proc_kstack){0, 0};
+	int err = vm_map_allocate_space(k, PROC_KSTACK_SIZE + PAGE_SIZE, &va);
 	if (err < 0)
 		return err;
 	vm_map_free(k, va);
 	if ((err = vm_map_reserve_space(k, va, PAGE_SIZE)) < 0)
 		return err;
-	proc.kstack_guard = va;
-	struct vm_object *obj = vm_object_allocate(size);
+	ks->guard = va;
+	struct vm_object *obj = vm_object_allocate(PROC_KSTACK_SIZE);
 	if (obj == NULL)
 		return -ENOMEM;
-	err = vm_map_insert_object_at(k, va + PAGE_SIZE, obj, 0, size, VM_PROT_RW, MAP_ENTRY_WIRED);
+	err = vm_map_insert_object_at(k, va + PAGE_SIZE, obj, 0, PROC_KSTACK_SIZE, VM_PROT_RW,
+				      MAP_ENTRY_WIRED);
 	vm_object_deallocate(obj); /* the entry holds its own reference */
 	if (err < 0)
 		return err;
-	proc.kstack = (void *)(va + PAGE_SIZE);
-	for (vaddr_t a = va + PAGE_SIZE; err == 0 && a < va + PAGE_SIZE + size; a += PAGE_SIZE)
+	ks->base = va + PAGE_SIZE;
+	for (vaddr_t a = ks->base; err == 0 && a < ks->base + PROC_KSTACK_SIZE; a += PAGE_SIZE)
 		err = vm_fault(k, a, VM_PROT_WRITE, false);
 	return err;
 }
 
-static void proc_kstack_free(void)
+void proc_kstack_free(struct proc_kstack *ks)
 {
-	if (proc.kstack != NULL)
-		vm_map_free(vm_map_kernel(), (vaddr_t)proc.kstack);
-	if (proc.kstack_guard != 0)
-		vm_map_unreserve_space(vm_map_kernel(), proc.kstack_guard, PAGE_SIZE);
+	if (ks->base != 0)
+		vm_map_free(vm_map_kernel(), ks->base);
+	if (ks->guard != 0)
+		vm_map_unreserve_space(vm_map_kernel(), ks->guard, PAGE_SIZE);
+	*ks = (struct proc_kstack){0, 0};
 }
 
 static int proc_create(void)
@@ -331,7 +330,7 @@ static int proc_create(void)
 	proc.gate = vm_object_allocate(PAGE_SIZE);
 	if (proc.heap == NULL || proc.gate == NULL)
 		return -ENOMEM;
-	return proc_kstack_alloc();
+	return proc_kstack_alloc(&proc.kstack);
 }
 
 static void proc_destroy(void)
@@ -345,7 +344,7 @@ static void proc_destroy(void)
 		vm_object_deallocate(proc.heap);
 	if (proc.gate != NULL)
 		vm_object_deallocate(proc.gate);
-	proc_kstack_free();
+	proc_kstack_free(&proc.kstack);
 	user_vm_map = NULL;
 	trap_user_hook = NULL;
 }
@@ -367,7 +366,7 @@ int proc_run(const char *args, int *code)
 		proc_destroy();
 		return err;
 	}
-	user_set_kernel_stack((uint64_t)proc.kstack + PROC_KSTACK_PAGES * PAGE_SIZE);
+	user_set_kernel_stack(proc.kstack.base + PROC_KSTACK_SIZE);
 	user_vm_map = &proc.map;
 	trap_user_hook = proc_trap;
 	pmap_activate(proc.pmap);

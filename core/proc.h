@@ -44,4 +44,17 @@ struct vm_object *proc_heap(void);
 void proc_app_space(uint64_t *lo, uint64_t *hi);
 _Noreturn void proc_exit(int code);
 
+/*
+ * The kernel stack traps and system calls from ring 3 run on: 16 KiB in
+ * the kernel map, wired, with a reserved, never mapped page (guard) just
+ * below base.  alloc: 0, or a negative errno with *ks fit for
+ * proc_kstack_free.
+ */
+#define PROC_KSTACK_SIZE (4 * PAGE_SIZE)
+struct proc_kstack {
+	uint64_t base, guard;
+};
+int proc_kstack_alloc(struct proc_kstack *ks);
+void proc_kstack_free(struct proc_kstack *ks);
+
 #endif

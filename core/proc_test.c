@@ -2,9 +2,12 @@
  * Ring-3 self-tests: the embedded app (app/main.c) run in its parts.
  * user_basic and user_syscall_errors run by default; the faults run only
  * when named (selftest=user_fault_null, ...), since each stops the app and
- * the kernel then ends with code 4.
+ * the kernel then ends with code 4.  proc_kstack_guard looks at the
+ * kernel stack the app's traps run on.
  */
 #include "core/ktest.h"
+#include "core/mm/pmap.h"
+#include "core/mm/vm_map.h"
 #include "core/proc.h"
 
 bool proc_test_stopped;
@@ -56,7 +59,7 @@ PROC_PART_TEST(hostile)
 PROC_PART_TEST(alloc_loop)
 
 /* The CPU as the app finds it (app/cpu_state.c). */
-PROC_PART_TEST(ac_fault)
+PROC_PART_TEST(entry_flags)
 PROC_PART_TEST(nmi_wait)
 
 KTEST_DEFINE(user_sse, KTEST_ON_REQUEST)
@@ -79,4 +82,25 @@ KTEST_DEFINE(user_umip, KTEST_ON_REQUEST)
 }
 
 PROC_FAULT_TEST(spin)
+PROC_FAULT_TEST(sysenter)
 PROC_FAULT_TEST(table_exhaust)
+
+/* The kernel stack's guard page is reserved in the kernel map and never
+ * mapped; the stack above it is PROC_KSTACK_SIZE, every page mapped. */
+KTEST(proc_kstack_guard)
+{
+	struct proc_kstack ks;
+	struct vm_map_entry e;
+	paddr_t pa;
+
+	KTEST_EQ(proc_kstack_alloc(&ks), 0);
+	KTEST_EQ(ks.base - ks.guard, PAGE_SIZE);
+	KTEST_ASSERT(!pmap_extract(pmap_kernel(), ks.guard, &pa));
+	KTEST_ASSERT(vm_map_lookup(vm_map_kernel(), ks.guard, &e) == 0 &&
+		     e.kind == VM_ENTRY_RESERVED);
+	KTEST_ASSERT(vm_map_lookup(vm_map_kernel(), ks.base, &e) == 0 && e.start == ks.base &&
+		     e.end == ks.base + PROC_KSTACK_SIZE);
+	for (uint64_t a = ks.base; a < ks.base + PROC_KSTACK_SIZE; a += PAGE_SIZE)
+		KTEST_ASSERT(pmap_extract(pmap_kernel(), a, &pa));
+	proc_kstack_free(&ks);
+}

@@ -28,7 +28,11 @@ fuzz: deps $(FUZZ_BINS)
 bench: deps $(BENCH_BINS) $(TRACE_REPLAY) $(BENCH_LINUX_INIT) $(BENCH_LINUX_DYN) image
 	@$(PYTHON) test/bench/run_bench.py $(BENCH_BINS)
 
+# the timer tick's effect on the benchmark's figures (tick on against tick=off)
+bench-tick: deps image
+	@$(PYTHON) test/bench/tick_effect.py
+
 check-deps:
 	@scripts/check_deps.sh
 
-.PHONY: test-build stress
+.PHONY: test-build stress bench-tick

@@ -117,13 +117,16 @@ def scenario_app_umip():
     return b, checks + exit_checks("app-umip", b, 0)
 
 
-def scenario_app_ac_fault():
+def scenario_app_entry_flags():
     """AC set with popf in ring 3, then a page fault: the kernel's handler
-    runs with AC clear (trap_dispatch asserts it), the app goes on."""
-    b = boot("app-ac-fault", "app=selftest selftest=user_ac_fault exit=qemu")
-    checks = [("app-ac-fault: the fault was served and the part passed",
-               "app: ac_fault ok" in b.log, "no ok line")]
-    return b, checks + exit_checks("app-ac-fault", b, 0)
+    runs with AC clear (trap_dispatch asserts it).  NT, DF and AC set, then
+    a system call: FMASK clears them (syscall_enter asserts it) and sysretq
+    gives them back.  The app goes on."""
+    b = boot("app-entry-flags", "app=selftest selftest=user_entry_flags exit=qemu")
+    fails = [l for l in b.log.splitlines() if l.startswith("app: cpu: check failed")]
+    checks = [("app-entry-flags: the fault and the system call were served, flags given back",
+               "app: entry_flags ok" in b.log and not fails, "; ".join(fails) or "no ok line")]
+    return b, checks + exit_checks("app-entry-flags", b, 0)
 
 
 def scenario_app_timeout():
@@ -155,16 +158,24 @@ def scenario_app_sse():
     return b, checks + exit_checks("app-sse", b, 0)
 
 
-def qmp_command(path, cmd):
+def qmp_command(path, cmd, arguments=None):
+    """cmd's reply (events that come first are skipped)."""
     s = socket.socket(socket.AF_UNIX)
     s.connect(path)
     f = s.makefile("rw")
     f.readline()
-    for c in ({"execute": "qmp_capabilities"}, {"execute": cmd}):
+    c = {"execute": cmd}
+    if arguments is not None:
+        c["arguments"] = arguments
+    for c in ({"execute": "qmp_capabilities"}, c):
         f.write(json.dumps(c) + "\n")
         f.flush()
-        f.readline()
+        while True:
+            reply = json.loads(f.readline())
+            if "event" not in reply:
+                break
     s.close()
+    return reply
 
 
 def wait_for(path, text, seconds):
@@ -204,6 +215,49 @@ def scenario_app_nmi():
                b.log.count("app: NMI at rip") == 2 and "app: nmi_wait ok" in b.log,
                "%d NMI lines" % b.log.count("app: NMI at rip"))]
     return b, checks + exit_checks("app-nmi", b, 0)
+
+
+def scenario_app_sysenter_mce():
+    """Two apps stopped by the CPU in one boot.  A machine check
+    (uncorrected, bank 1) injected through the monitor while an app spins:
+    the app is stopped through iretq.  sysenter: SYSENTER_CS is 0, so #GP
+    (the CPU says it is Intel's: AMD's has no SYSENTER in long mode and
+    raises #UD whatever the MSR holds).  The kernel ends with code 4."""
+    work = os.path.join(ROOT, "build", "qemu-tests")
+    qmp = os.path.join(work, "app-sysenter-mce.qmp")
+    log = os.path.join(work, "app-sysenter-mce.log")
+    said = []
+
+    def inject():
+        if wait_for(log, "app: spin: spinning", 120):
+            time.sleep(0.5)
+            r = qmp_command(qmp, "human-monitor-command",
+                            {"command-line": "mce 0 1 0xb200000000000000 0x5 0 0"})
+            said.append(r.get("return", str(r)).strip())
+    for stale in (qmp, log):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    t = threading.Thread(target=inject)
+    t.start()
+    b = boot("app-sysenter-mce", "app=selftest selftest=user_sysenter,user_spin exit=qemu "
+             "timeout=30", extra=["-cpu", "max,vendor=GenuineIntel",
+                                  "-qmp", "unix:%s,server=on,wait=off" % qmp])
+    t.join()
+    stop = stop_lines(b)
+    gp = [l for l in stop if "#GP" in l]
+    mc = [l for l in stop if "#MC machine check" in l]
+    checks = [("app-sysenter-mce: sysenter in ring 3 stops the app with #GP",
+               len(gp) == 1 and "(error 0, cpl 3)" in gp[0], str(stop)),
+              ("app-sysenter-mce: sysenter never came back to the app",
+               "sysenter: came back" not in b.log, "it did")]
+    if said and "not supported" in said[0]:
+        return b, checks + [("app-sysenter-mce: a machine check stops the spinning app", None,
+                             "QEMU cannot inject one here: %s" % said[0])]
+    checks += [("app-sysenter-mce: the machine check was injected", said == [""],
+                "monitor said %s" % said),
+               ("app-sysenter-mce: it stopped the spinning app",
+                len(stop) == 2 and len(mc) == 1, str(stop))]
+    return b, checks + exit_checks("app-sysenter-mce", b, 4)
 
 
 def scenario_app_ctrl_c():
@@ -255,5 +309,5 @@ def scenario_app_ctrl_c():
 
 
 SCENARIOS = [scenario_app_hostile, scenario_app_alloc_loop_256m, scenario_app_umip,
-             scenario_app_ac_fault, scenario_app_timeout, scenario_app_sse, scenario_app_nmi,
-             scenario_app_ctrl_c, scenario_app_table_exhaust]
+             scenario_app_entry_flags, scenario_app_timeout, scenario_app_sse, scenario_app_nmi,
+             scenario_app_ctrl_c, scenario_app_table_exhaust, scenario_app_sysenter_mce]

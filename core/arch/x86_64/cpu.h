@@ -130,8 +130,17 @@ static inline _Noreturn void cpu_halt_forever(void)
 #define MSR_EFER 0xc0000080
 #define EFER_NXE (1ull << 11)
 #define CR0_WP (1ull << 16)
+#define CR4_MCE (1ull << 6)
 #define CR4_PGE (1ull << 7)
+#define CPUID_1_EDX_MCE (1u << 7)
+#define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_DF (1ull << 10)
+#define RFLAGS_NT (1ull << 14)
 #define RFLAGS_AC (1ull << 18)
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_FMASK 0xc0000084
+#define MSR_SYSENTER_CS 0x174
 
 #endif

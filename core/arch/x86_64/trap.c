@@ -69,6 +69,12 @@ void idt_init(void)
 		uint64_t base;
 	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+	/* without CR4.MCE a machine check shuts the machine down instead of
+	 * reaching the #MC gate; firmware may have set it, or not */
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (r[3] & CPUID_1_EDX_MCE)
+		write_cr4(read_cr4() | CR4_MCE);
 }
 
 void trap_expect(unsigned vector)

@@ -14,21 +14,15 @@
 #include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/user.h"
 #include "core/mm/vm_map.h"
+#include "core/syscall.h"
 
 #define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_FMASK 0xc0000084
-#define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
 #define CR4_UMIP (1ull << 11)
 #define EFER_SCE (1ull << 0)
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_DF (1ull << 10)
-#define RFLAGS_NT (1ull << 14)
 
 extern char syscall_entry[], syscall_entry_compat[], user_copy[], user_copy_fault[], user_copy_end[];
 extern uint64_t user_kernel_stack;
@@ -143,11 +137,19 @@ void syscall_compat(uint64_t rip)
 	panic("syscall_compat: the app was not stopped");
 }
 
-/* sysretq to a non-canonical rip would fault in ring 0 on the app's stack;
- * the app's map ends a page below the hole, so no syscall returns there. */
-_Noreturn void syscall_bad_return(uint64_t rip)
+/*
+ * Every system call, from syscall_entry.  FMASK must have cleared these
+ * flags whatever the app set: NT would make any iretq in the kernel fault,
+ * DF runs the string copies backwards, AC opens user pages under SMAP, TF
+ * single-steps the kernel, IF lets the tick into it.  The return rip must
+ * suit sysretq (user.h).
+ */
+int64_t syscall_enter(struct syscall_frame *f)
 {
-	panic("syscall_bad_return: rip %llx is not canonical", (unsigned long long)rip);
+	KASSERT(!(read_rflags() & (RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT)));
+	int64_t r = syscall_dispatch(f);
+	KASSERT(user_sysret_rip_ok(f->rip));
+	return r;
 }
 
 void user_set_kernel_stack(uint64_t top)

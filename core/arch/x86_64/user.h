@@ -30,6 +30,16 @@ void user_set_kernel_stack(uint64_t top);
 uint64_t user_run(uint64_t entry, uint64_t stack, uint64_t arg);
 _Noreturn void user_leave(uint64_t code);
 
+/*
+ * sysretq loads rcx into rip before it leaves ring 0: a non-canonical one
+ * faults there, on the app's stack.  Unreachable while the app's map ends
+ * a page below the hole at USER_SPACE_END (bits 63-47 all clear).
+ */
+static inline bool user_sysret_rip_ok(uint64_t rip)
+{
+	return rip < USER_SPACE_END;
+}
+
 int user_copy_in(void *dst, uint64_t usrc, size_t n);
 int user_copy_out(uint64_t udst, const void *src, size_t n);
 /* A NUL-terminated string of at most max - 1 bytes: -EFAULT, or

@@ -61,7 +61,8 @@ user_leave:
 /*
  * SYSCALL: rcx = user rip, r11 = user rflags, the rest is the app's.  The
  * frame built here is a struct syscall_frame (syscall.h): the number and
- * six arguments, then what sysret needs.
+ * six arguments, then what sysret needs.  syscall_enter (user.c) checks
+ * the flags and the return rip around the call.
  */
 	.globl syscall_entry
 syscall_entry:
@@ -85,7 +86,7 @@ syscall_entry:
 	push %rax
 	xor %ebp, %ebp
 	mov %rsp, %rdi
-	call syscall_dispatch
+	call syscall_enter
 	/* rax: the result */
 	add $8, %rsp
 	pop %rdi
@@ -102,16 +103,8 @@ syscall_entry:
 	pop %rbp
 	pop %rcx
 	pop %r11
-	/* still on the kernel stack: a user rip must be canonical (bits 63-47
-	 * clear), else sysretq would fault in ring 0 on the app's stack */
-	mov %rcx, user_rsp_scratch(%rip)
-	shrq $47, user_rsp_scratch(%rip)
-	jnz 4f
 	pop %rsp
 	sysretq
-4:	mov %rcx, %rdi
-	and $-16, %rsp
-	call syscall_bad_return
 
 /* SYSCALL from 32-bit code (CSTAR): never reached, see user.c. */
 	.globl syscall_entry_compat
