@@ -257,6 +257,18 @@ static void hostile_arguments(long fd)
 	EXPECT(sys_sync(PHOBOS_GATE_ADDRESS, 4096), -PHOBOS_EINVAL);
 	EXPECT(sys_sync(KERNEL_PTR, 4096), -PHOBOS_EINVAL);
 	EXPECT(sys_sync((uint64_t)b, 8192), 0);
+	EXPECT(sys_advise((uint64_t)b + 1, 4096, PHOBOS_ADVICE_RANDOM), -PHOBOS_EINVAL);
+	EXPECT(sys_advise((uint64_t)b, 0, PHOBOS_ADVICE_RANDOM), -PHOBOS_EINVAL);
+	EXPECT(sys_advise((uint64_t)b, ~0ull, PHOBOS_ADVICE_RANDOM), -PHOBOS_EINVAL);
+	EXPECT(sys_advise(KERNEL_PTR, 4096, PHOBOS_ADVICE_DONTNEED), -PHOBOS_EINVAL);
+	EXPECT(sys_advise((uint64_t)b, 8192, 5), -PHOBOS_EINVAL);
+	EXPECT(sys_advise((uint64_t)b, 8192, ~0u), -PHOBOS_EINVAL);
+	((volatile char *)b)[4096] = 7;
+	EXPECT(sys_advise((uint64_t)b, 8192, PHOBOS_ADVICE_RANDOM), 0);
+	EXPECT(sys_advise((uint64_t)b, 8192, PHOBOS_ADVICE_DONTNEED), 0);
+	EXPECT_TRUE(((volatile char *)b)[4096] == 7); /* dropped or kept, never lost */
+	EXPECT(sys_advise((uint64_t)b, 8192, PHOBOS_ADVICE_WILLNEED), 0);
+	EXPECT(sys_advise((uint64_t)b, 8192, PHOBOS_ADVICE_NORMAL), 0);
 	EXPECT(sys_free_heap((uint64_t)b), 0);
 	EXPECT(phobos_syscall(PHOBOS_SYS_COUNT, 0, 0, 0, 0, 0), -PHOBOS_ENOSYS);
 	EXPECT(phobos_syscall(1l << 40, 0, 0, 0, 0, 0), -PHOBOS_ENOSYS);

@@ -78,6 +78,10 @@ int os_mkdir(const char *path); /* 0 also when it exists */
 /* A shared mapping of the whole file's first size bytes. */
 void *os_map(long fd, uint64_t size, bool writable);
 int os_sync(void *p, uint64_t size);
+/* posix_madvise's advice on a mapping, as a program that knows its order
+ * gives it: 0 or a negative error (the workload goes on without it). */
+enum os_advice { OS_ADVICE_SEQUENTIAL, OS_ADVICE_RANDOM };
+int os_advise(void *p, uint64_t size, enum os_advice advice);
 void os_unmap(void *p, uint64_t size);
 /* Forget every cached page of the file, so its next mapping reads the disk. */
 int os_drop_cache(const char *path);

@@ -192,6 +192,12 @@ int os_sync(void *p, uint64_t size)
 	return msync(p, size, MS_SYNC) < 0 ? -errno : 0;
 }
 
+int os_advise(void *p, uint64_t size, enum os_advice advice)
+{
+	return -posix_madvise(p, size,
+			      advice == OS_ADVICE_RANDOM ? POSIX_MADV_RANDOM : POSIX_MADV_SEQUENTIAL);
+}
+
 void os_unmap(void *p, uint64_t size)
 {
 	munmap(p, size);

@@ -140,6 +140,13 @@ int os_sync(void *p, uint64_t size)
 	return (int)sys_sync((uint64_t)p, size);
 }
 
+int os_advise(void *p, uint64_t size, enum os_advice advice)
+{
+	return (int)sys_advise((uint64_t)p, size,
+			       advice == OS_ADVICE_RANDOM ? PHOBOS_ADVICE_RANDOM
+							  : PHOBOS_ADVICE_SEQUENTIAL);
+}
+
 void os_unmap(void *p, uint64_t size)
 {
 	(void)size;
