@@ -133,6 +133,8 @@ static inline _Noreturn void cpu_halt_forever(void)
 #define CR4_MCE (1ull << 6)
 #define CR4_PGE (1ull << 7)
 #define CPUID_1_EDX_MCE (1u << 7)
+#define CPUID_1_EDX_MCA (1u << 14)
+#define MSR_MCG_STATUS 0x17a
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)

@@ -27,6 +27,7 @@ static struct idt_gate idt[256];
 int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr, char *why, size_t len);
 
 static volatile int trap_expected_vector = -1;
+static bool trap_have_mca; /* MCG_STATUS exists */
 static volatile unsigned trap_hits;
 
 static const char *const trap_names[32] = {
@@ -75,6 +76,15 @@ void idt_init(void)
 	cpuid(1, 0, r);
 	if (r[3] & CPUID_1_EDX_MCE)
 		write_cr4(read_cr4() | CR4_MCE);
+	trap_have_mca = (r[3] & CPUID_1_EDX_MCA) != 0;
+}
+
+/* The machine check is dealt with (its app stopped): MCG_STATUS.MCIP
+ * still set would turn the next one into a shutdown. */
+static void trap_machine_check_done(void)
+{
+	if (trap_have_mca)
+		wrmsr(MSR_MCG_STATUS, 0);
 }
 
 void trap_expect(unsigned vector)
@@ -110,6 +120,8 @@ void trap_dispatch(struct trap_frame *tf)
 	KASSERT(!user_smap || !(read_rflags() & RFLAGS_AC));
 	if (tf->vector == APIC_TIMER_VECTOR)
 		apic_eoi();
+	if (tf->vector == TRAP_MC)
+		trap_machine_check_done();
 	if ((tf->cs & 3) == 3 && trap_user_hook != NULL) {
 		trap_user_hook(tf); /* the app's own business: resolved, or the app stops */
 		return;
