@@ -355,6 +355,7 @@ int proc_run(const char *args, int *code)
 	uint64_t heap_base = 0, sp = 0;
 
 	KASSERT(!proc.running);
+	clock_refine(); /* before the gate page hands the rate out */
 	int err = proc_create();
 	if (err == 0)
 		err = proc_load(&img, &heap_base);

@@ -1,7 +1,10 @@
 /*
- * The monotonic microsecond clock: the TSC, calibrated once against a
+ * The monotonic microsecond clock: the TSC, calibrated against a
  * fixed-frequency reference found through ACPI, the PM timer
- * (3.579545 MHz, 24 or 32 bits) or else the HPET.  Without either, the
+ * (3.579545 MHz, 24 or 32 bits) or else the HPET: a few milliseconds at
+ * clock_init, enough for timeouts and log times, then again over the whole
+ * boot by clock_refine, with no busy wait (a long calibration window
+ * was half of the kernel's boot time).  Without either, the
  * CPU's own word on the TSC's rate (CPUID leaf 0x15, else 0x16), and last
  * the PIT's channel 2 (1.193182 MHz, 16 bits) as the reference.  With none
  * of them nothing can bound a device's wait, and main attaches no storage.
@@ -19,8 +22,10 @@
 #define PM_TIMER_HZ 3579545ull
 #define PIT_HZ 1193182ull
 #define PIT_PROBE_READS 100000 /* a ticking PIT changes within a few reads */
-#define CLOCK_CALIBRATE_US 25000ull
-#define CLOCK_CALIBRATE_RUNS 5
+#define CLOCK_CALIBRATE_US 2000ull
+#define CLOCK_CALIBRATE_RUNS 3
+#define CLOCK_READ_TRIES 8
+#define CLOCK_READ_SLACK_US 20 /* a reference read and its TSC that far apart were interrupted */
 
 static uint64_t clock_tsc0;
 static uint64_t clock_mult;
@@ -57,6 +62,28 @@ struct clock_ref {
 	uint16_t port;
 	volatile const uint64_t *mmio;
 };
+
+/* The reference behind the rate, and a reading of it with its TSC at
+ * clock_init: clock_refine measures from there. */
+static struct clock_ref clock_ref;
+static uint64_t clock_ref_start, clock_ref_tsc_start;
+
+/* A reading of ref and the TSC taken together: retried while a host
+ * deschedules the virtual CPU between the two.  Returns the TSC. */
+static uint64_t clock_read_pair(const struct clock_ref *ref, uint64_t *value)
+{
+	uint64_t slack = clock_tsc_hz != 0 ? clock_tsc_hz / 1000000 * CLOCK_READ_SLACK_US : ~0ull;
+	uint64_t before = 0, after = 0;
+
+	for (int i = 0; i < CLOCK_READ_TRIES; i++) {
+		before = rdtsc();
+		*value = ref->read(ref) & ref->mask;
+		after = rdtsc();
+		if (after - before <= slack)
+			break;
+	}
+	return before + (after - before) / 2;
+}
 
 static uint64_t clock_read_pm(const struct clock_ref *ref)
 {
@@ -248,8 +275,36 @@ int clock_init(void)
 			return -ENODEV;
 		clock_source = "PIT";
 	}
-	if (ref.read != NULL)
+	if (ref.read != NULL) {
+		clock_ref = ref;
+		clock_ref_tsc_start = clock_read_pair(&ref, &clock_ref_start);
 		clock_tsc_hz = clock_calibrate(&ref);
+	}
 	clock_mult = (1000000ull << 32) / clock_tsc_hz;
 	return 0;
+}
+
+void clock_refine(void)
+{
+	static bool refined;
+	uint64_t now_ref;
+
+	if (clock_ref.read == NULL || refined)
+		return;
+	refined = true;
+	uint64_t now = clock_read_pair(&clock_ref, &now_ref);
+	uint64_t ticks = (now_ref - clock_ref_start) & clock_ref.mask;
+	uint64_t tsc = now - clock_ref_tsc_start;
+	/* past half the reference's wrap the count of wraps is a guess (and
+	 * a span that long would overflow the products) */
+	if (tsc > UINT64_MAX / clock_ref.hz || tsc * clock_ref.hz / clock_tsc_hz > clock_ref.mask / 2 ||
+	    ticks == 0)
+		return;
+	uint64_t us = clock_us();
+	clock_tsc_hz = tsc * clock_ref.hz / ticks;
+	clock_mult = (1000000ull << 32) / clock_tsc_hz;
+	/* the clock goes on from where it was: only its rate changes */
+	clock_tsc0 = now - us * (clock_tsc_hz / 1000) / 1000;
+	log_info("clock: TSC %llu kHz over the first %llu ms", (unsigned long long)(clock_tsc_hz / 1000),
+		 (unsigned long long)(us / 1000));
 }

@@ -10,6 +10,11 @@
 #include "core/env.h"
 
 int clock_init(void);
+/* Measures the TSC's rate again, from clock_init until now, without a
+ * wait; clock_us() goes on from its value with the new rate.  Only the
+ * first call counts: late in the boot (the longer the span, the finer the
+ * rate), before the first app reads the rate from its gate page. */
+void clock_refine(void);
 uint64_t clock_tsc_freq(void);
 /* The TSC when clock_us() read 0: the app's gate page clock counts from it. */
 uint64_t clock_tsc_base(void);
