@@ -10,6 +10,7 @@
 #define GPT_ENTRY_MIN 128
 #define GPT_ARRAY_MAX (1u << 20) /* entry arrays beyond 1 MiB are not credible */
 #define GPT_SECTOR_MAX 4096
+#define GPT_CHUNK 16384 /* the usual 128 entries of 128 bytes: one read, not 32 */
 
 struct gpt_entry {
 	uint8_t type[16], unique[16];
@@ -23,7 +24,7 @@ struct gpt_table {
 	struct gpt_entry e[GPT_MAX_USED];
 };
 
-static uint8_t gpt_sector[GPT_SECTOR_MAX];
+static uint8_t gpt_chunk[GPT_CHUNK];
 static struct gpt_table gpt_tab;
 
 static uint32_t gpt_u32(const uint8_t *p)
@@ -90,13 +91,17 @@ static const char *gpt_read_entries(struct blk_dev *disk, const uint8_t *h, stru
 {
 	uint32_t count = gpt_u32(h + 80), esize = gpt_u32(h + 84), crc = 0;
 	uint64_t lba = gpt_u64(h + 72), first = gpt_u64(h + 40), last = gpt_u64(h + 48);
-	uint32_t per = disk->sector_size / esize;
+	uint32_t per = disk->sector_size / esize, sectors = GPT_CHUNK / disk->sector_size;
+	uint32_t in_chunk = sectors * per;
 
 	t->used = 0;
 	for (uint32_t i = 0; i < count; i++) {
-		if (i % per == 0 && (*io_err = blk_read(disk, lba + i / per, 1, gpt_sector)) < 0)
+		if (i % in_chunk == 0 &&
+		    (*io_err = blk_read(disk, lba + i / per,
+					MIN(sectors, (count - i + per - 1) / per), gpt_chunk)) < 0)
 			return "entry array unreadable";
-		const uint8_t *e = gpt_sector + (i % per) * esize;
+		const uint8_t *e = gpt_chunk + (i % in_chunk) / per * disk->sector_size +
+				   (i % per) * esize;
 		crc = crc32(crc, e, esize);
 		if (guid_is_zero(e))
 			continue;
