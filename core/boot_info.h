@@ -82,6 +82,7 @@ struct boot_info {
 	uint32_t ranges_dropped; /* firmware ranges that did not fit in ranges[] */
 	uint32_t fw_revision;    /* the system table's FirmwareRevision */
 	uint64_t tsc_entry;      /* the TSC at the loader's first instruction */
+	uint64_t tsc_exit;       /* the TSC as the loader starts leaving boot services */
 	char fw_vendor[64];      /* the system table's FirmwareVendor, printable ASCII, NUL-ended */
 	struct boot_mem_range ranges[BOOT_RANGES_MAX];
 };

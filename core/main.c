@@ -4,6 +4,7 @@
  */
 #include "core/acpi.h"
 #include "core/arch/x86_64/clock.h"
+#include "core/arch/x86_64/cpu.h"
 #include "core/arch/x86_64/pmap_boot.h"
 #include "core/arch/x86_64/trap.h"
 #include "core/console.h"
@@ -225,6 +226,8 @@ static int main_bench(void)
 
 void kmain(struct boot_info *loader_bi)
 {
+	uint64_t tsc_kmain = rdtsc();
+
 	console_init(NULL);
 	gdt_init();
 	idt_init();
@@ -253,6 +256,14 @@ void kmain(struct boot_info *loader_bi)
 	}
 	log_info("clock: TSC %llu kHz, from the %s", (unsigned long long)(clock_tsc_freq() / 1000),
 		 clock_reference());
+	if (bi->tsc_entry != 0 && bi->tsc_entry <= bi->tsc_exit && bi->tsc_exit <= tsc_kmain) {
+		uint64_t per_ms = clock_tsc_freq() / 1000;
+		log_info("boot: the loader ran %llu ms, leaving boot services %llu ms, the kernel "
+			 "before its clock %llu ms",
+			 (unsigned long long)((bi->tsc_exit - bi->tsc_entry) / per_ms),
+			 (unsigned long long)((tsc_kmain - bi->tsc_exit) / per_ms),
+			 (unsigned long long)((clock_tsc_base() - tsc_kmain) / per_ms));
+	}
 	log_info("config: %s, app=%s", bi->config_source == BOOT_CONFIG_FILE ? "\\phobos.cfg"
 				       : bi->config_source == BOOT_CONFIG_LOAD_OPTIONS ? "load options"
 											  : "defaults",

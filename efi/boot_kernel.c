@@ -214,6 +214,7 @@ EFI_STATUS loader_start_kernel(struct boot_info *bi, uint64_t entry)
 	st = loader_alloc_pages(map_pages, LOADER_MEM_BOOT_DATA, &map);
 	if (EFI_ERROR(st))
 		return st;
+	bi->tsc_exit = loader_rdtsc();
 	loader_puts("Phobos loader: exiting boot services\r\n");
 	/*
 	 * The map key goes stale whenever the firmware changes the map (a

@@ -12,10 +12,9 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	struct boot_info *bi;
 	uint64_t bi_phys, entry;
 	EFI_STATUS status;
-	uint32_t lo, hi;
-
 	/* first, so the boot figure counts the whole loader */
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	uint64_t tsc_entry = loader_rdtsc();
+
 	loader_st = st;
 	loader_image = image;
 	/* the firmware's five-minute watchdog would reset a long benchmark */
@@ -29,7 +28,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	}
 	bi = (struct boot_info *)(UINTN)bi_phys;
 	bi->magic = BOOT_INFO_MAGIC;
-	bi->tsc_entry = (uint64_t)hi << 32 | lo;
+	bi->tsc_entry = tsc_entry;
 	loader_firmware(bi);
 
 	loader_read_config(bi);

@@ -15,6 +15,14 @@
 
 #include "core/boot_info.h"
 
+static inline uint64_t loader_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
 extern EFI_SYSTEM_TABLE *loader_st;
 extern EFI_HANDLE loader_image;
 
