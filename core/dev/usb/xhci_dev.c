@@ -351,7 +351,9 @@ static int xhci_slot_address(struct xhci_slot *s)
 
 	uint32_t *slot = xhci_in(s, 1);
 	xhci_in(s, 0)[1] = CTX_ADD_SLOT | 1u << 1;
-	slot[0] = s->route | (uint32_t)speed << 20 | 1u << 27;
+	/* the slot's speed is the port's protocol speed ID; behind a hub, the default IDs */
+	uint32_t psiv = s->udev.depth == 0 ? s->c->root_psiv[s->root_port] : (uint32_t)speed;
+	slot[0] = s->route | psiv << 20 | 1u << 27;
 	slot[1] = (uint32_t)s->root_port << 16;
 	slot[2] = s->tt_slot | (uint32_t)s->tt_port << 8;
 	xhci_ep_ctx(s, 1, EP_TYPE_CONTROL, mps0[(unsigned)speed < 6 ? speed : 0], 0, 8);
