@@ -132,6 +132,22 @@ static void hub_port_attach(void *ctx, unsigned port, enum usb_speed speed)
 
 static const struct usb_port_ops hub_port_ops = {hub_port_view, hub_port_reset, hub_port_attach};
 
+int usb_hub_port_present(struct usb_dev *hub, unsigned port)
+{
+	uint32_t st;
+	int err = hub_port_status(hub, port, &st);
+
+	return err < 0 ? err : (st & HUB_ST_CONNECTION) != 0;
+}
+
+int usb_hub_port_reset(struct usb_dev *hub, unsigned port)
+{
+	struct hub h = {hub, hub->speed >= USB_SPEED_SUPER};
+	enum usb_speed speed;
+
+	return hub_port_reset(&h, port, false, &speed);
+}
+
 int usb_hub_attach(struct usb_dev *d, size_t iface_off)
 {
 	bool super = d->speed >= USB_SPEED_SUPER;

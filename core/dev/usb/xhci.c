@@ -252,6 +252,9 @@ int xhci_transfer_event(struct xhci_ctrl *c, unsigned slot, unsigned dci, struct
 		if (c->broken)
 			return -EIO;
 		if (!xhci_event_next(c, ev)) {
+			/* a stick pulled out never completes: no need to wait the whole timeout */
+			if (!xhci_port_connected(c, c->slots[slot]->root_port))
+				return -ENODEV;
 			if (blk_wait_expired(&w))
 				return -ETIMEDOUT;
 			continue;
@@ -427,7 +430,7 @@ static int xhci_start(struct xhci_ctrl *c)
  * Resets root port n: a warm reset (WPR) retrains a USB 3 link, a hot one
  * (PR) enables the port; the device's speed from the protocol speed ID.
  */
-static int xhci_port_reset(struct xhci_ctrl *c, unsigned n, bool warm, enum usb_speed *speed)
+int xhci_port_reset(struct xhci_ctrl *c, unsigned n, bool warm, enum usb_speed *speed)
 {
 	uint32_t v = xhci_rd(c->op, OP_PORTSC(n));
 	struct blk_wait w;
@@ -451,6 +454,11 @@ static int xhci_port_reset(struct xhci_ctrl *c, unsigned n, bool warm, enum usb_
 	*speed = (enum usb_speed)c->port_speed[n][PORT_SPEED(v)];
 	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
 	return 0;
+}
+
+bool xhci_port_connected(struct xhci_ctrl *c, unsigned n)
+{
+	return xhci_rd(c->op, OP_PORTSC(n)) & PORT_CCS;
 }
 
 static const char *xhci_speed_name(enum usb_speed s)

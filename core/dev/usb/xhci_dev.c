@@ -10,8 +10,12 @@
  * keeps every TRB inside a 64 KiB boundary (6.4.1).  An endpoint that
  * halts (stall, transaction error) is reset and its ring moved past the
  * failed TD (4.6.8, 4.6.10); one that does not complete in time is
- * stopped (4.6.9) and moved on likewise, and when even that fails the
- * controller is halted (xhci_fail).
+ * stopped (4.6.9) and moved on likewise.  When that fails twice the
+ * device's port is reset and the device set up again, and only when even
+ * that fails is the controller halted (xhci_fail).  A transfer that fails
+ * or times out first asks whether the device is still plugged in (its
+ * root port's connect status, and its hub port's): one that is not is
+ * marked gone at once, without recovery (usb.h).
  */
 #include "core/dev/blk_wait.h"
 #include "core/dev/usb/xhci_impl.h"
@@ -119,9 +123,100 @@ static int xhci_ep_resync(struct xhci_slot *s, unsigned dci)
 	if (err == 0)
 		err = xhci_command(s->c, (uint32_t)deq | r->cycle, (uint32_t)(deq >> 32), 0,
 				   TRB_TYPE(TRB_SET_TR_DEQ) | slot_ep, &ev);
-	if (err < 0)
-		xhci_fail(s->c, "an endpoint would not stop");
 	return err;
+}
+
+/* Whether the device is still plugged in: its root port, and the hub port it hangs on. */
+static bool xhci_slot_present(struct xhci_slot *s)
+{
+	if (!xhci_port_connected(s->c, s->root_port))
+		return false;
+	return s->parent == NULL || usb_hub_port_present(&s->parent->udev, s->port) != 0;
+}
+
+static int xhci_slot_address(struct xhci_slot *s);
+static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *data, size_t *actual);
+static int xhci_configure(struct usb_dev *d, const struct usb_ep *eps, unsigned n,
+			  const struct usb_hub_info *hub);
+
+/*
+ * The device's port reset, then the device addressed and configured
+ * again as at attach time (Reset Device, 4.6.11, leaves only endpoint 0),
+ * with every ring going on from its next free TRB.
+ */
+static int xhci_slot_reset(struct xhci_slot *s)
+{
+	struct usb_setup cfg = {0, USB_REQ_SET_CONFIGURATION, s->udev.config[5], 0, 0};
+	enum usb_speed speed;
+	struct xhci_trb ev;
+	size_t got;
+
+	s->recovering = true;
+	int err = s->parent == NULL ? xhci_port_reset(s->c, s->root_port, false, &speed)
+				    : usb_hub_port_reset(&s->parent->udev, s->port);
+	if (err == 0)
+		err = xhci_command(s->c, 0, 0, 0, TRB_TYPE(TRB_RESET_DEVICE) | s->id << 24, &ev);
+	if (err == 0) {
+		memset(s->in_ctx, 0, 33 * s->c->ctx_size);
+		err = xhci_slot_address(s);
+	}
+	if (err == 0 && s->udev.config_len > 0) {
+		err = xhci_configure(&s->udev, s->eps, s->neps, NULL);
+		if (err == 0)
+			err = xhci_control(&s->udev, &cfg, NULL, &got);
+	}
+	s->recovering = false;
+	log_error("xhci: %s: port reset and device set up again: %s", s->udev.name,
+		  err < 0 ? err_name(err) : "done");
+	return err;
+}
+
+/*
+ * Brings endpoint dci back after a failed TD: resynced, once more when
+ * that fails (its state may have moved under the first try), then the
+ * device's port reset and the device set up again; only when that fails
+ * too is the whole controller given up (xhci_fail).  A device found
+ * unplugged meanwhile is left to xhci_td_failed.  Hubs are not reset:
+ * that would take every device behind them.
+ */
+static int xhci_ep_recover(struct xhci_slot *s, unsigned dci)
+{
+	int err = xhci_ep_resync(s, dci);
+
+	if (err == 0 || s->c->broken || s->recovering)
+		return err;
+	if (!xhci_slot_present(s))
+		return -ENODEV;
+	if ((err = xhci_ep_resync(s, dci)) == 0)
+		return 0;
+	log_error("xhci: %s: endpoint %u will not recover: resetting the port", s->udev.name, dci);
+	if (s->hub.ports == 0 && (err = xhci_slot_reset(s)) == 0)
+		return 0;
+	xhci_fail(s->c, "a device would not recover");
+	return err;
+}
+
+/*
+ * After a TD failed with err (code: its completion code, if it had one):
+ * a device that was unplugged is marked gone (and lost, when its endpoint
+ * would not stop), else the endpoint is recovered.
+ */
+static int xhci_td_failed(struct xhci_slot *s, unsigned dci, int err, unsigned code)
+{
+	if (s->c->broken)
+		return -EIO;
+	if (err == -ETIMEDOUT)
+		log_error("xhci: %s: endpoint %u: no completion in time", s->udev.name, dci);
+	else if (err != -ENODEV && code != CC_STALL)
+		log_error("xhci: %s: endpoint %u: completion code %u", s->udev.name, dci, code);
+	int e = err == -EAGAIN || xhci_slot_present(s) ? xhci_ep_recover(s, dci) : -ENODEV;
+	if (e != -ENODEV)
+		return err == -ENODEV ? -EIO : err;
+	log_error("xhci: %s: unplugged", s->udev.name);
+	s->udev.gone = true;
+	if (xhci_ep_resync(s, dci) < 0)
+		s->udev.lost = true;
+	return -ENODEV;
 }
 
 /*
@@ -138,22 +233,12 @@ static int xhci_td_wait(struct xhci_slot *s, unsigned dci, unsigned first, unsig
 
 	for (;;) {
 		int err = xhci_transfer_event(s->c, s->id, dci, &s->ep[dci], first, n, &pos, &ev);
-		if (err == -ETIMEDOUT) {
-			log_error("xhci: %s: endpoint %u: no completion in time", s->udev.name,
-				  dci);
-			xhci_ep_resync(s, dci);
-		}
+		unsigned code = err == 0 ? ev.d[2] >> 24 : 0;
+		if (err == 0 && code != CC_SUCCESS && code != CC_SHORT_PACKET)
+			err = code == CC_STALL ? -EAGAIN : -EIO;
 		if (err < 0)
-			return err;
-		unsigned code = ev.d[2] >> 24;
+			return xhci_td_failed(s, dci, err, code);
 		uint32_t residual = ev.d[2] & 0xffffff;
-		if (code != CC_SUCCESS && code != CC_SHORT_PACKET) {
-			if (code != CC_STALL)
-				log_error("xhci: %s: endpoint %u: completion code %u", s->udev.name,
-					  dci, code);
-			xhci_ep_resync(s, dci);
-			return code == CC_STALL ? -EAGAIN : -EIO;
-		}
 		if (!shorted) {
 			size_t moved = lens[pos] - MIN(residual, lens[pos]);
 			for (unsigned i = 0; i < pos; i++)
@@ -175,6 +260,8 @@ static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *dat
 	bool in = st->type & USB_DIR_IN;
 	int np = 0;
 
+	if (d->gone)
+		return -ENODEV;
 	if (s->c->broken || d->lost)
 		return -EIO;
 	if (st->length > 0 && (np = xhci_pieces(s->c, data, st->length, p)) < 0)
@@ -202,6 +289,8 @@ static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_
 	uint32_t lens[XHCI_MAX_PIECES];
 
 	KASSERT(r->trbs != NULL);
+	if (d->gone)
+		return -ENODEV;
 	if (s->c->broken || d->lost)
 		return -EIO;
 	int np = xhci_pieces(s->c, buf, len, p);
@@ -251,6 +340,11 @@ static int xhci_configure(struct usb_dev *d, const struct usb_ep *eps, unsigned 
 	unsigned last = slot[0] >> 27;
 	struct xhci_trb ev;
 
+	if (eps != s->eps) {
+		s->neps = MIN(n, XHCI_SLOT_EPS);
+		memcpy(s->eps, eps, s->neps * sizeof(*eps));
+	}
+
 	for (unsigned i = 0; i < n; i++) {
 		unsigned dci = xhci_dci(eps[i].addr);
 		if ((eps[i].attr & 3) != USB_EP_XFER_BULK)
@@ -289,7 +383,7 @@ static int xhci_reset_ep(struct usb_dev *d, uint8_t ep)
 	if (s->c->broken)
 		return -EIO;
 	bool halted = (xhci_out(s, dci)[0] & 7) == EP_STATE_HALTED;
-	int err = xhci_ep_resync(s, dci);
+	int err = xhci_ep_recover(s, dci);
 	if (err < 0 || halted || dci == 1)
 		return err;
 	unsigned type = (xhci_out(s, dci)[1] >> 3) & 7;
@@ -318,6 +412,8 @@ static const struct usb_hc_ops xhci_usb_ops = {xhci_control, xhci_bulk, xhci_res
 static int xhci_slot_place(struct xhci_slot *s, struct xhci_slot *parent, unsigned port,
 			   enum usb_speed speed)
 {
+	s->parent = parent;
+	s->port = (uint8_t)port;
 	if (parent == NULL) {
 		s->root_port = (uint8_t)port;
 		ksnprintf(s->udev.name, sizeof(s->udev.name), "usb-%u", port);

@@ -24,6 +24,7 @@
 #define XHCI_MAX_PORTS 64
 #define XHCI_CMD_TIMEOUT_US 5000000
 #define XHCI_XFER_TIMEOUT_US 10000000
+#define XHCI_SLOT_EPS 8 /* endpoints of one device kept for its reconfiguration */
 
 /* TRB types (6.4.6) */
 #define TRB_NORMAL 1
@@ -39,6 +40,7 @@
 #define TRB_RESET_EP 14
 #define TRB_STOP_EP 15
 #define TRB_SET_TR_DEQ 16
+#define TRB_RESET_DEVICE 17
 #define TRB_EV_TRANSFER 32
 #define TRB_EV_COMMAND 33
 /* TRB control word bits */
@@ -97,6 +99,8 @@ struct xhci_slot {
 	struct xhci_ctrl *c;
 	unsigned id;
 	uint8_t root_port;
+	struct xhci_slot *parent; /* the hub it hangs on, NULL on a root port */
+	uint8_t port;		  /* its port there, or the root port */
 	uint32_t route;
 	uint8_t tt_slot, tt_port; /* the high-speed hub that translates for a LS/FS device */
 	struct usb_hub_info hub;  /* ports 0 unless a hub */
@@ -104,6 +108,10 @@ struct xhci_slot {
 	uint8_t *in_ctx, *out_ctx;
 	struct xhci_ring ep[32]; /* by device context index; trbs NULL when unused */
 	uint16_t mps[32];	 /* max packet size of each endpoint */
+	/* what usb_configure gave, for configuring again after a port reset */
+	struct usb_ep eps[XHCI_SLOT_EPS];
+	unsigned neps;
+	bool recovering; /* a port reset of this device is under way: no escalation */
 };
 
 /* xhci.c */
@@ -124,13 +132,18 @@ int xhci_command(struct xhci_ctrl *c, uint32_t d0, uint32_t d1, uint32_t d2, uin
 /*
  * The next transfer event of slot/dci whose TRB lies in ring r's
  * [first, first + n) (in ring order): other events are dropped.
- * -ETIMEDOUT when none came in time.
+ * -ETIMEDOUT when none came in time, -ENODEV when the device's root port
+ * lost its connection first.
  */
 int xhci_transfer_event(struct xhci_ctrl *c, unsigned slot, unsigned dci, struct xhci_ring *r,
 			unsigned first, unsigned n, unsigned *pos, struct xhci_trb *ev);
 void xhci_ring_doorbell(struct xhci_ctrl *c, unsigned slot, unsigned target);
 /* The controller failed: halted, or, when it will not halt, its devices lost. */
 void xhci_fail(struct xhci_ctrl *c, const char *why);
+/* Whether root port n has a device connected (PORTSC.CCS). */
+bool xhci_port_connected(struct xhci_ctrl *c, unsigned n);
+/* Resets root port n (a hot reset); the device's speed in *speed. */
+int xhci_port_reset(struct xhci_ctrl *c, unsigned n, bool warm, enum usb_speed *speed);
 
 /* xhci_dev.c */
 int xhci_slot_attach(struct xhci_ctrl *c, struct xhci_slot *parent, unsigned port,
