@@ -162,6 +162,14 @@ unsigned xhci_ring_put(struct xhci_ring *r, uint32_t d0, uint32_t d1, uint32_t d
 	return i;
 }
 
+void xhci_ring_reserve(struct xhci_ring *r, unsigned n)
+{
+	KASSERT(n < XHCI_RING_TRBS - 1);
+	if (r->enq + n > XHCI_RING_TRBS - 1)
+		while (r->enq != 0)
+			xhci_ring_put(r, 0, 0, 0, TRB_TYPE(TRB_NOOP), false);
+}
+
 void xhci_ring_commit(struct xhci_ring *r, unsigned first)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

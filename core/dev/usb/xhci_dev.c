@@ -72,12 +72,21 @@ static int xhci_pieces(struct xhci_ctrl *c, uint8_t *buf, size_t len, struct xhc
 	return (int)n;
 }
 
-/* TD Size (4.11.2.4): packets still to come after this TRB, at most 31. */
-static uint32_t xhci_td_size(size_t after, uint16_t mps)
+/*
+ * TD Size of a TRB whose data ends done bytes into a TD of total bytes
+ * (4.11.2.4), at most 31: from xHCI 1.0 the packets of the TD not yet
+ * sent once this TRB's are, counted as the controller packs them
+ * (ceil(total / mps) - floor(done / mps)), 0 on the last TRB; on 0.96
+ * the bytes from this TRB on, in KiB.
+ */
+static uint32_t xhci_td_size(const struct xhci_ctrl *c, size_t total, size_t done, uint32_t len,
+			     uint16_t mps)
 {
-	size_t packets = (after + mps - 1) / mps;
+	size_t v = c->hci_version < 0x100 ? (total - done + len) >> 10
+		   : done == total	  ? 0
+					  : (total + mps - 1) / mps - done / mps;
 
-	return (uint32_t)MIN(packets, 31u) << 17;
+	return (uint32_t)MIN(v, 31u) << 17;
 }
 
 /*
@@ -85,20 +94,21 @@ static uint32_t xhci_td_size(size_t after, uint16_t mps)
  * Normal TRB), the rest Normal TRBs, all chained but the last, which gets
  * last_ctl.  Lengths go to lens.
  */
-static void xhci_put_pieces(struct xhci_ring *r, const struct xhci_piece *p, unsigned n,
-			    uint16_t mps, uint32_t first_ctl, uint32_t last_ctl, uint32_t *lens,
-			    bool hold_first)
+static void xhci_put_pieces(struct xhci_slot *s, struct xhci_ring *r, const struct xhci_piece *p,
+			    unsigned n, uint16_t mps, uint32_t first_ctl, uint32_t last_ctl,
+			    uint32_t *lens, bool hold_first)
 {
-	size_t after = 0;
+	size_t total = 0, done = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		after += p[i].len;
+		total += p[i].len;
 	for (unsigned i = 0; i < n; i++) {
-		after -= p[i].len;
+		done += p[i].len;
 		uint32_t ctl = (i == 0 ? first_ctl : TRB_TYPE(TRB_NORMAL) | (first_ctl & TRB_ISP)) |
 			       (i + 1 < n ? TRB_CH : last_ctl);
 		xhci_ring_put(r, (uint32_t)p[i].pa, (uint32_t)(p[i].pa >> 32),
-			      p[i].len | xhci_td_size(after, mps), ctl, hold_first && i == 0);
+			      p[i].len | xhci_td_size(s->c, total, done, p[i].len, mps), ctl,
+			      hold_first && i == 0);
 		lens[i] = p[i].len;
 	}
 }
@@ -267,10 +277,11 @@ static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *dat
 	if (st->length > 0 && (np = xhci_pieces(s->c, data, st->length, p)) < 0)
 		return np;
 	uint32_t trt = st->length == 0 ? 0 : in ? 3 : 2; /* transfer type: none, OUT, IN */
+	xhci_ring_reserve(r, (unsigned)np + 2);
 	unsigned first = xhci_ring_put(r, st->type | st->request << 8 | (uint32_t)st->value << 16,
 				       st->index | (uint32_t)st->length << 16, 8,
 				       TRB_TYPE(TRB_SETUP) | TRB_IDT | trt << 16, true);
-	xhci_put_pieces(r, p, (unsigned)np, s->mps[1],
+	xhci_put_pieces(s, r, p, (unsigned)np, s->mps[1],
 			TRB_TYPE(TRB_DATA) | (in ? TRB_DIR_IN | TRB_ISP : 0), 0, lens + 1, false);
 	/* the status stage goes the other way from the data, IN when there is none */
 	xhci_ring_put(r, 0, 0, 0, TRB_TYPE(TRB_STATUS) | (trt == 3 ? 0 : TRB_DIR_IN) | TRB_IOC,
@@ -296,8 +307,9 @@ static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_
 	int np = xhci_pieces(s->c, buf, len, p);
 	if (np < 0)
 		return np;
+	xhci_ring_reserve(r, (unsigned)np);
 	unsigned first = r->enq;
-	xhci_put_pieces(r, p, (unsigned)np, s->mps[dci],
+	xhci_put_pieces(s, r, p, (unsigned)np, s->mps[dci],
 			TRB_TYPE(TRB_NORMAL) | (ep & USB_DIR_IN ? TRB_ISP : 0), TRB_IOC, lens,
 			true);
 	xhci_ring_commit(r, first);

@@ -32,6 +32,7 @@
 #define TRB_DATA 3
 #define TRB_STATUS 4
 #define TRB_LINK 6
+#define TRB_NOOP 8
 #define TRB_ENABLE_SLOT 9
 #define TRB_DISABLE_SLOT 10
 #define TRB_ADDRESS_DEVICE 11
@@ -126,6 +127,13 @@ void xhci_ring_free(struct xhci_ring *r);
 unsigned xhci_ring_put(struct xhci_ring *r, uint32_t d0, uint32_t d1, uint32_t d2, uint32_t ctl,
 		       bool hold);
 void xhci_ring_commit(struct xhci_ring *r, unsigned first);
+/*
+ * Makes room for a TD of n TRBs before the link: when it would not fit,
+ * the rest of the segment is filled with No Op TRBs.  A TD then never
+ * wraps, so the rule that data before a link must end on a packet
+ * boundary (4.11.7.1) never applies.
+ */
+void xhci_ring_reserve(struct xhci_ring *r, unsigned n);
 /* One command; *ev its completion event.  -EIO when its completion code is not success. */
 int xhci_command(struct xhci_ctrl *c, uint32_t d0, uint32_t d1, uint32_t d2, uint32_t ctl,
 		 struct xhci_trb *ev);
