@@ -22,7 +22,6 @@
 #include "core/mm/malloc.h"
 #include "core/mm/pmap.h"
 
-#define XHCI_MAX_PIECES (USB_MAX_XFER / PAGE_SIZE + 1)
 #define EP_TYPE_CONTROL 4
 #define EP_TYPE_BULK_OUT 2
 #define EP_TYPE_BULK_IN 6
@@ -33,6 +32,7 @@
 struct xhci_piece {
 	paddr_t pa;
 	uint32_t len;
+	uint8_t *bounced; /* the caller's bytes when pa is a bounce page, else NULL */
 };
 
 static const struct usb_hc_ops xhci_usb_ops;
@@ -54,22 +54,49 @@ static unsigned xhci_dci(uint8_t ep)
 	return (ep & 0x0f) * 2u + (ep & USB_DIR_IN ? 1 : 0);
 }
 
-/* buf cut at page boundaries into physical pieces; -EINVAL when unmapped or out of reach. */
-static int xhci_pieces(struct xhci_ctrl *c, uint8_t *buf, size_t len, struct xhci_piece *p)
+/*
+ * buf cut at page boundaries into physical pieces; -EINVAL when unmapped.
+ * A controller without 64-bit addressing gets a piece above 4 GiB in a
+ * bounce page of the slot, at the same offset, filled now when out is
+ * set (xhci_unbounce copies IN data back).
+ */
+static int xhci_pieces(struct xhci_slot *s, uint8_t *buf, size_t len, bool out,
+		       struct xhci_piece *p)
 {
 	unsigned n = 0;
 
 	while (len > 0) {
 		size_t chunk = MIN(len, PAGE_SIZE - ((uintptr_t)buf & PAGE_MASK));
 		KASSERT(n < XHCI_MAX_PIECES);
-		if (!pmap_extract(pmap_kernel(), (vaddr_t)buf, &p[n].pa) ||
-		    (!c->ac64 && p[n].pa + chunk > (1ull << 32)))
+		if (!pmap_extract(pmap_kernel(), (vaddr_t)buf, &p[n].pa))
 			return -EINVAL;
-		p[n++].len = (uint32_t)chunk;
+		p[n].len = (uint32_t)chunk;
+		p[n].bounced = NULL;
+		if (!s->c->ac64 && p[n].pa + chunk > (1ull << 32)) {
+			if (s->bounce[n] == NULL &&
+			    (s->bounce[n] = vm_page_alloc(VM_ALLOC_DMA32)) == NULL)
+				return -ENOMEM;
+			p[n].pa = vm_page_phys(s->bounce[n]) + ((uintptr_t)buf & PAGE_MASK);
+			p[n].bounced = buf;
+			if (out)
+				memcpy(pmap_phys_to_virt(p[n].pa), buf, chunk);
+		}
+		n++;
 		buf += chunk;
 		len -= chunk;
 	}
 	return (int)n;
+}
+
+/* The first moved bytes of an IN transfer, from the bounce pages they went to. */
+static void xhci_unbounce(const struct xhci_piece *p, unsigned n, size_t moved)
+{
+	for (unsigned i = 0; i < n && moved > 0; i++) {
+		size_t len = MIN(moved, p[i].len);
+		if (p[i].bounced != NULL)
+			memcpy(p[i].bounced, pmap_phys_to_virt(p[i].pa), len);
+		moved -= len;
+	}
 }
 
 /*
@@ -241,6 +268,7 @@ static int xhci_td_wait(struct xhci_slot *s, unsigned dci, unsigned first, unsig
 	struct xhci_trb ev;
 	unsigned pos;
 
+	*actual = 0;
 	for (;;) {
 		int err = xhci_transfer_event(s->c, s->id, dci, &s->ep[dci], first, n, &pos, &ev);
 		unsigned code = err == 0 ? ev.d[2] >> 24 : 0;
@@ -274,7 +302,7 @@ static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *dat
 		return -ENODEV;
 	if (s->c->broken || d->lost)
 		return -EIO;
-	if (st->length > 0 && (np = xhci_pieces(s->c, data, st->length, p)) < 0)
+	if (st->length > 0 && (np = xhci_pieces(s, data, st->length, !in, p)) < 0)
 		return np;
 	uint32_t trt = st->length == 0 ? 0 : in ? 3 : 2; /* transfer type: none, OUT, IN */
 	xhci_ring_reserve(r, (unsigned)np + 2);
@@ -288,7 +316,10 @@ static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *dat
 		      false);
 	xhci_ring_commit(r, first);
 	xhci_ring_doorbell(s->c, s->id, 1);
-	return xhci_td_wait(s, 1, first, (unsigned)np + 2, lens, actual);
+	int err = xhci_td_wait(s, 1, first, (unsigned)np + 2, lens, actual);
+	if (in && !d->lost)
+		xhci_unbounce(p, (unsigned)np, *actual);
+	return err;
 }
 
 static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_t *actual)
@@ -304,17 +335,20 @@ static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_
 		return -ENODEV;
 	if (s->c->broken || d->lost)
 		return -EIO;
-	int np = xhci_pieces(s->c, buf, len, p);
+	bool in = ep & USB_DIR_IN;
+	int np = xhci_pieces(s, buf, len, !in, p);
 	if (np < 0)
 		return np;
 	xhci_ring_reserve(r, (unsigned)np);
 	unsigned first = r->enq;
 	xhci_put_pieces(s, r, p, (unsigned)np, s->mps[dci],
-			TRB_TYPE(TRB_NORMAL) | (ep & USB_DIR_IN ? TRB_ISP : 0), TRB_IOC, lens,
-			true);
+			TRB_TYPE(TRB_NORMAL) | (in ? TRB_ISP : 0), TRB_IOC, lens, true);
 	xhci_ring_commit(r, first);
 	xhci_ring_doorbell(s->c, s->id, dci);
-	return xhci_td_wait(s, dci, first, (unsigned)np, lens, actual);
+	int err = xhci_td_wait(s, dci, first, (unsigned)np, lens, actual);
+	if (in && !d->lost)
+		xhci_unbounce(p, (unsigned)np, *actual);
+	return err;
 }
 
 /* Endpoint context of dci in the input context, for a fresh ring. */
@@ -503,6 +537,9 @@ static void xhci_slot_free(struct xhci_slot *s)
 	s->c->slots[s->id] = NULL;
 	for (unsigned i = 0; i < 32; i++)
 		xhci_ring_free(&s->ep[i]);
+	for (unsigned i = 0; i < XHCI_MAX_PIECES; i++)
+		if (s->bounce[i] != NULL)
+			vm_page_free(s->bounce[i]);
 	if (s->in_page != NULL)
 		vm_page_free(s->in_page);
 	if (s->out_page != NULL)

@@ -24,6 +24,7 @@
 #define XHCI_MAX_PORTS 64
 #define XHCI_CMD_TIMEOUT_US 5000000
 #define XHCI_XFER_TIMEOUT_US 10000000
+#define XHCI_MAX_PIECES (USB_MAX_XFER / PAGE_SIZE + 1) /* page pieces of one transfer */
 #define XHCI_SLOT_EPS 8 /* endpoints of one device kept for its reconfiguration */
 
 /* TRB types (6.4.6) */
@@ -113,6 +114,8 @@ struct xhci_slot {
 	struct usb_ep eps[XHCI_SLOT_EPS];
 	unsigned neps;
 	bool recovering; /* a port reset of this device is under way: no escalation */
+	/* below 4 GiB, for the pieces of a transfer the controller cannot reach (no AC64) */
+	struct vm_page *bounce[XHCI_MAX_PIECES];
 };
 
 /* xhci.c */
