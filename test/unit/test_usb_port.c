@@ -23,10 +23,10 @@
 
 struct sim_port {
 	bool super;
-	uint64_t connect_at;	  /* the device appears */
+	uint64_t connect_at;	   /* the device appears */
 	uint64_t gone_at, back_at; /* it leaves in [gone_at, back_at) */
-	uint64_t polling_until;	  /* the link trains (Polling) until then, without a connect */
-	unsigned stuck;		  /* warm resets the link needs to leave stuck_link */
+	uint64_t polling_until;	   /* the link trains (Polling) until then, without a connect */
+	unsigned stuck;		   /* warm resets the link needs to leave stuck_link */
 	uint8_t stuck_link;
 	unsigned reset_fails; /* hot resets that fail */
 	bool unreadable;
@@ -71,8 +71,8 @@ static int sim_status(void *ctx, unsigned n, struct usb_port_view *v)
 		return -EIO;
 	v->super = p->super;
 	v->connected = sim_present(p) && !stuck;
-	v->link = stuck		       ? p->stuck_link
-		  : v->connected       ? USB_LINK_U0
+	v->link = stuck			       ? p->stuck_link
+		  : v->connected	       ? USB_LINK_U0
 		  : sim_now < p->polling_until ? USB_LINK_POLLING
 					       : USB_LINK_RX_DETECT;
 	if (!p->super)
@@ -270,7 +270,7 @@ static void test_every_combination(void **state)
 						unsigned n = super ? 6 : 2;
 						struct sim_port *p = &ports[n];
 						p->connect_at = arrive[a];
-						/* a late USB 2 device is only seen while a link trains */
+						/* a late USB 2 stick is seen while a link trains */
 						ports[7].polling_until = arrive[a];
 						p->polling_until = super ? arrive[a] : 0;
 						p->stuck = stuck;

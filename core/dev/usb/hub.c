@@ -25,7 +25,7 @@
 #define HUB_ST_LOW_SPEED (1u << 9)
 #define HUB_ST_HIGH_SPEED (1u << 10)
 #define HUB_CH_RESET (1u << 4) /* in wPortChange, the upper half of the status */
-#define HUB_BH_PORT_RESET 28 /* USB 3 hubs only, as the two below */
+#define HUB_BH_PORT_RESET 28   /* USB 3 hubs only, as the two below */
 #define HUB_C_BH_PORT_RESET 29
 #define HUB_ST_LINK(st) ((st) >> 5 & 0xf)
 #define HUB_CH_BH_RESET (1u << 5)

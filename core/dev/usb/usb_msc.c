@@ -321,9 +321,9 @@ static void msc_check_lost(struct msc *m)
 		return;
 	for (unsigned i = 0; i < MSC_MAX_LUNS; i++)
 		if (m->disks[i] != NULL)
-			blk_set_offline(m->disks[i], m->udev->gone
-							 ? "usb_msc: the device was unplugged"
-							 : "usb_msc: a transfer could not be stopped");
+			blk_set_offline(m->disks[i],
+					m->udev->gone ? "usb_msc: the device was unplugged"
+						      : "usb_msc: a transfer could not be stopped");
 }
 
 /*

@@ -77,8 +77,8 @@ static void usb_port_reset_attach(struct usb_port_scan_state *s, unsigned p)
 	}
 	usb_port_unusual(s);
 	if (++t->resets == USB_PORT_RESETS) {
-		log_error("usb: %s port %u: device not usable: reset failed %u times (%s)",
-			  s->name, p, t->resets, err_name(err));
+		log_error("usb: %s port %u: device not usable: reset failed %u times (%s)", s->name,
+			  p, t->resets, err_name(err));
 		t->state = PORT_FAILED;
 		return;
 	}
@@ -106,7 +106,7 @@ static bool usb_port_poll(struct usb_port_scan_state *s, unsigned p)
 	}
 	if (!v.connected) {
 		bool polling = v.super && v.link == USB_LINK_POLLING;
-		/* a connect that dropped, or a link that gave up training: a USB 2 connect may follow */
+		/* a connect dropped, or a link gave up: a USB 2 connect may follow */
 		if (t->state == PORT_DEBOUNCE || (t->training && !polling)) {
 			t->state = PORT_EMPTY;
 			usb_port_unusual(s);
@@ -125,8 +125,8 @@ static bool usb_port_poll(struct usb_port_scan_state *s, unsigned p)
 	return t->state != PORT_DEBOUNCE;
 }
 
-unsigned usb_port_scan(const struct usb_port_ops *ops, void *ctx, const char *name,
-		       unsigned nports, uint64_t min_us)
+unsigned usb_port_scan(const struct usb_port_ops *ops, void *ctx, const char *name, unsigned nports,
+		       uint64_t min_us)
 {
 	struct usb_port_scan_state *s = NEW(struct usb_port_scan_state);
 	uint64_t start = clock_us();

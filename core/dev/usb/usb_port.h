@@ -71,7 +71,7 @@ struct usb_port_ops {
  * Watches ports 1..nports (at most USB_PORT_MAX) as said at the top; name
  * labels the log lines.  Returns how many devices were attached.
  */
-unsigned usb_port_scan(const struct usb_port_ops *ops, void *ctx, const char *name,
-		       unsigned nports, uint64_t min_us);
+unsigned usb_port_scan(const struct usb_port_ops *ops, void *ctx, const char *name, unsigned nports,
+		       uint64_t min_us);
 
 #endif

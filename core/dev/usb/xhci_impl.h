@@ -79,8 +79,8 @@ struct xhci_ctrl {
 	volatile uint32_t *db;
 	uint8_t bus, dev, fn;
 	unsigned max_slots, max_ports, ctx_size;
-	bool ac64; /* 64-bit addresses: without it every buffer must lie below 4 GiB */
-	uint16_t hci_version;			/* BCD: 0x96 for 0.96, 0x100 for 1.0 */
+	bool ac64;	      /* 64-bit addresses: without it every buffer must lie below 4 GiB */
+	uint16_t hci_version; /* BCD: 0x96 for 0.96, 0x100 for 1.0 */
 	uint8_t port_major[XHCI_MAX_PORTS + 1]; /* USB major revision of each root port */
 	/* each root port's protocol speed IDs (PORTSC.Speed) as usb_speeds, and the last seen */
 	uint8_t port_speed[XHCI_MAX_PORTS + 1][16];
