@@ -130,7 +130,13 @@ static struct {
 	unsigned evt_enq, evt_size;
 	unsigned next_slot;
 	struct sim_ep ep[SLOTS + 1][32];
-	unsigned slot_psiv[SLOTS + 1], slot_port[SLOTS + 1];
+	unsigned slot_psiv[SLOTS + 1], slot_port[SLOTS + 1], slot_route[SLOTS + 1];
+	/* a USB 3 hub on root port hub_root (0: none), its ports 1-4 */
+	unsigned hub_root;
+	bool hub_slot[SLOTS + 1];
+	bool hub_present[5], hub_enabled[5];
+	unsigned hub_stuck[5], hub_warm_resets[5];
+	uint32_t hub_change[5];
 	/* faults */
 	unsigned ep_cmd_fails;	     /* Reset Endpoint, Stop Endpoint, Set TR Dequeue */
 	unsigned reset_device_fails; /* Reset Device */
@@ -230,6 +236,9 @@ static unsigned sim_command(const uint32_t *t, unsigned *slot_out)
 		memcpy(sim_out(slot, 0), in + 8, 32);
 		sim.slot_psiv[slot] = in[8] >> 20 & 0xf;
 		sim.slot_port[slot] = in[9] >> 16 & 0xff;
+		sim.slot_route[slot] = in[8] & 0xfffff;
+		sim.hub_slot[slot] =
+		    sim.slot_route[slot] == 0 && sim.slot_port[slot] == sim.hub_root;
 		sim_ep_from(slot, 1, in + 16);
 		return 1;
 	case 12: /* Configure Endpoint */
@@ -294,6 +303,55 @@ static const uint8_t dev_desc[18] = {18, 1, 0, 3, 0, 0, 0, 9, 0xf4, 0x46, 1, 0, 
 static const uint8_t config_desc[32] = {9,    2, 32, 0, 1,    1, 0, 0x80, 50, 9, 4, 0, 0, 2, 8, 6,
 					0x50, 0, 7,  5, 0x81, 2, 0, 2,	  0,  7, 5, 2, 2, 0, 2, 0};
 
+/* The status of hub port p: wPortStatus, and wPortChange in the upper half (USB 3.2 10.16.2.6). */
+static uint32_t sim_hub_status(unsigned p)
+{
+	bool stuck = sim.hub_present[p] && sim.hub_stuck[p] > 0;
+	bool conn = sim.hub_present[p] && !stuck;
+
+	return conn | (uint32_t)(conn && sim.hub_enabled[p]) << 1 |
+	       (stuck  ? 6u
+		: conn ? 0u
+		       : 5u)
+		   << 5 |
+	       1u << 9 | sim.hub_change[p] << 16;
+}
+
+/* A control request to slot: its answer in resp; a hub's port requests act on its ports. */
+static void sim_control(unsigned slot, const uint8_t *setup, uint8_t *resp)
+{
+	static const uint8_t hub_dev[18] = {18, 1, 0, 3, 9, 0, 3, 9, 0xf4, 0x46, 2, 0};
+	static const uint8_t hub_config[25] = {9, 2, 25, 0, 1, 1, 0, 0xe0, 0, 9, 4, 0, 0,
+					       1, 9, 0,	 0, 0, 7, 5, 0x81, 3, 2, 0, 8};
+	static const uint8_t hub_desc[12] = {12, 0x2a, 4, 0, 0, 10};
+	unsigned type = setup[0], req = setup[1], value = setup[2] | setup[3] << 8, p = setup[4];
+	bool hub = sim.hub_slot[slot];
+
+	if (type == 0x80 && req == 6 && setup[3] == 1)
+		memcpy(resp, hub ? hub_dev : dev_desc, 18);
+	else if (type == 0x80 && req == 6 && setup[3] == 2)
+		memcpy(resp, hub ? hub_config : config_desc, hub ? 25 : 32);
+	if (!hub || (type >> 5 & 3) != 1)
+		return;
+	assert_true(type == 0xa0 || (p >= 1 && p <= 4) || req == 12);
+	if (type == 0xa0 && req == 6) {
+		memcpy(resp, hub_desc, sizeof(hub_desc));
+	} else if (type == 0xa3 && req == 0) {
+		uint32_t st = sim_hub_status(p);
+		memcpy(resp, &st, 4);
+	} else if (type == 0x23 && req == 3 && value == 4) { /* PORT_RESET */
+		sim.hub_enabled[p] = sim.hub_present[p] && sim.hub_stuck[p] == 0;
+		sim.hub_change[p] |= 1u << 4;
+	} else if (type == 0x23 && req == 3 && value == 28) { /* BH_PORT_RESET */
+		sim.hub_warm_resets[p]++;
+		if (sim.hub_stuck[p] > 0)
+			sim.hub_stuck[p]--;
+		sim.hub_change[p] |= 1u << 4 | 1u << 5;
+	} else if (type == 0x23 && req == 1 && value >= 16) { /* C_PORT_* */
+		sim.hub_change[p] &= ~(1u << (value == 29 ? 5 : value - 16));
+	}
+}
+
 /* The bytes of a bulk IN TD: a pattern the test checks. */
 static uint8_t sim_pattern(size_t i)
 {
@@ -317,14 +375,23 @@ static void sim_td(unsigned slot, unsigned dci, uint32_t *trbs[], paddr_t pas[],
 {
 	unsigned mps = sim_out(slot, dci)[1] >> 16;
 	size_t total = 0, done = 0;
-	uint8_t setup[8];
+	uint8_t setup[8], resp[64] = {0};
 
 	sim.tds++;
 	for (unsigned k = 0; k < n; k++)
 		if ((trbs[k][3] >> 10 & 0x3f) == 1 || (trbs[k][3] >> 10 & 0x3f) == 3)
 			total += trbs[k][2] & 0x1ffff;
-	if (dci == 1)
+	if (dci == 1) {
 		memcpy(setup, trbs[0], 8);
+		sim_control(slot, setup, resp);
+	}
+	if (dci != 1 && sim.unplug && sim.slot_route[slot] != 0) {
+		/* pulled out of a hub: the transaction fails, the root port stays connected */
+		sim.hub_present[sim.slot_route[slot] & 0xf] = false;
+		sim_out(slot, dci)[0] = (sim_out(slot, dci)[0] & ~7u) | 2;
+		sim_event(pas[n - 1], 4u << 24, 32u << 10 | dci << 16 | slot << 24);
+		return;
+	}
 	if (dci != 1 && sim.unplug) {
 		sim.present[sim.slot_port[slot]] = false;
 		sim.enabled[sim.slot_port[slot]] = false;
@@ -341,9 +408,10 @@ static void sim_td(unsigned slot, unsigned dci, uint32_t *trbs[], paddr_t pas[],
 			sim_check_td_size(trbs[k], total, done, len, mps, k == n - 1);
 		for (uint32_t i = 0; i < len; i++) {
 			size_t at = done - len + i;
-			if (dci == 1)
-				p[i] = (setup[3] == 1 ? dev_desc : config_desc)[at];
-			else if (dci & 1)
+			if (dci == 1) {
+				assert_true(at < sizeof(resp));
+				p[i] = resp[at];
+			} else if (dci & 1)
 				p[i] = sim_pattern(at);
 			else
 				sim.out[at] = p[i];
@@ -743,12 +811,40 @@ static void test_escalation(void **state)
 	assert_int_equal(usb_bulk(devs[0], 0x81, hibuf, 4096, &got), -EIO);
 }
 
+/*
+ * A USB 3 hub on root port 3 whose port 2 is stuck in SS.Inactive: a
+ * warm reset through the hub (BH_PORT_RESET), then the stick behind it
+ * works.  Pulled out of the hub, it is found gone by the hub port's
+ * status, while the root port stays connected.
+ */
+static void test_hub(void **state)
+{
+	size_t got;
+
+	sim_new(true, 0x100);
+	sim.present[3] = true;
+	sim.hub_root = 3;
+	sim.hub_present[2] = true;
+	sim.hub_stuck[2] = 1;
+	xhci_probe();
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(sim.hub_warm_resets[2], 1);
+	assert_int_equal(sim.slot_route[2], 2);
+	read_ok(devs[0], 5, 20000);
+	sim.unplug = true;
+	assert_int_equal(usb_bulk(devs[0], 0x81, hibuf, 4096, &got), -ENODEV);
+	assert_true(devs[0]->gone);
+	assert_false(devs[0]->lost);
+	assert_int_equal(rd(OP) & 1, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stick),	 cmocka_unit_test(test_td_size_096),
 	    cmocka_unit_test(test_32bit_bounce), cmocka_unit_test(test_ports),
 	    cmocka_unit_test(test_unplug),	 cmocka_unit_test(test_escalation),
+	    cmocka_unit_test(test_hub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

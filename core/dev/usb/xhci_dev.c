@@ -388,7 +388,8 @@ static int xhci_configure(struct usb_dev *d, const struct usb_ep *eps, unsigned 
 
 	if (eps != s->eps) {
 		s->neps = MIN(n, XHCI_SLOT_EPS);
-		memcpy(s->eps, eps, s->neps * sizeof(*eps));
+		for (unsigned i = 0; i < s->neps; i++)
+			s->eps[i] = eps[i];
 	}
 
 	for (unsigned i = 0; i < n; i++) {
