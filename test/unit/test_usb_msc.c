@@ -43,7 +43,8 @@ enum fault {
 	F_RESIDUE,	 /* a short data stage, and a residue that says so */
 	F_SHORT,	 /* a short data stage, and a CSW that claims everything moved */
 	F_BOGUS_RESIDUE, /* every byte moved, and a CSW residue all the same */
-	F_SYNC		 /* SYNCHRONIZE CACHE fails (sync_fail says how) */
+	F_SYNC,		 /* SYNCHRONIZE CACHE fails (sync_fail says how) */
+	F_UNPLUG	 /* the stick is pulled out during the data stage */
 };
 enum phase { P_CBW, P_DATA, P_CSW };
 
@@ -179,6 +180,8 @@ static int sim_control(struct usb_dev *d, const struct usb_setup *s, void *data,
 					   0, 0, 2,  8, 6, 0x50,   0, 7,    5,	EP_IN, 2,
 					   0, 2, 0,  7, 5, EP_OUT, 2, 0,    2,	0};
 	*actual = 0;
+	if (d->gone)
+		return -ENODEV;
 	if (s->request == USB_REQ_GET_DESCRIPTOR && s->value >> 8 == USB_DESC_DEVICE &&
 	    sim.desc_fails > 0) {
 		sim.desc_fails--;
@@ -386,6 +389,11 @@ static int sim_data(bool in, uint8_t *buf, size_t len, size_t *actual)
 		sim.dev.lost = true;
 		return -EIO;
 	}
+	if (sim_faulty(F_UNPLUG)) {
+		/* what the controller does when the port's connect status drops (xhci_td_failed) */
+		sim.dev.gone = true;
+		return -ENODEV;
+	}
 	if (!sim_rw_range(&lba, &count, &write)) {
 		assert_true(in);
 		*actual = sim_scsi(buf, (uint32_t)len);
@@ -434,6 +442,8 @@ static int sim_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_t
 	bool in = ep & USB_DIR_IN;
 
 	*actual = 0;
+	if (d->gone)
+		return -ENODEV;
 	/* a host that kept its old toggle would lose this packet on real hardware */
 	assert_false(in ? sim.stale_in : sim.stale_out);
 	if (in ? sim.halted_in : sim.halted_out)
@@ -815,6 +825,34 @@ static void test_lost(void **state)
 	free(buf);
 }
 
+/*
+ * Item 11: the stick is pulled out during a read.  The disk goes offline
+ * at once: no reset recovery, no second try, no wait (the clock does not
+ * move), and nothing more reaches the device.
+ */
+static void test_unplug(void **state)
+{
+	struct blk_dev *disk = sim_attach(SECTORS, false);
+	uint8_t *buf = malloc(8 * 512);
+	struct blk_req reqs[2] = {{BLK_READ, 1000, 8, buf, 0}, {BLK_READ, 2000, 8, buf, 0}};
+
+	sim.fault = F_UNPLUG;
+	sim.fault_lba = 1000;
+	sim.trail[0] = '\0';
+	uint64_t t0 = sim_now;
+	unsigned before = sim.nops;
+	assert_int_equal(blk_submit(disk, reqs, 2), -EBUSY);
+	assert_true(blk_offline(disk));
+	assert_int_equal(sim.fired, 1);
+	assert_int_equal(sim.nops, before + 1);
+	assert_string_equal(sim.trail, "");
+	assert_int_equal(sim_now, t0);
+	assert_int_equal(blk_read(disk, 0, 1, buf), -EIO);
+	assert_int_equal(blk_flush(disk), -EIO);
+	assert_int_equal(sim.nops, before + 1);
+	free(buf);
+}
+
 /* Past 2^32 sectors: READ CAPACITY (16), and READ(16)/WRITE(16) where 10 cannot reach. */
 static void test_big_disk(void **state)
 {
@@ -851,6 +889,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_sync_cache, give_back),
 	    cmocka_unit_test_teardown(test_transfer_size, give_back),
 	    cmocka_unit_test_teardown(test_lost, give_back),
+	    cmocka_unit_test_teardown(test_unplug, give_back),
 	    cmocka_unit_test_teardown(test_big_disk, give_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,12 +2,15 @@
  * hub: USB hubs (USB 2.0 chapter 11, USB 3.2 chapter 10), walked once at
  * boot.  The hub's descriptor tells the host controller what it must know
  * to route through it (ports, transaction translator); then each port is
- * powered, and each with a device is reset and the device handed to
- * usb_dev_attach, which may find another hub behind it.  Ports are read
- * with GET_STATUS, so the status-change endpoint is never used.
+ * powered and watched as root ports are (usb_port.h): debounced, reset
+ * (again when that fails), warm-reset when a USB 3 link is stuck, and
+ * the device handed to usb_dev_attach, which may find another hub behind
+ * it.  Ports are read with GET_STATUS, so the status-change endpoint is
+ * never used.  Route strings reach ports 1-15 only.
  */
 #include "core/dev/blk_wait.h"
 #include "core/dev/usb/usb.h"
+#include "core/dev/usb/usb_port.h"
 
 #define HUB_DESC_USB2 0x29
 #define HUB_DESC_USB3 0x2a
@@ -22,8 +25,11 @@
 #define HUB_ST_LOW_SPEED (1u << 9)
 #define HUB_ST_HIGH_SPEED (1u << 10)
 #define HUB_CH_RESET (1u << 4) /* in wPortChange, the upper half of the status */
+#define HUB_BH_PORT_RESET 28   /* USB 3 hubs only, as the two below */
+#define HUB_C_BH_PORT_RESET 29
+#define HUB_ST_LINK(st) ((st) >> 5 & 0xf)
+#define HUB_CH_BH_RESET (1u << 5)
 #define HUB_RESET_US 500000
-#define HUB_DEBOUNCE_US 100000 /* USB 2.0 7.1.7.3 */
 
 static int hub_port_feature(struct usb_dev *d, uint8_t request, uint16_t feature, unsigned port)
 {
@@ -48,57 +54,98 @@ static int hub_port_status(struct usb_dev *d, unsigned port, uint32_t *st)
 	return err;
 }
 
-/* Resets port and waits until the hub says it is done; the status after. */
-static int hub_port_reset(struct usb_dev *d, unsigned port, uint32_t *st)
+/* A hub and whether it is a USB 3 one: the context of its usb_port_ops. */
+struct hub {
+	struct usb_dev *d;
+	bool super;
+};
+
+static int hub_port_view(void *ctx, unsigned port, struct usb_port_view *v)
 {
+	struct hub *h = ctx;
+	uint32_t st;
+	int err = hub_port_status(h->d, port, &st);
+
+	if (err == 0)
+		*v = (struct usb_port_view){st & HUB_ST_CONNECTION, h->super,
+					    (uint8_t)HUB_ST_LINK(st)};
+	return err;
+}
+
+/*
+ * Resets port (a warm reset, BH_PORT_RESET, retrains a USB 3 link) and
+ * waits until the hub says it is done; a hot reset gives the speed.
+ */
+static int hub_port_reset(void *ctx, unsigned port, bool warm, enum usb_speed *speed)
+{
+	struct hub *h = ctx;
+	uint32_t done = warm ? (HUB_CH_RESET | HUB_CH_BH_RESET) << 16 : HUB_CH_RESET << 16;
 	struct blk_wait w;
-	int err = hub_port_feature(d, USB_REQ_SET_FEATURE, HUB_PORT_RESET, port);
+	uint32_t st = 0;
+	int err = hub_port_feature(h->d, USB_REQ_SET_FEATURE,
+				   warm ? HUB_BH_PORT_RESET : HUB_PORT_RESET, port);
 
 	for (blk_wait_start(&w, HUB_RESET_US); err == 0;) {
-		if ((err = hub_port_status(d, port, st)) < 0)
+		if ((err = hub_port_status(h->d, port, &st)) < 0)
 			break;
-		if (!(*st & HUB_ST_RESET) && (*st & HUB_CH_RESET << 16))
+		if (!(st & HUB_ST_RESET) && (st & done))
 			break;
 		if (blk_wait_expired(&w))
 			err = -ETIMEDOUT;
 	}
-	hub_port_feature(d, USB_REQ_CLEAR_FEATURE, HUB_C_PORT_RESET, port);
-	hub_port_feature(d, USB_REQ_CLEAR_FEATURE, HUB_C_PORT_CONNECTION, port);
-	return err;
+	hub_port_feature(h->d, USB_REQ_CLEAR_FEATURE, HUB_C_PORT_RESET, port);
+	if (h->super)
+		hub_port_feature(h->d, USB_REQ_CLEAR_FEATURE, HUB_C_BH_PORT_RESET, port);
+	hub_port_feature(h->d, USB_REQ_CLEAR_FEATURE, HUB_C_PORT_CONNECTION, port);
+	if (err < 0 || warm)
+		return err;
+	if (!(st & HUB_ST_ENABLE))
+		return -EIO;
+	/* a USB 3 hub's ports carry SuperSpeed only; a USB 2 hub says LS or HS, else FS */
+	*speed = h->super		  ? USB_SPEED_SUPER
+		 : st & HUB_ST_LOW_SPEED  ? USB_SPEED_LOW
+		 : st & HUB_ST_HIGH_SPEED ? USB_SPEED_HIGH
+					  : USB_SPEED_FULL;
+	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
+	return 0;
 }
 
-/* The device on port, if any: reset, addressed, and given to its driver. */
-static void hub_port_attach(struct usb_dev *d, unsigned port, bool super)
+/* The device just reset on port: addressed, and given to its driver. */
+static void hub_port_attach(void *ctx, unsigned port, enum usb_speed speed)
 {
+	struct hub *h = ctx;
 	struct usb_dev *child;
-	uint32_t st;
-	int err = hub_port_status(d, port, &st);
+	int err = h->d->ops->attach_child(h->d, port, speed, &child);
 
-	if (err < 0 || !(st & HUB_ST_CONNECTION))
-		return;
-	if ((err = hub_port_reset(d, port, &st)) == 0 && !(st & HUB_ST_ENABLE))
-		err = -EIO;
 	if (err < 0) {
-		log_error("usb_hub: %s port %u: reset failed: %s", d->name, port, err_name(err));
-		return;
-	}
-	/* a USB 3 hub's ports carry SuperSpeed only; a USB 2 hub says LS or HS, else FS */
-	enum usb_speed speed = super			? USB_SPEED_SUPER
-			       : st & HUB_ST_LOW_SPEED	? USB_SPEED_LOW
-			       : st & HUB_ST_HIGH_SPEED ? USB_SPEED_HIGH
-							: USB_SPEED_FULL;
-	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
-	if ((err = d->ops->attach_child(d, port, speed, &child)) < 0) {
-		log_error("usb_hub: %s port %u: device not usable: %s", d->name, port,
+		log_error("usb_hub: %s port %u: device not usable: %s", h->d->name, port,
 			  err_name(err));
 		return;
 	}
-	log_info("usb_hub: %s: port %u of hub %s, %s speed", child->name, port, d->name,
+	log_info("usb_hub: %s: port %u of hub %s, %s speed", child->name, port, h->d->name,
 		 speed == USB_SPEED_LOW	   ? "low"
 		 : speed == USB_SPEED_FULL ? "full"
 		 : speed == USB_SPEED_HIGH ? "high"
 					   : "super");
 	usb_dev_attach(child);
+}
+
+static const struct usb_port_ops hub_port_ops = {hub_port_view, hub_port_reset, hub_port_attach};
+
+int usb_hub_port_present(struct usb_dev *hub, unsigned port)
+{
+	uint32_t st;
+	int err = hub_port_status(hub, port, &st);
+
+	return err < 0 ? err : (st & HUB_ST_CONNECTION) != 0;
+}
+
+int usb_hub_port_reset(struct usb_dev *hub, unsigned port)
+{
+	struct hub h = {hub, hub->speed >= USB_SPEED_SUPER};
+	enum usb_speed speed;
+
+	return hub_port_reset(&h, port, false, &speed);
 }
 
 int usb_hub_attach(struct usb_dev *d, size_t iface_off)
@@ -128,9 +175,8 @@ int usb_hub_attach(struct usb_dev *d, size_t iface_off)
 	log_info("usb_hub: %s: %u ports%s", d->name, info.ports, super ? ", USB 3" : "");
 	for (unsigned p = 1; p <= info.ports; p++)
 		hub_port_feature(d, USB_REQ_SET_FEATURE, HUB_PORT_POWER, p);
-	/* bPwrOn2PwrGood counts 2 ms; then the connect debounce */
-	blk_wait_delay(desc[5] * 2000ull + HUB_DEBOUNCE_US);
-	for (unsigned p = 1; p <= info.ports; p++)
-		hub_port_attach(d, p, super);
+	/* bPwrOn2PwrGood counts 2 ms: no port counts as empty before */
+	struct hub h = {d, super};
+	usb_port_scan(&hub_port_ops, &h, d->name, MIN(info.ports, 15u), desc[5] * 2000ull);
 	return 0;
 }

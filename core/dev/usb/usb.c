@@ -111,7 +111,7 @@ static int usb_read_device_desc(struct usb_dev *d)
 	int err = 0;
 	size_t got;
 
-	for (unsigned t = 0; t < USB_DESC_TRIES && !d->lost; t++) {
+	for (unsigned t = 0; t < USB_DESC_TRIES && !d->lost && !d->gone; t++) {
 		blk_wait_delay(USB_ADDRESS_PAUSE_US);
 		err = usb_get_descriptor(d, USB_DESC_DEVICE, d->desc, sizeof(d->desc), &got);
 		if (err == 0 && (got < sizeof(d->desc) || d->desc[1] != USB_DESC_DEVICE))

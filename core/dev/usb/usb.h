@@ -16,9 +16,11 @@
  * until usb_clear_halt; then the transfer may be retried), -EIO (a
  * transaction error or a device that is gone), -ETIMEDOUT (no completion
  * in time: the transfer was stopped, its buffer is free again), -EINVAL
- * (a buffer that is not mapped).  When the controller cannot stop a
- * transfer it sets dev->lost: the buffer may still be written, and the
- * class driver takes its disks offline (blk.h).
+ * (a buffer that is not mapped), -ENODEV (the device was unplugged: its
+ * port lost the connection; dev->gone is set and every later transfer
+ * fails at once).  When the controller cannot stop a transfer it sets
+ * dev->lost: the buffer may still be written.  Either way the class
+ * driver takes the device's disks offline (blk.h).
  *
  * usb_dev_attach reads a new device's descriptors and hands it to the
  * first class driver that takes one of its interfaces; the class driver
@@ -112,6 +114,7 @@ struct usb_dev {
 	uint8_t config[USB_CONFIG_MAX]; /* (c) configuration descriptor, truncated */
 	size_t config_len;
 	bool lost; /* set by the controller: a transfer it could not stop holds a buffer */
+	bool gone; /* set by the controller: the port says the device was unplugged */
 };
 
 /* Checked entry points of ops; see the top for the results. */
@@ -143,5 +146,12 @@ int usb_dev_attach(struct usb_dev *d);
 /* Class drivers: each returns -ENODEV when the interface is not its kind. */
 int usb_hub_attach(struct usb_dev *d, size_t iface_off);
 int usb_msc_attach(struct usb_dev *d, size_t iface_off);
+/*
+ * For the host controller's recovery of a device behind a hub: whether
+ * port of hub has a device connected (1, 0, or an error), and a reset of
+ * that port which waits for its end.
+ */
+int usb_hub_port_present(struct usb_dev *hub, unsigned port);
+int usb_hub_port_reset(struct usb_dev *hub, unsigned port);
 
 #endif

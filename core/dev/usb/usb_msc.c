@@ -25,7 +25,9 @@
  * request hit sees the error.
  *
  * When the controller reports that it could not stop a transfer
- * (usb_dev.lost), every disk of the device goes offline (blk.h).
+ * (usb_dev.lost), or that the device was unplugged (usb_dev.gone, the
+ * transfer's -ENODEV), every disk of the device goes offline at once
+ * (blk.h): no reset recovery, no retry, no timeout per later request.
  */
 #include "core/dev/blk.h"
 #include "core/dev/blk_wait.h"
@@ -137,6 +139,12 @@ static uint64_t msc_get_be(const uint8_t *p, unsigned bytes)
 	return v;
 }
 
+/* Nothing more can be asked of the device: see the top. */
+static bool msc_dead(const struct msc *m)
+{
+	return m->udev->lost || m->udev->gone;
+}
+
 /*
  * BOT 5.3.4: the device forgets the command, both bulk endpoints restart;
  * then a pause, since sticks still busy with the reset stall the next CBW.
@@ -151,9 +159,18 @@ static int msc_reset_recovery(struct msc *m, const char *why)
 	err = err < 0 ? err : e1 < 0 ? e1 : e2;
 	log_error("usb_msc: %s: %s; reset recovery %s", m->udev->name, why,
 		  err < 0 ? err_name(err) : "done");
-	if (!m->udev->lost)
+	if (!msc_dead(m))
 		blk_wait_delay(MSC_RESET_SETTLE_US);
 	return err;
+}
+
+/* A stage that failed with err: reset recovery, unless the device is not there to recover. */
+static int msc_stage_failed(struct msc *m, int err, const char *why)
+{
+	if (err == -ENODEV)
+		return err;
+	msc_reset_recovery(m, why);
+	return err == -ETIMEDOUT ? err : -EIO;
 }
 
 /* The CSW, read once more after a stall (BOT 6.7.2); its length in *got. */
@@ -186,25 +203,19 @@ static int msc_transport(struct msc *m, const struct msc_cmd *c, unsigned *statu
 	cbw[14] = c->cdb_len;
 	memcpy(cbw + 15, c->cdb, c->cdb_len);
 	int err = usb_bulk(m->udev, m->ep_out, cbw, MSC_CBW_LEN, &got);
-	if (err < 0 || got != MSC_CBW_LEN) {
-		msc_reset_recovery(m, "command block not taken");
-		return err == -ETIMEDOUT ? err : -EIO;
-	}
+	if (err < 0 || got != MSC_CBW_LEN)
+		return msc_stage_failed(m, err, "command block not taken");
 	*moved = 0;
 	if (c->len > 0) {
 		uint8_t ep = c->in ? m->ep_in : m->ep_out;
 		err = usb_bulk(m->udev, ep, c->buf, c->len, moved);
 		if (err == -EAGAIN)
 			err = usb_clear_halt(m->udev, ep);
-		if (err < 0) {
-			msc_reset_recovery(m, "data stage failed");
-			return err == -ETIMEDOUT ? err : -EIO;
-		}
+		if (err < 0)
+			return msc_stage_failed(m, err, "data stage failed");
 	}
-	if ((err = msc_read_csw(m, &got)) < 0) {
-		msc_reset_recovery(m, "no status");
-		return err == -ETIMEDOUT ? err : -EIO;
-	}
+	if ((err = msc_read_csw(m, &got)) < 0)
+		return msc_stage_failed(m, err, "no status");
 	const uint8_t *csw = m->io->csw;
 	*residue = msc_get32(csw + 8);
 	*status = csw[12];
@@ -303,20 +314,22 @@ static bool msc_may_pass(const struct msc_status *st)
 	}
 }
 
-/* The device went where its buffers cannot be taken back: see the top. */
+/* The device was unplugged or went where its buffers cannot be taken back: see the top. */
 static void msc_check_lost(struct msc *m)
 {
-	if (!m->udev->lost)
+	if (!msc_dead(m))
 		return;
 	for (unsigned i = 0; i < MSC_MAX_LUNS; i++)
 		if (m->disks[i] != NULL)
-			blk_set_offline(m->disks[i], "usb_msc: a transfer could not be stopped");
+			blk_set_offline(m->disks[i],
+					m->udev->gone ? "usb_msc: the device was unplugged"
+						      : "usb_msc: a transfer could not be stopped");
 }
 
 /*
  * A command that may be tried up to tries times while its failures may
  * pass (msc_may_pass); NOT READY waits a little first.  Stops early when
- * the device is lost.
+ * the device is lost or gone.
  */
 static int msc_command_retry(struct msc *m, const struct msc_cmd *c, unsigned tries,
 			     struct msc_status *st)
@@ -326,7 +339,7 @@ static int msc_command_retry(struct msc *m, const struct msc_cmd *c, unsigned tr
 	for (unsigned t = 1; t <= tries; t++) {
 		err = msc_command(m, c, false, st);
 		msc_check_lost(m);
-		if (err == 0 || m->udev->lost || !msc_may_pass(st))
+		if (err == 0 || msc_dead(m) || !msc_may_pass(st))
 			break;
 		if (t < tries && st->key == SENSE_NOT_READY)
 			blk_wait_delay(MSC_READY_DELAY_US);
@@ -400,7 +413,7 @@ static int msc_flush(struct blk_dev *dev)
 		return 0;
 	int err = msc_command(l->msc, &c, true, &st);
 	msc_check_lost(l->msc);
-	if (l->msc->udev->lost)
+	if (msc_dead(l->msc))
 		return -EIO;
 	if (err < 0) {
 		l->msc->no_sync = true;
@@ -433,7 +446,7 @@ static int msc_wait_ready(struct msc *m, uint8_t lun)
 	for (blk_wait_start(&w, MSC_READY_US);;) {
 		if ((err = msc_command(m, &c, true, &st)) == 0 || st.key == SENSE_ILLEGAL_REQUEST)
 			return 0;
-		if (m->udev->lost)
+		if (msc_dead(m))
 			break;
 		if (st.key == SENSE_NOT_READY && st.code >> 8 == ASC_MEDIUM_NOT_PRESENT)
 			return -ENOENT;

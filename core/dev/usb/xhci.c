@@ -15,6 +15,7 @@
 #include "core/dev/blk_wait.h"
 #include "core/dev/pci.h"
 #include "core/dev/usb/xhci.h"
+#include "core/dev/usb/usb_port.h"
 #include "core/dev/usb/xhci_impl.h"
 #include "core/mm/malloc.h"
 #include "core/mm/pmap.h"
@@ -45,10 +46,13 @@
 #define PORT_CCS (1u << 0)
 #define PORT_PED (1u << 1)
 #define PORT_PR (1u << 4)
+#define PORT_PLS(v) ((v) >> 5 & 0xf)
 #define PORT_PP (1u << 9)
 #define PORT_SPEED(v) ((v) >> 10 & 0xf)
 #define PORT_CHANGES (0x7fu << 17) /* CSC PEC WRC OCC PRC PLC CEC: write 1 to clear */
+#define PORT_WRC (1u << 19)
 #define PORT_PRC (1u << 21)
+#define PORT_WPR (1u << 31)
 /* Bits a write must carry over: PP, PIC, and the wake enables; PED and
  * the change bits clear when written with 1, so they are written as 0. */
 #define PORT_KEEP (PORT_PP | 3u << 14 | 7u << 25)
@@ -82,7 +86,8 @@
 #define XHCI_HANDOFF_US 1000000
 #define XHCI_RESET_US 1000000
 #define XHCI_PORT_RESET_US 500000
-#define XHCI_CONNECT_US 150000 /* power-on and connect debounce (USB 2.0 7.1.7.3) */
+/* USB 3 links retrain after the controller reset: no port counts as empty before this */
+#define XHCI_CONNECT_US 150000
 
 static uint32_t xhci_rd(volatile uint8_t *base, unsigned off)
 {
@@ -155,6 +160,14 @@ unsigned xhci_ring_put(struct xhci_ring *r, uint32_t d0, uint32_t d1, uint32_t d
 		r->cycle ^= 1;
 	}
 	return i;
+}
+
+void xhci_ring_reserve(struct xhci_ring *r, unsigned n)
+{
+	KASSERT(n < XHCI_RING_TRBS - 1);
+	if (r->enq + n > XHCI_RING_TRBS - 1)
+		while (r->enq != 0)
+			xhci_ring_put(r, 0, 0, 0, TRB_TYPE(TRB_NOOP), false);
 }
 
 void xhci_ring_commit(struct xhci_ring *r, unsigned first)
@@ -247,6 +260,9 @@ int xhci_transfer_event(struct xhci_ctrl *c, unsigned slot, unsigned dci, struct
 		if (c->broken)
 			return -EIO;
 		if (!xhci_event_next(c, ev)) {
+			/* a stick pulled out never completes: no need to wait the whole timeout */
+			if (!xhci_port_connected(c, c->slots[slot]->root_port))
+				return -ENODEV;
 			if (blk_wait_expired(&w))
 				return -ETIMEDOUT;
 			continue;
@@ -293,6 +309,32 @@ static void xhci_handoff(struct xhci_ctrl *c, unsigned off)
 	xhci_wr(c->cap, off + 4, (ctl & ~(1u | 1u << 4 | 7u << 13)) | 7u << 29);
 }
 
+/*
+ * The usb_speed of each protocol speed ID of the Supported Protocol
+ * capability at off (7.2.1): from its bit rate, PSIM * 1000^PSIE bit/s.
+ * Without PSI dwords the IDs are the defaults of 7.2.2.1.1, which are
+ * the usb_speed values themselves.
+ */
+static void xhci_psi_speeds(struct xhci_ctrl *c, unsigned off, uint64_t bar_size,
+			    uint8_t speeds[16])
+{
+	unsigned psic = xhci_rd(c->cap, off + 8) >> 28;
+
+	for (unsigned i = 0; i < 16; i++)
+		speeds[i] = (uint8_t)(i <= USB_SPEED_SUPER_PLUS ? i : 0);
+	for (unsigned i = 0; i < psic && off + 16 + 4 * i + 4 <= bar_size; i++) {
+		uint32_t psi = xhci_rd(c->cap, off + 16 + 4 * i);
+		uint64_t bps = psi >> 16;
+		for (unsigned e = 0; e < (psi >> 4 & 3); e++)
+			bps *= 1000;
+		speeds[psi & 0xf] = (uint8_t)(bps <= 1500000	   ? USB_SPEED_LOW
+					      : bps <= 12000000	   ? USB_SPEED_FULL
+					      : bps <= 480000000   ? USB_SPEED_HIGH
+					      : bps <= 5000000000u ? USB_SPEED_SUPER
+								   : USB_SPEED_SUPER_PLUS);
+	}
+}
+
 /* Walks the extended capabilities: the firmware hand-off, and each root port's USB revision. */
 static void xhci_ext_caps(struct xhci_ctrl *c, uint64_t bar_size)
 {
@@ -305,8 +347,12 @@ static void xhci_ext_caps(struct xhci_ctrl *c, uint64_t bar_size)
 		} else if ((v & 0xff) == XCAP_PROTOCOL) {
 			uint32_t ports = xhci_rd(c->cap, off + 8);
 			unsigned first = ports & 0xff, count = ports >> 8 & 0xff;
-			for (unsigned p = first; p < first + count && p <= XHCI_MAX_PORTS; p++)
+			uint8_t speeds[16];
+			xhci_psi_speeds(c, off, bar_size, speeds);
+			for (unsigned p = first; p < first + count && p <= XHCI_MAX_PORTS; p++) {
 				c->port_major[p] = (uint8_t)(v >> 24);
+				memcpy(c->port_speed[p], speeds, sizeof(speeds));
+			}
 		}
 		unsigned next = (v >> 8 & 0xff) << 2;
 		off = next == 0 ? 0 : off + next;
@@ -388,22 +434,39 @@ static int xhci_start(struct xhci_ctrl *c)
 	return xhci_wait_reg(c->op, OP_USBSTS, STS_HCH, 0, XHCI_RESET_US);
 }
 
-/* Resets root port n and reads the speed the device came up at. */
-static int xhci_port_reset(struct xhci_ctrl *c, unsigned n, enum usb_speed *speed)
+/*
+ * Resets root port n: a warm reset (WPR) retrains a USB 3 link, a hot one
+ * (PR) enables the port; the device's speed from the protocol speed ID.
+ */
+int xhci_port_reset(struct xhci_ctrl *c, unsigned n, bool warm, enum usb_speed *speed)
 {
 	uint32_t v = xhci_rd(c->op, OP_PORTSC(n));
+	struct blk_wait w;
+	int err = 0;
 
-	xhci_wr(c->op, OP_PORTSC(n), (v & PORT_KEEP) | PORT_PR);
-	int err = xhci_wait_reg(c->op, OP_PORTSC(n), PORT_PRC, PORT_PRC, XHCI_PORT_RESET_US);
+	xhci_wr(c->op, OP_PORTSC(n), (v & PORT_KEEP) | (warm ? PORT_WPR : PORT_PR));
+	/* a warm reset ends with WRC, and PRC too on most controllers: either will do */
+	for (blk_wait_start(&w, XHCI_PORT_RESET_US);
+	     !(xhci_rd(c->op, OP_PORTSC(n)) & (warm ? PORT_WRC | PORT_PRC : PORT_PRC));)
+		if (blk_wait_expired(&w)) {
+			err = -ETIMEDOUT;
+			break;
+		}
 	v = xhci_rd(c->op, OP_PORTSC(n));
 	xhci_wr(c->op, OP_PORTSC(n), (v & PORT_KEEP) | (v & PORT_CHANGES));
-	if (err < 0)
+	if (err < 0 || warm)
 		return err;
 	if (!(v & PORT_CCS) || !(v & PORT_PED))
 		return -EIO;
-	*speed = (enum usb_speed)PORT_SPEED(v);
+	c->root_psiv[n] = (uint8_t)PORT_SPEED(v);
+	*speed = (enum usb_speed)c->port_speed[n][PORT_SPEED(v)];
 	blk_wait_delay(10000); /* reset recovery, TRSTRCY (USB 2.0 7.1.7.5) */
 	return 0;
+}
+
+bool xhci_port_connected(struct xhci_ctrl *c, unsigned n)
+{
+	return xhci_rd(c->op, OP_PORTSC(n)) & PORT_CCS;
 }
 
 static const char *xhci_speed_name(enum usb_speed s)
@@ -413,31 +476,52 @@ static const char *xhci_speed_name(enum usb_speed s)
 	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
-/* Every root port with a device: reset, addressed, handed to usb_dev_attach. */
+static int xhci_port_status(void *ctx, unsigned n, struct usb_port_view *v)
+{
+	struct xhci_ctrl *c = ctx;
+	uint32_t sc = xhci_rd(c->op, OP_PORTSC(n));
+
+	if (c->broken)
+		return -EIO;
+	*v = (struct usb_port_view){sc & PORT_CCS, c->port_major[n] >= 3, (uint8_t)PORT_PLS(sc)};
+	return 0;
+}
+
+static int xhci_port_reset_op(void *ctx, unsigned n, bool warm, enum usb_speed *speed)
+{
+	return xhci_port_reset(ctx, n, warm, speed);
+}
+
+static void xhci_port_attach(void *ctx, unsigned n, enum usb_speed speed)
+{
+	struct xhci_ctrl *c = ctx;
+	struct usb_dev *d;
+	int err = xhci_slot_attach(c, NULL, n, speed, &d);
+
+	if (err < 0) {
+		log_error("xhci: %02x:%02x.%u port %u: device not usable: %s", c->bus, c->dev,
+			  c->fn, n, err_name(err));
+		return;
+	}
+	log_info("xhci: %s: USB %u port, %s speed, slot %u", d->name, c->port_major[n],
+		 xhci_speed_name(speed), container_of(d, struct xhci_slot, udev)->id);
+	usb_dev_attach(d);
+}
+
+static const struct usb_port_ops xhci_port_ops = {xhci_port_status, xhci_port_reset_op,
+						  xhci_port_attach};
+
+/* The root ports powered, then watched until they settle (usb_port.h). */
 static void xhci_scan_ports(struct xhci_ctrl *c)
 {
+	char name[16];
+
 	if (xhci_rd(c->cap, CAP_HCCPARAMS1) & HCC_PPC)
 		for (unsigned n = 1; n <= c->max_ports; n++)
 			xhci_wr(c->op, OP_PORTSC(n),
 				(xhci_rd(c->op, OP_PORTSC(n)) & PORT_KEEP) | PORT_PP);
-	blk_wait_delay(XHCI_CONNECT_US);
-	for (unsigned n = 1; n <= c->max_ports && !c->broken; n++) {
-		enum usb_speed speed;
-		struct usb_dev *d;
-		if (!(xhci_rd(c->op, OP_PORTSC(n)) & PORT_CCS))
-			continue;
-		int err = xhci_port_reset(c, n, &speed);
-		if (err == 0)
-			err = xhci_slot_attach(c, NULL, n, speed, &d);
-		if (err < 0) {
-			log_error("xhci: %02x:%02x.%u port %u: device not usable: %s", c->bus,
-				  c->dev, c->fn, n, err_name(err));
-			continue;
-		}
-		log_info("xhci: %s: USB %u port, %s speed, slot %u", d->name, c->port_major[n],
-			 xhci_speed_name(speed), container_of(d, struct xhci_slot, udev)->id);
-		usb_dev_attach(d);
-	}
+	ksnprintf(name, sizeof(name), "%02x:%02x.%u", c->bus, c->dev, c->fn);
+	usb_port_scan(&xhci_port_ops, c, name, c->max_ports, XHCI_CONNECT_US);
 }
 
 /*
@@ -487,6 +571,7 @@ static int xhci_attach(const struct pci_dev *d)
 	c->max_ports = MIN(p1 >> 24, XHCI_MAX_PORTS);
 	c->ctx_size = xhci_rd(c->cap, CAP_HCCPARAMS1) & HCC_CSZ ? 64 : 32;
 	c->ac64 = xhci_rd(c->cap, CAP_HCCPARAMS1) & HCC_AC64;
+	c->hci_version = (uint16_t)(xhci_rd(c->cap, CAP_LENGTH) >> 16);
 	xhci_ext_caps(c, size);
 	int err = xhci_reset(c);
 	if (err == 0 && !(xhci_rd(c->op, OP_PAGESIZE) & 1))

@@ -10,15 +10,18 @@
  * keeps every TRB inside a 64 KiB boundary (6.4.1).  An endpoint that
  * halts (stall, transaction error) is reset and its ring moved past the
  * failed TD (4.6.8, 4.6.10); one that does not complete in time is
- * stopped (4.6.9) and moved on likewise, and when even that fails the
- * controller is halted (xhci_fail).
+ * stopped (4.6.9) and moved on likewise.  When that fails twice the
+ * device's port is reset and the device set up again, and only when even
+ * that fails is the controller halted (xhci_fail).  A transfer that fails
+ * or times out first asks whether the device is still plugged in (its
+ * root port's connect status, and its hub port's): one that is not is
+ * marked gone at once, without recovery (usb.h).
  */
 #include "core/dev/blk_wait.h"
 #include "core/dev/usb/xhci_impl.h"
 #include "core/mm/malloc.h"
 #include "core/mm/pmap.h"
 
-#define XHCI_MAX_PIECES (USB_MAX_XFER / PAGE_SIZE + 1)
 #define EP_TYPE_CONTROL 4
 #define EP_TYPE_BULK_OUT 2
 #define EP_TYPE_BULK_IN 6
@@ -29,6 +32,7 @@
 struct xhci_piece {
 	paddr_t pa;
 	uint32_t len;
+	uint8_t *bounced; /* the caller's bytes when pa is a bounce page, else NULL */
 };
 
 static const struct usb_hc_ops xhci_usb_ops;
@@ -50,30 +54,66 @@ static unsigned xhci_dci(uint8_t ep)
 	return (ep & 0x0f) * 2u + (ep & USB_DIR_IN ? 1 : 0);
 }
 
-/* buf cut at page boundaries into physical pieces; -EINVAL when unmapped or out of reach. */
-static int xhci_pieces(struct xhci_ctrl *c, uint8_t *buf, size_t len, struct xhci_piece *p)
+/*
+ * buf cut at page boundaries into physical pieces; -EINVAL when unmapped.
+ * A controller without 64-bit addressing gets a piece above 4 GiB in a
+ * bounce page of the slot, at the same offset, filled now when out is
+ * set (xhci_unbounce copies IN data back).
+ */
+static int xhci_pieces(struct xhci_slot *s, uint8_t *buf, size_t len, bool out,
+		       struct xhci_piece *p)
 {
 	unsigned n = 0;
 
 	while (len > 0) {
 		size_t chunk = MIN(len, PAGE_SIZE - ((uintptr_t)buf & PAGE_MASK));
 		KASSERT(n < XHCI_MAX_PIECES);
-		if (!pmap_extract(pmap_kernel(), (vaddr_t)buf, &p[n].pa) ||
-		    (!c->ac64 && p[n].pa + chunk > (1ull << 32)))
+		if (!pmap_extract(pmap_kernel(), (vaddr_t)buf, &p[n].pa))
 			return -EINVAL;
-		p[n++].len = (uint32_t)chunk;
+		p[n].len = (uint32_t)chunk;
+		p[n].bounced = NULL;
+		if (!s->c->ac64 && p[n].pa + chunk > (1ull << 32)) {
+			if (s->bounce[n] == NULL &&
+			    (s->bounce[n] = vm_page_alloc(VM_ALLOC_DMA32)) == NULL)
+				return -ENOMEM;
+			p[n].pa = vm_page_phys(s->bounce[n]) + ((uintptr_t)buf & PAGE_MASK);
+			p[n].bounced = buf;
+			if (out)
+				memcpy(pmap_phys_to_virt(p[n].pa), buf, chunk);
+		}
+		n++;
 		buf += chunk;
 		len -= chunk;
 	}
 	return (int)n;
 }
 
-/* TD Size (4.11.2.4): packets still to come after this TRB, at most 31. */
-static uint32_t xhci_td_size(size_t after, uint16_t mps)
+/* The first moved bytes of an IN transfer, from the bounce pages they went to. */
+static void xhci_unbounce(const struct xhci_piece *p, unsigned n, size_t moved)
 {
-	size_t packets = (after + mps - 1) / mps;
+	for (unsigned i = 0; i < n && moved > 0; i++) {
+		size_t len = MIN(moved, p[i].len);
+		if (p[i].bounced != NULL)
+			memcpy(p[i].bounced, pmap_phys_to_virt(p[i].pa), len);
+		moved -= len;
+	}
+}
 
-	return (uint32_t)MIN(packets, 31u) << 17;
+/*
+ * TD Size of a TRB whose data ends done bytes into a TD of total bytes
+ * (4.11.2.4), at most 31: from xHCI 1.0 the packets of the TD not yet
+ * sent once this TRB's are, counted as the controller packs them
+ * (ceil(total / mps) - floor(done / mps)), 0 on the last TRB; on 0.96
+ * the bytes from this TRB on, in KiB.
+ */
+static uint32_t xhci_td_size(const struct xhci_ctrl *c, size_t total, size_t done, uint32_t len,
+			     uint16_t mps)
+{
+	size_t v = c->hci_version < 0x100 ? (total - done + len) >> 10
+		   : done == total	  ? 0
+					  : (total + mps - 1) / mps - done / mps;
+
+	return (uint32_t)MIN(v, 31u) << 17;
 }
 
 /*
@@ -81,20 +121,21 @@ static uint32_t xhci_td_size(size_t after, uint16_t mps)
  * Normal TRB), the rest Normal TRBs, all chained but the last, which gets
  * last_ctl.  Lengths go to lens.
  */
-static void xhci_put_pieces(struct xhci_ring *r, const struct xhci_piece *p, unsigned n,
-			    uint16_t mps, uint32_t first_ctl, uint32_t last_ctl, uint32_t *lens,
-			    bool hold_first)
+static void xhci_put_pieces(struct xhci_slot *s, struct xhci_ring *r, const struct xhci_piece *p,
+			    unsigned n, uint16_t mps, uint32_t first_ctl, uint32_t last_ctl,
+			    uint32_t *lens, bool hold_first)
 {
-	size_t after = 0;
+	size_t total = 0, done = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		after += p[i].len;
+		total += p[i].len;
 	for (unsigned i = 0; i < n; i++) {
-		after -= p[i].len;
+		done += p[i].len;
 		uint32_t ctl = (i == 0 ? first_ctl : TRB_TYPE(TRB_NORMAL) | (first_ctl & TRB_ISP)) |
 			       (i + 1 < n ? TRB_CH : last_ctl);
 		xhci_ring_put(r, (uint32_t)p[i].pa, (uint32_t)(p[i].pa >> 32),
-			      p[i].len | xhci_td_size(after, mps), ctl, hold_first && i == 0);
+			      p[i].len | xhci_td_size(s->c, total, done, p[i].len, mps), ctl,
+			      hold_first && i == 0);
 		lens[i] = p[i].len;
 	}
 }
@@ -119,9 +160,100 @@ static int xhci_ep_resync(struct xhci_slot *s, unsigned dci)
 	if (err == 0)
 		err = xhci_command(s->c, (uint32_t)deq | r->cycle, (uint32_t)(deq >> 32), 0,
 				   TRB_TYPE(TRB_SET_TR_DEQ) | slot_ep, &ev);
-	if (err < 0)
-		xhci_fail(s->c, "an endpoint would not stop");
 	return err;
+}
+
+/* Whether the device is still plugged in: its root port, and the hub port it hangs on. */
+static bool xhci_slot_present(struct xhci_slot *s)
+{
+	if (!xhci_port_connected(s->c, s->root_port))
+		return false;
+	return s->parent == NULL || usb_hub_port_present(&s->parent->udev, s->port) != 0;
+}
+
+static int xhci_slot_address(struct xhci_slot *s);
+static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *data, size_t *actual);
+static int xhci_configure(struct usb_dev *d, const struct usb_ep *eps, unsigned n,
+			  const struct usb_hub_info *hub);
+
+/*
+ * The device's port reset, then the device addressed and configured
+ * again as at attach time (Reset Device, 4.6.11, leaves only endpoint 0),
+ * with every ring going on from its next free TRB.
+ */
+static int xhci_slot_reset(struct xhci_slot *s)
+{
+	struct usb_setup cfg = {0, USB_REQ_SET_CONFIGURATION, s->udev.config[5], 0, 0};
+	enum usb_speed speed;
+	struct xhci_trb ev;
+	size_t got;
+
+	s->recovering = true;
+	int err = s->parent == NULL ? xhci_port_reset(s->c, s->root_port, false, &speed)
+				    : usb_hub_port_reset(&s->parent->udev, s->port);
+	if (err == 0)
+		err = xhci_command(s->c, 0, 0, 0, TRB_TYPE(TRB_RESET_DEVICE) | s->id << 24, &ev);
+	if (err == 0) {
+		memset(s->in_ctx, 0, 33 * s->c->ctx_size);
+		err = xhci_slot_address(s);
+	}
+	if (err == 0 && s->udev.config_len > 0) {
+		err = xhci_configure(&s->udev, s->eps, s->neps, NULL);
+		if (err == 0)
+			err = xhci_control(&s->udev, &cfg, NULL, &got);
+	}
+	s->recovering = false;
+	log_error("xhci: %s: port reset and device set up again: %s", s->udev.name,
+		  err < 0 ? err_name(err) : "done");
+	return err;
+}
+
+/*
+ * Brings endpoint dci back after a failed TD: resynced, once more when
+ * that fails (its state may have moved under the first try), then the
+ * device's port reset and the device set up again; only when that fails
+ * too is the whole controller given up (xhci_fail).  A device found
+ * unplugged meanwhile is left to xhci_td_failed.  Hubs are not reset:
+ * that would take every device behind them.
+ */
+static int xhci_ep_recover(struct xhci_slot *s, unsigned dci)
+{
+	int err = xhci_ep_resync(s, dci);
+
+	if (err == 0 || s->c->broken || s->recovering)
+		return err;
+	if (!xhci_slot_present(s))
+		return -ENODEV;
+	if ((err = xhci_ep_resync(s, dci)) == 0)
+		return 0;
+	log_error("xhci: %s: endpoint %u will not recover: resetting the port", s->udev.name, dci);
+	if (s->hub.ports == 0 && (err = xhci_slot_reset(s)) == 0)
+		return 0;
+	xhci_fail(s->c, "a device would not recover");
+	return err;
+}
+
+/*
+ * After a TD failed with err (code: its completion code, if it had one):
+ * a device that was unplugged is marked gone (and lost, when its endpoint
+ * would not stop), else the endpoint is recovered.
+ */
+static int xhci_td_failed(struct xhci_slot *s, unsigned dci, int err, unsigned code)
+{
+	if (s->c->broken)
+		return -EIO;
+	if (err == -ETIMEDOUT)
+		log_error("xhci: %s: endpoint %u: no completion in time", s->udev.name, dci);
+	else if (err != -ENODEV && code != CC_STALL)
+		log_error("xhci: %s: endpoint %u: completion code %u", s->udev.name, dci, code);
+	int e = err == -EAGAIN || xhci_slot_present(s) ? xhci_ep_recover(s, dci) : -ENODEV;
+	if (e != -ENODEV)
+		return err == -ENODEV ? -EIO : err;
+	log_error("xhci: %s: unplugged", s->udev.name);
+	s->udev.gone = true;
+	if (xhci_ep_resync(s, dci) < 0)
+		s->udev.lost = true;
+	return -ENODEV;
 }
 
 /*
@@ -136,24 +268,15 @@ static int xhci_td_wait(struct xhci_slot *s, unsigned dci, unsigned first, unsig
 	struct xhci_trb ev;
 	unsigned pos;
 
+	*actual = 0;
 	for (;;) {
 		int err = xhci_transfer_event(s->c, s->id, dci, &s->ep[dci], first, n, &pos, &ev);
-		if (err == -ETIMEDOUT) {
-			log_error("xhci: %s: endpoint %u: no completion in time", s->udev.name,
-				  dci);
-			xhci_ep_resync(s, dci);
-		}
+		unsigned code = err == 0 ? ev.d[2] >> 24 : 0;
+		if (err == 0 && code != CC_SUCCESS && code != CC_SHORT_PACKET)
+			err = code == CC_STALL ? -EAGAIN : -EIO;
 		if (err < 0)
-			return err;
-		unsigned code = ev.d[2] >> 24;
+			return xhci_td_failed(s, dci, err, code);
 		uint32_t residual = ev.d[2] & 0xffffff;
-		if (code != CC_SUCCESS && code != CC_SHORT_PACKET) {
-			if (code != CC_STALL)
-				log_error("xhci: %s: endpoint %u: completion code %u", s->udev.name,
-					  dci, code);
-			xhci_ep_resync(s, dci);
-			return code == CC_STALL ? -EAGAIN : -EIO;
-		}
 		if (!shorted) {
 			size_t moved = lens[pos] - MIN(residual, lens[pos]);
 			for (unsigned i = 0; i < pos; i++)
@@ -175,22 +298,28 @@ static int xhci_control(struct usb_dev *d, const struct usb_setup *st, void *dat
 	bool in = st->type & USB_DIR_IN;
 	int np = 0;
 
+	if (d->gone)
+		return -ENODEV;
 	if (s->c->broken || d->lost)
 		return -EIO;
-	if (st->length > 0 && (np = xhci_pieces(s->c, data, st->length, p)) < 0)
+	if (st->length > 0 && (np = xhci_pieces(s, data, st->length, !in, p)) < 0)
 		return np;
 	uint32_t trt = st->length == 0 ? 0 : in ? 3 : 2; /* transfer type: none, OUT, IN */
+	xhci_ring_reserve(r, (unsigned)np + 2);
 	unsigned first = xhci_ring_put(r, st->type | st->request << 8 | (uint32_t)st->value << 16,
 				       st->index | (uint32_t)st->length << 16, 8,
 				       TRB_TYPE(TRB_SETUP) | TRB_IDT | trt << 16, true);
-	xhci_put_pieces(r, p, (unsigned)np, s->mps[1],
+	xhci_put_pieces(s, r, p, (unsigned)np, s->mps[1],
 			TRB_TYPE(TRB_DATA) | (in ? TRB_DIR_IN | TRB_ISP : 0), 0, lens + 1, false);
 	/* the status stage goes the other way from the data, IN when there is none */
 	xhci_ring_put(r, 0, 0, 0, TRB_TYPE(TRB_STATUS) | (trt == 3 ? 0 : TRB_DIR_IN) | TRB_IOC,
 		      false);
 	xhci_ring_commit(r, first);
 	xhci_ring_doorbell(s->c, s->id, 1);
-	return xhci_td_wait(s, 1, first, (unsigned)np + 2, lens, actual);
+	int err = xhci_td_wait(s, 1, first, (unsigned)np + 2, lens, actual);
+	if (in && !d->lost)
+		xhci_unbounce(p, (unsigned)np, *actual);
+	return err;
 }
 
 static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_t *actual)
@@ -202,18 +331,24 @@ static int xhci_bulk(struct usb_dev *d, uint8_t ep, void *buf, size_t len, size_
 	uint32_t lens[XHCI_MAX_PIECES];
 
 	KASSERT(r->trbs != NULL);
+	if (d->gone)
+		return -ENODEV;
 	if (s->c->broken || d->lost)
 		return -EIO;
-	int np = xhci_pieces(s->c, buf, len, p);
+	bool in = ep & USB_DIR_IN;
+	int np = xhci_pieces(s, buf, len, !in, p);
 	if (np < 0)
 		return np;
+	xhci_ring_reserve(r, (unsigned)np);
 	unsigned first = r->enq;
-	xhci_put_pieces(r, p, (unsigned)np, s->mps[dci],
-			TRB_TYPE(TRB_NORMAL) | (ep & USB_DIR_IN ? TRB_ISP : 0), TRB_IOC, lens,
-			true);
+	xhci_put_pieces(s, r, p, (unsigned)np, s->mps[dci],
+			TRB_TYPE(TRB_NORMAL) | (in ? TRB_ISP : 0), TRB_IOC, lens, true);
 	xhci_ring_commit(r, first);
 	xhci_ring_doorbell(s->c, s->id, dci);
-	return xhci_td_wait(s, dci, first, (unsigned)np, lens, actual);
+	int err = xhci_td_wait(s, dci, first, (unsigned)np, lens, actual);
+	if (in && !d->lost)
+		xhci_unbounce(p, (unsigned)np, *actual);
+	return err;
 }
 
 /* Endpoint context of dci in the input context, for a fresh ring. */
@@ -250,6 +385,12 @@ static int xhci_configure(struct usb_dev *d, const struct usb_ep *eps, unsigned 
 	uint32_t *slot = xhci_in_from_out(s);
 	unsigned last = slot[0] >> 27;
 	struct xhci_trb ev;
+
+	if (eps != s->eps) {
+		s->neps = MIN(n, XHCI_SLOT_EPS);
+		for (unsigned i = 0; i < s->neps; i++)
+			s->eps[i] = eps[i];
+	}
 
 	for (unsigned i = 0; i < n; i++) {
 		unsigned dci = xhci_dci(eps[i].addr);
@@ -289,7 +430,7 @@ static int xhci_reset_ep(struct usb_dev *d, uint8_t ep)
 	if (s->c->broken)
 		return -EIO;
 	bool halted = (xhci_out(s, dci)[0] & 7) == EP_STATE_HALTED;
-	int err = xhci_ep_resync(s, dci);
+	int err = xhci_ep_recover(s, dci);
 	if (err < 0 || halted || dci == 1)
 		return err;
 	unsigned type = (xhci_out(s, dci)[1] >> 3) & 7;
@@ -318,6 +459,8 @@ static const struct usb_hc_ops xhci_usb_ops = {xhci_control, xhci_bulk, xhci_res
 static int xhci_slot_place(struct xhci_slot *s, struct xhci_slot *parent, unsigned port,
 			   enum usb_speed speed)
 {
+	s->parent = parent;
+	s->port = (uint8_t)port;
 	if (parent == NULL) {
 		s->root_port = (uint8_t)port;
 		ksnprintf(s->udev.name, sizeof(s->udev.name), "usb-%u", port);
@@ -351,7 +494,9 @@ static int xhci_slot_address(struct xhci_slot *s)
 
 	uint32_t *slot = xhci_in(s, 1);
 	xhci_in(s, 0)[1] = CTX_ADD_SLOT | 1u << 1;
-	slot[0] = s->route | (uint32_t)speed << 20 | 1u << 27;
+	/* the slot's speed is the port's protocol speed ID; behind a hub, the default IDs */
+	uint32_t psiv = s->udev.depth == 0 ? s->c->root_psiv[s->root_port] : (uint32_t)speed;
+	slot[0] = s->route | psiv << 20 | 1u << 27;
 	slot[1] = (uint32_t)s->root_port << 16;
 	slot[2] = s->tt_slot | (uint32_t)s->tt_port << 8;
 	xhci_ep_ctx(s, 1, EP_TYPE_CONTROL, mps0[(unsigned)speed < 6 ? speed : 0], 0, 8);
@@ -393,6 +538,9 @@ static void xhci_slot_free(struct xhci_slot *s)
 	s->c->slots[s->id] = NULL;
 	for (unsigned i = 0; i < 32; i++)
 		xhci_ring_free(&s->ep[i]);
+	for (unsigned i = 0; i < XHCI_MAX_PIECES; i++)
+		if (s->bounce[i] != NULL)
+			vm_page_free(s->bounce[i]);
 	if (s->in_page != NULL)
 		vm_page_free(s->in_page);
 	if (s->out_page != NULL)
