@@ -19,11 +19,11 @@ paddr_t pmap_virt_to_phys(const void *va)
 /*
  * Whole pages move as plain 8-byte loads and stores, eight a loop trip,
  * not as rep stosq/movsq: QEMU's TCG runs a string instruction one
- * iteration per trip through its helper, which made zeroing two thirds of
- * a first-touch fault (7.7 us of 11.5 us measured with the TSC), while
- * unrolled moves translate to straight-line host stores.  On hardware the
- * two are within a few percent for one page.  The pointers are volatile
- * so that the compiler does not turn the loops back into memset/memcpy.
+ * iteration per trip through its helper, while unrolled moves translate
+ * to straight-line host stores (a third less time per page, measured
+ * with the TSC).  On hardware the two are close for one page.  The
+ * pointers are volatile so that the compiler does not turn the loops
+ * back into memset/memcpy.
  */
 void pmap_zero_page(paddr_t pa)
 {
