@@ -26,7 +26,7 @@ struct vm_object *vm_object_allocate(vm_size_t size)
 
 	if (obj == NULL)
 		return NULL;
-	KASSERT(size > 0 && IS_ALIGNED(size, PAGE_SIZE));
+	KASSERT(size > 0 && IS_ALIGNED(size, PAGE_SIZE) && size / PAGE_SIZE <= VM_PAGE_PINDEX_LIMIT);
 	static uint32_t next_id;
 
 	obj->size = size;
