@@ -52,6 +52,8 @@ struct bench_machine {
 /* ---- the portability layer (os_phobos.c, os_linux.c) ---- */
 uint64_t os_tsc(void);
 uint64_t os_tsc_hz(void);
+/* The cheapest system call there is: about the cost of a trap alone. */
+void os_null_trap(void);
 /* Bytes of memory an allocation could have now without paging. */
 uint64_t os_mem_free(void);
 bool os_have_swap(void);

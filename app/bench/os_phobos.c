@@ -26,6 +26,12 @@ uint64_t os_tsc_hz(void)
 	return gate()->tsc_hz;
 }
 
+/* Reading the clock is the least any of the system calls does. */
+void os_null_trap(void)
+{
+	sys_clock_us();
+}
+
 uint64_t os_mem_free(void)
 {
 	struct phobos_vm_stats st;

@@ -293,6 +293,12 @@ static int swap_has_page(struct vm_pager *pager, uint64_t pindex, unsigned *afte
 {
 	struct swap_obj *so = swap_obj_of(pager);
 
+	/* every zero-fill fault of an object that has ever paged out asks:
+	 * most find no slot at all, and need neither the lock nor the hash
+	 * (one CPU, and no interrupt handler changes slots, so the unlocked
+	 * read sees the count the last pager call left) */
+	if (so->nslots == 0)
+		return 0;
 	spin_lock(&swap_lock);
 	uint32_t s = swap_slot_of(so, pindex);
 	if (s != 0 && after != NULL) {

@@ -8,16 +8,19 @@
 #include "core/mm/vm_object.h"
 #include "core/mm/vm_pageout.h"
 
-static uint32_t vm_object_prio(const struct vm_page *m)
+/* a 32-bit integer mix: neighbouring frames get unrelated priorities */
+static uint32_t vm_object_prio_of(uint32_t x)
 {
-	/* a 32-bit integer mix: neighbouring frames get unrelated priorities */
-	uint32_t x = vm_page_index(m);
-
 	x ^= x >> 16;
 	x *= 0x7feb352du;
 	x ^= x >> 15;
 	x *= 0x846ca68bu;
 	return x ^ (x >> 16);
+}
+
+static uint32_t vm_object_prio(const struct vm_page *m)
+{
+	return vm_object_prio_of(vm_page_index(m));
 }
 
 struct vm_object *vm_object_allocate(vm_size_t size)
@@ -26,7 +29,7 @@ struct vm_object *vm_object_allocate(vm_size_t size)
 
 	if (obj == NULL)
 		return NULL;
-	KASSERT(size > 0 && IS_ALIGNED(size, PAGE_SIZE));
+	KASSERT(size > 0 && IS_ALIGNED(size, PAGE_SIZE) && size / PAGE_SIZE <= VM_PAGE_PINDEX_LIMIT);
 	static uint32_t next_id;
 
 	obj->size = size;
@@ -238,24 +241,30 @@ static void vm_object_rotate_left(uint32_t *link)
 	*link = vm_page_index(r);
 }
 
-static void vm_object_insert_at(uint32_t *link, struct vm_page *m)
+/*
+ * Inserts m (frame mi, priority prio) below *link.  Returns whether m
+ * ended up at *link: only then can the parent's heap order be broken,
+ * so the walk back up stops comparing at the first level where m
+ * stays below (on average within two levels).
+ */
+static bool vm_object_insert_at(uint32_t *link, struct vm_page *m, uint32_t mi, uint32_t prio)
 {
 	struct vm_page *p = vm_page_at(*link);
 
 	if (p == NULL) {
-		*link = vm_page_index(m);
-		return;
+		*link = mi;
+		return true;
 	}
 	KASSERT(p->pindex != m->pindex);
-	if (m->pindex < p->pindex) {
-		vm_object_insert_at(&p->tleft, m);
-		if (vm_object_prio(vm_page_at(p->tleft)) > vm_object_prio(p))
-			vm_object_rotate_right(link);
-	} else {
-		vm_object_insert_at(&p->tright, m);
-		if (vm_object_prio(vm_page_at(p->tright)) > vm_object_prio(p))
-			vm_object_rotate_left(link);
-	}
+	bool left = m->pindex < p->pindex;
+	if (!vm_object_insert_at(left ? &p->tleft : &p->tright, m, mi, prio) ||
+	    prio <= vm_object_prio(p))
+		return false;
+	if (left)
+		vm_object_rotate_right(link);
+	else
+		vm_object_rotate_left(link);
+	return true;
 }
 
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex)
@@ -265,7 +274,8 @@ void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pi
 	m->object = obj;
 	m->pindex = pindex;
 	m->tleft = m->tright = VM_PAGE_NONE;
-	vm_object_insert_at(&obj->root, m);
+	uint32_t mi = vm_page_index(m);
+	vm_object_insert_at(&obj->root, m, mi, vm_object_prio_of(mi));
 	obj->resident++;
 	spin_unlock(&obj->lock);
 }

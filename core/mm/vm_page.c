@@ -8,12 +8,15 @@
 #define VM_ORDER_TAIL 0xff /* order of a free page that is not a block head */
 #define VM_ZONE_LOW1M_END 0x100000ull
 #define VM_ZONE_DMA32_END 0x100000000ull
+/* managed pages lie below this, so no frame number is VM_PAGE_NONE */
+#define VM_PAGE_PA_LIMIT ((paddr_t)VM_PAGE_NONE << PAGE_SHIFT)
+#define VM_SEG_TABLE 4096 /* slices of physical address space in vm_seg_table */
 
 struct vm_seg {
+	paddr_t start;          /* first page of the range: the descriptors' */
 	paddr_t base;           /* first managed page */
 	uint64_t npages;
 	struct vm_page *pages;
-	uint32_t first;         /* global index of pages[0] */
 	enum vm_zone zone;
 };
 
@@ -25,7 +28,10 @@ struct vm_list {
 static struct spinlock vm_page_lock = SPINLOCK_INIT("vm_page");
 static struct vm_seg vm_segs[VM_PAGE_MAX_SEGS];
 static unsigned vm_nsegs;
-static uint32_t vm_npages;
+/* slice i = [i << vm_seg_shift, (i + 1) << vm_seg_shift) of physical
+ * address space: the last segment whose start is at or below the slice's */
+static uint16_t vm_seg_table[VM_SEG_TABLE];
+static unsigned vm_seg_shift;
 static struct vm_list vm_free[VM_NZONES][VM_PAGE_MAX_ORDER + 1]; /* (f) */
 static struct vm_list vm_queues[VM_NQUEUES];                     /* (f) */
 static struct vm_stats vm_st;                                    /* (f) */
@@ -33,39 +39,25 @@ static void (*vm_reclaim_hook)(struct vm_page *m);
 static void (*vm_low_memory_hook)(void);
 static uint64_t vm_reserve; /* (f) */
 
+/*
+ * The last segment starting at or below pa (the first segment when none
+ * does).  Segments are made in ascending order, so those after the
+ * slice's entry that start at or below pa all start inside pa's slice.
+ */
+static struct vm_seg *vm_seg_at(paddr_t pa)
+{
+	paddr_t slice = pa >> vm_seg_shift;
+	unsigned i = slice < VM_SEG_TABLE ? vm_seg_table[slice] : vm_nsegs - 1;
+
+	while (i + 1 < vm_nsegs && vm_segs[i + 1].start <= pa)
+		i++;
+	return &vm_segs[i];
+}
+
+/* Descriptors live in the first pages of their own segment. */
 static struct vm_seg *vm_seg_of(const struct vm_page *m)
 {
-	return &vm_segs[m->seg];
-}
-
-uint32_t vm_page_index(const struct vm_page *m)
-{
-	const struct vm_seg *s = vm_seg_of(m);
-	return s->first + (uint32_t)(m - s->pages);
-}
-
-/* The last segment whose key (first page index, or base address) is at
- * or below key: segments are made in ascending order of both. */
-static const struct vm_seg *vm_seg_search(uint64_t key, bool by_base)
-{
-	unsigned lo = 0, hi = vm_nsegs;
-
-	while (hi - lo > 1) {
-		unsigned mid = (lo + hi) / 2;
-		if ((by_base ? vm_segs[mid].base : vm_segs[mid].first) <= key)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return &vm_segs[lo];
-}
-
-struct vm_page *vm_page_at(uint32_t index)
-{
-	if (index == VM_PAGE_NONE || index >= vm_npages)
-		return NULL;
-	const struct vm_seg *s = vm_seg_search(index, false);
-	return &s->pages[index - s->first];
+	return vm_seg_at(pmap_virt_to_phys(m));
 }
 
 paddr_t vm_page_phys(const struct vm_page *m)
@@ -74,11 +66,26 @@ paddr_t vm_page_phys(const struct vm_page *m)
 	return s->base + (paddr_t)(m - s->pages) * PAGE_SIZE;
 }
 
+uint32_t vm_page_index(const struct vm_page *m)
+{
+	return (uint32_t)(vm_page_phys(m) >> PAGE_SHIFT);
+}
+
+struct vm_page *vm_page_at(uint32_t index)
+{
+	if (index == VM_PAGE_NONE)
+		return NULL;
+	paddr_t pa = (paddr_t)index << PAGE_SHIFT;
+	const struct vm_seg *s = vm_seg_at(pa);
+	return &s->pages[(pa - s->base) / PAGE_SIZE];
+}
+
 struct vm_page *vm_page_from_phys(paddr_t pa)
 {
-	const struct vm_seg *s = vm_seg_search(pa, true);
-
-	if (vm_nsegs == 0 || pa < s->base || pa >= s->base + s->npages * PAGE_SIZE)
+	if (vm_nsegs == 0)
+		return NULL;
+	const struct vm_seg *s = vm_seg_at(pa);
+	if (pa < s->base || pa >= s->base + s->npages * PAGE_SIZE)
 		return NULL;
 	return &s->pages[(pa - s->base) / PAGE_SIZE];
 }
@@ -189,7 +196,7 @@ static struct vm_page *vm_zone_take(enum vm_zone z, unsigned order)
 	return m;
 }
 
-static unsigned vm_zone_limit(unsigned flags)
+static enum vm_zone vm_zone_limit(unsigned flags)
 {
 	if (flags & VM_ALLOC_LOW1M)
 		return VM_ZONE_LOW1M;
@@ -198,11 +205,18 @@ static unsigned vm_zone_limit(unsigned flags)
 	return VM_ZONE_HIGH;
 }
 
-/* Reuses the oldest cache-queue page (order 0 only); caller holds the lock. */
-static struct vm_page *vm_take_cached(void)
+/*
+ * Reuses the oldest cache-queue page in a zone at or below limit (order 0
+ * only); caller holds the lock.  Pages kept below 4 GiB (pmap's pv
+ * entries) must be able to reclaim too; the walk past pages of higher
+ * zones happens only once the allowed zones have no free page.
+ */
+static struct vm_page *vm_take_cached(enum vm_zone limit)
 {
 	struct vm_page *m = vm_page_at(vm_queues[VM_Q_CACHE].head);
 
+	while (m != NULL && vm_seg_of(m)->zone > limit)
+		m = vm_page_at(m->qnext);
 	if (m == NULL)
 		return NULL;
 	vm_list_remove(&vm_queues[VM_Q_CACHE], m);
@@ -222,8 +236,8 @@ static struct vm_page *vm_alloc_locked(unsigned order, unsigned flags, bool *cac
 		return NULL;
 	for (int z = (int)vm_zone_limit(flags); z >= 0 && m == NULL; z--)
 		m = vm_zone_take((enum vm_zone)z, order);
-	if (m == NULL && order == 0 && vm_zone_limit(flags) == VM_ZONE_HIGH) {
-		m = vm_take_cached();
+	if (m == NULL && order == 0) {
+		m = vm_take_cached(vm_zone_limit(flags));
 		*cached = m != NULL;
 	}
 	return m;
@@ -278,7 +292,7 @@ void vm_page_free_contig(struct vm_page *m, unsigned order)
 		      (unsigned long long)vm_page_phys(m), order);
 	spin_lock(&vm_page_lock);
 	for (uint64_t i = 0; i < n; i++) {
-		if (m[i].queue != VM_Q_NONE || m[i].wire_count != 0 || m[i].md != NULL) {
+		if (m[i].queue != VM_Q_NONE || m[i].wire_count != 0 || m[i].md != 0) {
 			spin_unlock(&vm_page_lock);
 			panic("vm_page_free: page %llx is %s (queue %u, wired %u)",
 			      (unsigned long long)vm_page_phys(&m[i]),
@@ -425,20 +439,22 @@ static void vm_seg_add(paddr_t base, uint64_t pages)
 		return;
 	}
 	KASSERT(vm_nsegs == 0 || base > vm_segs[vm_nsegs - 1].base);
+	KASSERT(base + pages * PAGE_SIZE <= VM_PAGE_PA_LIMIT);
 	struct vm_seg *s = &vm_segs[vm_nsegs];
+	s->start = base;
 	s->pages = pmap_phys_to_virt(base);
 	s->base = base + d * PAGE_SIZE;
 	s->npages = pages - d;
-	s->first = vm_npages;
 	s->zone = vm_zone_of_pa(base);
 	memset(s->pages, 0, s->npages * sizeof(struct vm_page));
 	for (uint64_t i = 0; i < s->npages; i++) {
-		s->pages[i].seg = (uint16_t)vm_nsegs;
 		s->pages[i].qnext = s->pages[i].qprev = VM_PAGE_NONE;
 		s->pages[i].tleft = s->pages[i].tright = VM_PAGE_NONE;
 	}
+	/* every slice starting at or above base has this segment as its last */
+	for (uint64_t i = (base + ((paddr_t)1 << vm_seg_shift) - 1) >> vm_seg_shift; i < VM_SEG_TABLE; i++)
+		vm_seg_table[i] = (uint16_t)vm_nsegs;
 	vm_nsegs++;
-	vm_npages += (uint32_t)s->npages;
 	vm_st.descriptor_pages += d;
 	vm_st.total += s->npages;
 	vm_st.zone_total[s->zone] += s->npages;
@@ -459,6 +475,10 @@ int64_t vm_page_startup(const struct vm_phys_range *ranges, unsigned n, uint64_t
 	uint64_t budget = cap_bytes ? cap_bytes / PAGE_SIZE : UINT64_MAX;
 
 	KASSERT(vm_nsegs == 0);
+	/* the fewest bytes per slice that let VM_SEG_TABLE slices cover every range */
+	paddr_t end = n > 0 ? MIN(ranges[n - 1].base + ranges[n - 1].pages * PAGE_SIZE, VM_PAGE_PA_LIMIT) : 0;
+	for (vm_seg_shift = PAGE_SHIFT; (end >> vm_seg_shift) >= VM_SEG_TABLE; vm_seg_shift++)
+		;
 	for (int z = 0; z < VM_NZONES; z++)
 		for (int o = 0; o <= VM_PAGE_MAX_ORDER; o++)
 			vm_free[z][o].head = vm_free[z][o].tail = VM_PAGE_NONE;
@@ -467,6 +487,10 @@ int64_t vm_page_startup(const struct vm_phys_range *ranges, unsigned n, uint64_t
 	for (unsigned i = 0; i < n && budget > 0; i++) {
 		paddr_t base = ranges[i].base;
 		uint64_t pages = MIN(ranges[i].pages, budget);
+		if (base >= VM_PAGE_PA_LIMIT || pages > (VM_PAGE_PA_LIMIT - base) / PAGE_SIZE) {
+			log_error("vm_page: RAM above 16 TiB of physical address space left unused");
+			pages = base >= VM_PAGE_PA_LIMIT ? 0 : (VM_PAGE_PA_LIMIT - base) / PAGE_SIZE;
+		}
 		budget -= pages;
 		/* split at the zone boundaries so no segment spans two zones */
 		for (unsigned b = 0; b < ARRAY_SIZE(bounds) && pages > 0; b++) {
@@ -530,7 +554,7 @@ void vm_page_check(void)
 			const struct vm_page *m = &vm_segs[i].pages[p];
 			marked += m->queue == VM_Q_FREE;
 			wired += m->wire_count > 0;
-			KASSERT(m->queue < VM_NQUEUES && m->seg == i);
+			KASSERT(m->queue < VM_NQUEUES && vm_seg_of(m) == &vm_segs[i]);
 		}
 	for (int z = 0; z < VM_NZONES; z++) {
 		KASSERT(zfree[z] == vm_st.zone_free[z]);
@@ -557,4 +581,4 @@ void vm_page_report(void)
 			 (unsigned long long)vm_st.zone_free[z]);
 }
 
-_Static_assert(sizeof(struct vm_page) == 48, "struct vm_page must stay at 48 bytes");
+_Static_assert(sizeof(struct vm_page) <= 40, "struct vm_page must stay within 40 bytes");

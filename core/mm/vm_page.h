@@ -45,22 +45,27 @@ enum vm_queue { VM_Q_NONE, VM_Q_FREE, VM_Q_ACTIVE, VM_Q_INACTIVE, VM_Q_CACHE, VM
 #define VM_ALLOC_PAGEABLE 0x8 /* for pageable memory: never from the reserve */
 
 /*
- * 48 bytes.  Links are 32-bit global page indices, not pointers: that is
- * what keeps the descriptor at 48 bytes with both queue and tree links
- * (16 TiB of RAM is addressable that way).
+ * 40 bytes (asserted in vm_page.c).  Links are 32-bit page frame numbers
+ * (physical address >> PAGE_SHIFT), not pointers: both queue and tree
+ * links fit in 16 bytes, and a link leads to its descriptor in O(1)
+ * (vm_page_at).  So managed RAM ends below 16 TiB of physical address
+ * space.  pindex shares a word with flags: 48 bits index 2^60 bytes,
+ * more than any object (vm_object_allocate asserts it).  md belongs to
+ * pmap, which fits its reverse-map head in 32 bits.
  */
 struct vm_page {
 	struct vm_object *object; /* (o) owner, NULL if none */
-	uint64_t pindex;          /* (o) page index within the object */
+	uint64_t pindex : 48;     /* (o) page index within the object */
+	uint64_t flags : 16;      /* (o) VM_PAGE_* */
 	uint32_t qnext, qprev;    /* (f) queue or free-list links */
 	uint32_t tleft, tright;   /* (o) the owner's tree of resident pages */
-	uint16_t flags;           /* (o) VM_PAGE_* */
+	uint32_t md;              /* pmap's reverse map of this page; 0: no mapping */
 	uint8_t queue;            /* (f) enum vm_queue */
 	uint8_t order;            /* (f) order of a free block's head page */
 	uint16_t wire_count;      /* (f) pins: no page-out while > 0 */
-	uint16_t seg;             /* (c) segment index */
-	void *md;                 /* pmap's reverse map of this page */
 };
+
+#define VM_PAGE_PINDEX_LIMIT ((uint64_t)1 << 48) /* pindex < this */
 
 #define VM_PAGE_DIRTY 0x1    /* contents differ from the pager's copy */
 #define VM_PAGE_BUSY 0x2     /* I/O in progress */
@@ -98,10 +103,17 @@ struct vm_page *vm_page_alloc_contig(unsigned order, unsigned flags);
 void vm_page_free(struct vm_page *m);
 void vm_page_free_contig(struct vm_page *m, unsigned order);
 
+/*
+ * Descriptor, physical address and page frame number, each from the
+ * others in constant time: a table over physical address space names the
+ * segment (the last one starting at or below each 1/4096th of it), and a
+ * slice where k segments start costs at most k more steps.
+ */
 paddr_t vm_page_phys(const struct vm_page *m);
 struct vm_page *vm_page_from_phys(paddr_t pa); /* NULL if not managed */
-uint32_t vm_page_index(const struct vm_page *m);
-struct vm_page *vm_page_at(uint32_t index);     /* NULL for VM_PAGE_NONE */
+uint32_t vm_page_index(const struct vm_page *m); /* its page frame number */
+/* NULL for VM_PAGE_NONE; any other index must be one vm_page_index gave. */
+struct vm_page *vm_page_at(uint32_t index);
 enum vm_zone vm_page_zone(const struct vm_page *m);
 
 void vm_page_wire(struct vm_page *m);

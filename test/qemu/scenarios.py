@@ -176,8 +176,8 @@ def scenario_mem_cap():
     managed = int(m.group(1)) if m else None
     checks.append(("mem-cap: mem=64M caps the managed pages",
                    managed is not None and 15000 < managed <= 16384, "managed %s" % managed))
-    checks.append(("mem-cap: struct vm_page is 48 bytes",
-                   "sizeof(struct vm_page) = 48 bytes" in b.log, "size line missing"))
+    checks.append(("mem-cap: struct vm_page is 40 bytes",
+                   "sizeof(struct vm_page) = 40 bytes" in b.log, "size line missing"))
     return b, checks
 
 

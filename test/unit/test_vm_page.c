@@ -61,7 +61,7 @@ static void expect_back_to_start(void)
 
 static void test_layout(void **state)
 {
-	assert_int_equal(sizeof(struct vm_page), 48);
+	assert_int_equal(sizeof(struct vm_page), 40);
 #ifdef VM_PAGE_TEST_CAP
 	/* the cap takes the lowest 8 MiB: all of low memory, the rest from MID */
 	assert_int_equal(start.total + start.descriptor_pages, 8 * MIB / PAGE_SIZE);
@@ -70,9 +70,9 @@ static void test_layout(void **state)
 	uint64_t pages = (LOW_SIZE + MID_SIZE + HIGH_SIZE) / PAGE_SIZE;
 	assert_int_equal(start.total + start.descriptor_pages, pages);
 	assert_true(start.zone_total[VM_ZONE_HIGH] > 0);
-	/* 48 bytes per page: about 1.2 % of memory goes to descriptors */
-	assert_true(start.descriptor_pages * 4096 / 48 >= start.total);
-	assert_true(start.descriptor_pages <= pages * 48 / 4096 + 3);
+	/* 40 bytes per page: about 1 % of memory goes to descriptors */
+	assert_true(start.descriptor_pages * 4096 / 40 >= start.total);
+	assert_true(start.descriptor_pages <= pages * 40 / 4096 + 3);
 #endif
 	assert_true(start.zone_total[VM_ZONE_LOW1M] > 0);
 	assert_int_equal(start.free, start.total);

@@ -31,7 +31,7 @@ static void test_thousand_ranges(void **state)
 						   RANGE_PAGES};
 	int64_t n = vm_page_startup(ranges, NRANGES, 0);
 	vm_page_stats(&st);
-	for (int i = 0; i < NRANGES; i++) /* one descriptor page per range: 48 * 48 bytes */
+	for (int i = 0; i < NRANGES; i++) /* one descriptor page per range: 48 descriptors */
 		want += RANGE_PAGES - 1;
 	assert_int_equal(n, want);
 	assert_int_equal(st.total, want);

@@ -428,7 +428,8 @@ int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsign
 		spin_unlock(&pmap_lock);
 		return err;
 	}
-	pmap_descend(pmap, va, 0, &res, path);
+	if (low != 0) /* the path lacked tables: link the reserved ones */
+		pmap_descend(pmap, va, 0, &res, path);
 	uint64_t *e = path[0];
 	if (pv != NULL)
 		pmap_pv_link(m, pv, pmap, va);

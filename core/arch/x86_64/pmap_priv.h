@@ -22,9 +22,9 @@
  * (the leaf has a pv entry on its page's reverse map) and WIRED.
  *
  * Reverse map: a managed page's md field heads a singly linked list of pv
- * entries (pmap, va), one per mapping.  pv entries live in whole pages
- * taken from vm_page, never from malloc, so no pmap call re-enters the
- * VM.  When no pv page has a free entry one more page is taken (-ENOMEM
+ * entries (pmap, va), one per mapping, held as the first entry's 32-bit
+ * physical address.  pv entries live in whole pages taken from vm_page
+ * below 4 GiB, never from malloc, so no pmap call re-enters the VM.  When no pv page has a free entry one more page is taken (-ENOMEM
  * from pmap_enter if vm_page has none); a pv page goes back as soon as its
  * last entry is freed.  Removing a mapping whose dirty bit is set marks
  * the page VM_PAGE_DIRTY, so a modification outlives its mapping.

@@ -45,13 +45,29 @@ static void pmap_pv_page_unlink(struct pmap_pv_page *pg)
 		pg->next->prev = pg->prev;
 }
 
+/*
+ * A page's md is the physical address of its first pv entry (0: none),
+ * which fits in 32 bits because pv pages come from below 4 GiB; that is
+ * what keeps struct vm_page at 40 bytes.  An entry never sits at physical
+ * address 0: the page's header comes first.
+ */
+static struct pmap_pv *pmap_pv_head(const struct vm_page *m)
+{
+	return m->md == 0 ? NULL : pmap_phys_to_virt(m->md);
+}
+
+static void pmap_pv_set_head(struct vm_page *m, struct pmap_pv *pv)
+{
+	m->md = pv == NULL ? 0 : (uint32_t)pmap_virt_to_phys(pv);
+}
+
 /* A free pv entry, taking one more page when none is left; NULL if none. */
 struct pmap_pv *pmap_pv_alloc(void)
 {
 	struct pmap_pv_page *pg = pmap_pv_partial;
 
 	if (pg == NULL) {
-		struct vm_page *m = vm_page_alloc(0);
+		struct vm_page *m = vm_page_alloc(VM_ALLOC_DMA32);
 		if (m == NULL)
 			return NULL;
 		pg = pmap_phys_to_virt(vm_page_phys(m));
@@ -94,8 +110,8 @@ void pmap_pv_link(struct vm_page *m, struct pmap_pv *pv, struct pmap *pmap, vadd
 {
 	pv->pmap = pmap;
 	pv->va = va;
-	pv->next = m->md;
-	m->md = pv;
+	pv->next = pmap_pv_head(m);
+	pmap_pv_set_head(m, pv);
 }
 
 /* Takes the entry of (pmap, va) off m's list; it must be there. */
@@ -103,11 +119,11 @@ struct pmap_pv *pmap_pv_unlink(struct vm_page *m, struct pmap *pmap, vaddr_t va)
 {
 	struct pmap_pv *prev = NULL;
 
-	for (struct pmap_pv *pv = m->md; pv != NULL; prev = pv, pv = pv->next) {
+	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL; prev = pv, pv = pv->next) {
 		if (pv->pmap != pmap || pv->va != va)
 			continue;
 		if (prev == NULL)
-			m->md = pv->next;
+			pmap_pv_set_head(m, pv->next);
 		else
 			prev->next = pv->next;
 		return pv;
@@ -133,7 +149,7 @@ static bool pmap_page_test(struct vm_page *m, uint64_t bits)
 	bool any = false;
 
 	spin_lock(&pmap_lock);
-	for (struct pmap_pv *pv = m->md; pv != NULL && !any; pv = pv->next)
+	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL && !any; pv = pv->next)
 		any = (*pmap_pv_pte(pv) & bits) != 0;
 	spin_unlock(&pmap_lock);
 	return any;
@@ -143,7 +159,7 @@ static bool pmap_page_test(struct vm_page *m, uint64_t bits)
 static void pmap_page_clear(struct vm_page *m, uint64_t bits)
 {
 	spin_lock(&pmap_lock);
-	for (struct pmap_pv *pv = m->md; pv != NULL; pv = pv->next) {
+	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL; pv = pv->next) {
 		uint64_t *e = pmap_pv_pte(pv), old = *e;
 		if (old & bits) {
 			*e = old & ~bits;
@@ -181,10 +197,8 @@ void pmap_page_protect_ro(struct vm_page *m)
 void pmap_page_remove_all(struct vm_page *m)
 {
 	spin_lock(&pmap_lock);
-	while (m->md != NULL) {
-		struct pmap_pv *pv = m->md;
+	for (struct pmap_pv *pv; (pv = pmap_pv_head(m)) != NULL;)
 		pmap_remove_leaf(pv->pmap, pmap_pv_pte(pv), pv->va);
-	}
 	spin_unlock(&pmap_lock);
 }
 
@@ -193,7 +207,7 @@ unsigned pmap_page_mapcount(struct vm_page *m)
 	unsigned n = 0;
 
 	spin_lock(&pmap_lock);
-	for (struct pmap_pv *pv = m->md; pv != NULL; pv = pv->next)
+	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL; pv = pv->next)
 		n++;
 	spin_unlock(&pmap_lock);
 	return n;
@@ -204,7 +218,7 @@ void pmap_pv_check_leaf(struct vm_page *m, struct pmap *pmap, vaddr_t va)
 {
 	bool found = false;
 
-	for (struct pmap_pv *pv = m->md; pv != NULL; pv = pv->next) {
+	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL; pv = pv->next) {
 		if (pv->pmap == NULL || (*pmap_pv_pte(pv) & PTE_ADDR) != vm_page_phys(m))
 			panic("pmap_check: page %llx lists a mapping of another page at %llx",
 			      (unsigned long long)vm_page_phys(m), (unsigned long long)pv->va);
