@@ -118,7 +118,11 @@ static void proc_trap(struct trap_frame *tf)
 {
 	struct vm_map_entry e;
 	char where[96] = "no mapping";
+	uint64_t nmi_rip, nmis = trap_take_kernel_nmis(&nmi_rip);
 
+	if (nmis != 0) /* now the console is free to say so */
+		log_info("kernel: %llu NMI while in the kernel, the last at rip %llx; going on",
+			 (unsigned long long)nmis, (unsigned long long)nmi_rip);
 	if (tf->vector == APIC_TIMER_VECTOR) {
 		proc_tick(tf);
 		return;

@@ -28,6 +28,7 @@ int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr, char *why, siz
 
 static volatile int trap_expected_vector = -1;
 static bool trap_have_mca; /* MCG_STATUS exists */
+static volatile uint64_t trap_kernel_nmis, trap_kernel_nmi_rip;
 static volatile unsigned trap_hits;
 
 static const char *const trap_names[32] = {
@@ -87,6 +88,15 @@ static void trap_machine_check_done(void)
 		wrmsr(MSR_MCG_STATUS, 0);
 }
 
+uint64_t trap_take_kernel_nmis(uint64_t *last_rip)
+{
+	uint64_t n = trap_kernel_nmis;
+
+	*last_rip = trap_kernel_nmi_rip;
+	trap_kernel_nmis -= n;
+	return n;
+}
+
 void trap_expect(unsigned vector)
 {
 	trap_hits = 0;
@@ -128,6 +138,11 @@ void trap_dispatch(struct trap_frame *tf)
 	}
 	if (tf->vector == APIC_TIMER_VECTOR)
 		return; /* a tick that found no app: nothing to do */
+	if (tf->vector == TRAP_NMI) {
+		trap_kernel_nmis++;
+		trap_kernel_nmi_rip = tf->rip;
+		return;
+	}
 	if (trap_step_over_expected(tf))
 		return;
 	if (tf->vector == TRAP_PF && user_copy_fault_fixup(tf, read_cr2()))

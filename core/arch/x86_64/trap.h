@@ -60,6 +60,14 @@ void trap_expect(unsigned vector);
 /* Times the expected vector was taken since trap_expect(). */
 unsigned trap_expected_hits(void);
 
+/*
+ * NMIs that came while the kernel ran: not the kernel's doing either (a
+ * watchdog, a button), and no moment to print (the console may be
+ * mid-line), so they are counted.  Returns how many came since the last
+ * call, and the rip of the last one.
+ */
+uint64_t trap_take_kernel_nmis(uint64_t *last_rip);
+
 const char *trap_name(unsigned vector);
 _Noreturn void panic_trap(struct trap_frame *tf, const char *why);
 /* Prints a frame-pointer backtrace starting at rbp. */
