@@ -1,7 +1,7 @@
 /* console: the dispatch of kernel text to serial and framebuffer. */
 #include "core/console.h"
 
-static struct spinlock console_lock = SPINLOCK_INIT("console");
+static struct irq_lock console_lock = IRQ_LOCK_INIT("console");
 static unsigned console_have;
 static unsigned console_on;
 
@@ -35,23 +35,23 @@ bool console_interrupted(void)
 
 void console_write(const char *s, size_t len)
 {
-	spin_lock(&console_lock);
+	irq_lock(&console_lock);
 	if (console_on & CONSOLE_SERIAL)
 		serial_write(s, len);
 	if (console_on & CONSOLE_FB)
 		fbcon_write(s, len);
-	spin_unlock(&console_lock);
+	irq_unlock(&console_lock);
 }
 
 int console_write_to(unsigned sink, const char *s, size_t len)
 {
 	if (!(console_on & sink))
 		return -ENODEV;
-	spin_lock(&console_lock);
+	irq_lock(&console_lock);
 	if (sink == CONSOLE_FB)
 		fbcon_write(s, len);
 	else
 		serial_write(s, len);
-	spin_unlock(&console_lock);
+	irq_unlock(&console_lock);
 	return 0;
 }

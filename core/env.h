@@ -4,18 +4,18 @@
  *
  * Two implementations sit behind it:
  *   - the kernel: core/kern_env.c (console, panic with backtrace, the
- *     TSC clock, interrupt-disabling spinlocks);
+ *     TSC clock, interrupt-disabling irq locks);
  *   - the host: test/host/env_host.c (libc, abort(), clock_gettime), used by
  *     every host unit test, fuzzer and benchmark.
  * Machine-independent code includes only this header, errno.h and headers of
  * its own subsystem; `make check-deps` enforces that.
  *
  * Lock key used in struct comments across the tree:
- *   (c) constant after creation   (l) the structure's own spinlock
+ *   (c) constant after creation   (l) the structure's own irq lock
  *   (m) the owning map's lock     (o) the owning object's lock
  *   (q) the page queue lock       (f) the free-page lock
- * Phobos runs one CPU; spinlocks still exist so that interrupt handlers
- * and the contracts stay honest, and spin_assert_held() documents them.
+ * Phobos runs one CPU; irq locks still exist so that interrupt handlers
+ * and the contracts stay honest, and irq_lock_assert_held() documents them.
  */
 #ifndef PHOBOS_ENV_H
 #define PHOBOS_ENV_H
@@ -101,19 +101,22 @@ void ksymbolize(uintptr_t addr, char *buf, size_t size);
 uint64_t clock_us(void);
 
 /*
- * Spinlocks.  Taking one disables interrupts on the kernel side; the holder
- * is recorded so spin_assert_held() can check contracts.
+ * Irq locks: a section with interrupts off, not a spinlock.  Phobos runs
+ * one CPU, so nobody else can hold a lock being taken: taking one that is
+ * held means re-entry (an interrupt handler, or a path that forgot to
+ * release it), and panics instead of spinning for ever.  The holder is
+ * recorded so irq_lock_assert_held() can check contracts.
  */
-struct spinlock {
+struct irq_lock {
 	volatile uint32_t locked;
 	uint64_t saved_flags;
 	const char *name;
 };
-#define SPINLOCK_INIT(n) {0, 0, (n)}
-void spin_init(struct spinlock *l, const char *name);
-void spin_lock(struct spinlock *l);
-void spin_unlock(struct spinlock *l);
-bool spin_held(const struct spinlock *l);
-#define spin_assert_held(l) KASSERT(spin_held(l))
+#define IRQ_LOCK_INIT(n) {0, 0, (n)}
+void irq_lock_init(struct irq_lock *l, const char *name);
+void irq_lock(struct irq_lock *l);
+void irq_unlock(struct irq_lock *l);
+bool irq_lock_held(const struct irq_lock *l);
+#define irq_lock_assert_held(l) KASSERT(irq_lock_held(l))
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The kernel side of core/env.h: console output, log lines, spinlocks and
+ * The kernel side of core/env.h: console output, log lines, irq locks and
  * symbol names.  panic() lives in panic.c, clock_us() in the clock code.
  */
 #include "core/console.h"
@@ -45,7 +45,7 @@ void klog(enum log_level level, const char *fmt, ...)
 	kprintf("\n");
 }
 
-void spin_init(struct spinlock *l, const char *name)
+void irq_lock_init(struct irq_lock *l, const char *name)
 {
 	l->locked = 0;
 	l->saved_flags = 0;
@@ -56,29 +56,29 @@ void spin_init(struct spinlock *l, const char *name)
  * One CPU: the lock only has to keep interrupt handlers out, so taking it
  * disables interrupts and remembers whether they were on.
  */
-void spin_lock(struct spinlock *l)
+void irq_lock(struct irq_lock *l)
 {
 	uint64_t flags = read_rflags();
 
 	cli();
 	if (l->locked)
-		panic("spin_lock: %s already held", l->name);
+		panic("irq_lock: %s already held", l->name);
 	l->locked = 1;
 	l->saved_flags = flags;
 }
 
-void spin_unlock(struct spinlock *l)
+void irq_unlock(struct irq_lock *l)
 {
 	uint64_t flags = l->saved_flags;
 
 	if (!l->locked)
-		panic("spin_unlock: %s not held", l->name);
+		panic("irq_unlock: %s not held", l->name);
 	l->locked = 0;
 	if (flags & RFLAGS_IF)
 		sti();
 }
 
-bool spin_held(const struct spinlock *l)
+bool irq_lock_held(const struct irq_lock *l)
 {
 	return l->locked != 0;
 }

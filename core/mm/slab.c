@@ -12,7 +12,7 @@
 #define SLAB_RZ_BYTE 0xbb
 
 static struct slab_cache *slab_caches; /* registry, for reclaim and checks */
-static struct spinlock slab_registry_lock = SPINLOCK_INIT("slab registry");
+static struct irq_lock slab_registry_lock = IRQ_LOCK_INIT("slab registry");
 
 _Static_assert(sizeof(struct slab) <= SLAB_HEADER_SIZE, "slab header too big");
 _Static_assert(offsetof(struct slab, used[3]) <= 64 && offsetof(struct slab_cache, empty) <= 64,
@@ -38,10 +38,10 @@ void slab_cache_init(struct slab_cache *c, const char *name, size_t size, size_t
 	c->per_slab = (unsigned)MIN((PAGE_SIZE - slab_first(c)) / c->stride,
 				    (size_t)SLAB_MAX_OBJECTS);
 	KASSERT(c->per_slab > 0);
-	spin_lock(&slab_registry_lock);
+	irq_lock(&slab_registry_lock);
 	c->next_cache = slab_caches;
 	slab_caches = c;
-	spin_unlock(&slab_registry_lock);
+	irq_unlock(&slab_registry_lock);
 }
 
 
@@ -87,7 +87,7 @@ static unsigned slab_div(const struct slab_cache *c, size_t off)
  * A cache has no lock, only a guard against re-entry.  Phobos runs one CPU
  * and no threads, and nothing allocates in an interrupt: the IDT holds
  * exceptions only, and slab pages are wired, so no fault lands inside a
- * cache operation.  A spinlock there was an out-of-line call pair (and cli,
+ * cache operation.  A irq lock there was an out-of-line call pair (and cli,
  * sti in the kernel) on every allocation and free, about as dear as the rest
  * of the fast path; the guard still turns a broken assumption into a panic
  * instead of a corrupt list.  A device interrupt that allocates would need
@@ -396,13 +396,13 @@ void slab_cache_destroy(struct slab_cache *c)
 		panic("slab_cache_destroy: %s still has %llu objects", c->name,
 		      (unsigned long long)c->in_use);
 	slab_cache_reclaim(c);
-	spin_lock(&slab_registry_lock);
+	irq_lock(&slab_registry_lock);
 	for (struct slab_cache **p = &slab_caches; *p != NULL; p = &(*p)->next_cache)
 		if (*p == c) {
 			*p = c->next_cache;
 			break;
 		}
-	spin_unlock(&slab_registry_lock);
+	irq_unlock(&slab_registry_lock);
 }
 
 /* Checks one slab; returns its in-use count. */

@@ -62,7 +62,7 @@ struct swap_freer {
 	uint64_t first, n;
 };
 
-static struct spinlock swap_lock = SPINLOCK_INIT("swap");
+static struct irq_lock swap_lock = IRQ_LOCK_INIT("swap");
 
 static struct {
 	bool ready;
@@ -106,16 +106,16 @@ static void swap_desc_free(void *ctx __unused, void *d)
 /* Tops the pool up to target descriptors, as far as memory allows. */
 static void swap_pool_fill(unsigned target)
 {
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	while (swap.npool < target) {
-		spin_unlock(&swap_lock);
+		irq_unlock(&swap_lock);
 		void *d = mm_malloc(BUDDY_DESC_SIZE);
-		spin_lock(&swap_lock);
+		irq_lock(&swap_lock);
 		if (d == NULL)
 			break;
 		swap_desc_free(NULL, d);
 	}
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 }
 
 static const struct buddy_ops swap_buddy_ops = {swap_desc_alloc, swap_desc_free, NULL};
@@ -299,7 +299,7 @@ static int swap_has_page(struct vm_pager *pager, uint64_t pindex, unsigned *afte
 	 * read sees the count the last pager call left) */
 	if (so->nslots == 0)
 		return 0;
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	uint32_t s = swap_slot_of(so, pindex);
 	if (s != 0 && after != NULL) {
 		unsigned k = 0;
@@ -308,7 +308,7 @@ static int swap_has_page(struct vm_pager *pager, uint64_t pindex, unsigned *afte
 			k++;
 		*after = k;
 	}
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	return s != 0;
 }
 
@@ -327,12 +327,12 @@ static int swap_io(bool write, struct vm_page **pages, unsigned n, uint64_t firs
 	for (unsigned i = 0; i < n; i++)
 		bufs[i] = swap_page_va(pages[i]);
 	int err = swap.dev.io(swap.dev.ctx, write, first, n, bufs);
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	if (err != 0)
 		swap.st.io_errors++;
 	else
 		*(write ? &swap.st.pages_written : &swap.st.pages_read) += n;
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	return err == -EBUSY ? -EBUSY : err != 0 ? -EIO : 0;
 }
 
@@ -348,10 +348,10 @@ static int swap_get_pages(struct vm_pager *pager, struct vm_page **pages, unsign
 	uint32_t slot[VM_PAGER_MAX_PAGES];
 
 	KASSERT(n >= 1 && n <= VM_PAGER_MAX_PAGES);
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	for (unsigned i = 0; i < n; i++)
 		slot[i] = swap_slot_of(so, pindex + i);
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	if (slot[0] == 0)
 		return -ENOENT;
 	for (unsigned i = 0; i < n;) {
@@ -447,9 +447,9 @@ static int swap_spare_get(struct swap_obj *so, uint64_t pindex, unsigned n, stru
 	unsigned keys = (unsigned)((pindex + n - 1) / SWAP_BLK_SLOTS - pindex / SWAP_BLK_SLOTS) + 1;
 
 	memset(sp, 0, sizeof(*sp));
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	uint64_t grow = so->nblks + keys > 2 * so->nbuckets ? 2 * so->nbuckets : 0;
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	if (grow != 0)
 		sp->hash = mm_malloc(grow * sizeof(*sp->hash));
 	for (unsigned i = 0; i < keys; i++) {
@@ -479,7 +479,7 @@ static int swap_put_pages(struct vm_pager *pager, struct vm_page **pages, unsign
 	swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
 	int err = swap_spare_get(so, pindex, n, &sp);
 	if (err == 0) {
-		spin_lock(&swap_lock);
+		irq_lock(&swap_lock);
 		err = swap_runs_alloc(n, runs, &nruns);
 		/* the pages are newer than what their slots hold: when the area
 		 * is short, those slots go first, so that a rewrite never needs
@@ -488,29 +488,29 @@ static int swap_put_pages(struct vm_pager *pager, struct vm_page **pages, unsign
 			swap_clear(so, pindex, pindex + n - 1);
 			err = swap_runs_alloc(n, runs, &nruns);
 		}
-		spin_unlock(&swap_lock);
+		irq_unlock(&swap_lock);
 	}
 	for (unsigned r = 0; err == 0 && r < nruns; r++) {
 		err = swap_io(true, pages + runs[r].off, runs[r].n, runs[r].first);
 		if (err < 0) {
 			/* the slots that failed are retired: handing them out again
 			 * would fail every later page-out that got them */
-			spin_lock(&swap_lock);
+			irq_lock(&swap_lock);
 			swap.inflight -= n;
 			swap_runs_release(runs, r);
 			swap_runs_release(runs + r + 1, nruns - r - 1);
 			swap.st.slots_lost += runs[r].n;
-			spin_unlock(&swap_lock);
+			irq_unlock(&swap_lock);
 			log_error("swap: slots %llu..%llu failed to write; retired",
 				  (unsigned long long)runs[r].first,
 				  (unsigned long long)(runs[r].first + runs[r].n - 1));
 		}
 	}
 	if (err == 0) {
-		spin_lock(&swap_lock);
+		irq_lock(&swap_lock);
 		swap.inflight -= n;
 		swap_record(so, pindex, n, runs, nruns, &sp);
-		spin_unlock(&swap_lock);
+		irq_unlock(&swap_lock);
 	}
 	swap_spare_put(&sp);
 	return err;
@@ -524,9 +524,9 @@ static void swap_free_range(struct vm_pager *pager, uint64_t pindex, uint64_t n)
 	/* a free in the middle of a run splits it: without a refill here, a
 	 * stream of rewrites between page-outs would drain the reserve */
 	swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	swap_clear(so, pindex, pindex + (n - 1));
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 }
 
 /*
@@ -583,7 +583,7 @@ static int swap_absorb(struct vm_pager *pager, struct vm_pager *from,
 		swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
 		if (src != dst && (sp.blk[0] = mm_malloc(sizeof(*sp.blk[0]))) == NULL)
 			return -ENOMEM;
-		spin_lock(&swap_lock);
+		irq_lock(&swap_lock);
 		/* blocks that keep slots stay in their chain: pos skips them */
 		struct swap_blk *blk = NULL;
 		while (bucket < src->nbuckets) {
@@ -596,13 +596,13 @@ static int swap_absorb(struct vm_pager *pager, struct vm_pager *from,
 			pos = 0;
 		}
 		if (blk == NULL) {
-			spin_unlock(&swap_lock);
+			irq_unlock(&swap_lock);
 			swap_spare_put(&sp);
 			return 0;
 		}
 		if (!swap_blk_absorb(dst, src, blk, hides, ctx, &sp))
 			pos++;
-		spin_unlock(&swap_lock);
+		irq_unlock(&swap_lock);
 		swap_spare_put(&sp);
 	}
 }
@@ -615,7 +615,7 @@ static void swap_dealloc(struct vm_pager *pager)
 	 * whole object split many runs, more than the reserve could cover */
 	for (uint64_t i = 0;;) {
 		swap_pool_fill(SWAP_DESC_RESERVE + SWAP_DESC_PUT);
-		spin_lock(&swap_lock);
+		irq_lock(&swap_lock);
 		while (i < so->nbuckets && so->hash[i] == NULL)
 			i++;
 		if (i == so->nbuckets)
@@ -623,13 +623,13 @@ static void swap_dealloc(struct vm_pager *pager)
 		struct swap_freer f = {0, 0};
 		swap_blk_clear(so, so->hash[i], 0, UINT64_MAX, &f);
 		swap_freer_flush(&f);
-		spin_unlock(&swap_lock);
+		irq_unlock(&swap_lock);
 	}
 	KASSERT(so->nblks == 0 && so->nslots == 0);
 	*(so->prev != NULL ? &so->prev->next : &swap.objs) = so->next;
 	if (so->next != NULL)
 		so->next->prev = so->prev;
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	mm_mfree(so->hash);
 	mm_mfree(so);
 }
@@ -661,12 +661,12 @@ struct vm_pager *swap_pager_alloc(void)
 	so->pager.priv = so;
 	so->hash = hash;
 	so->nbuckets = SWAP_HASH_MIN;
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	so->next = swap.objs;
 	if (so->next != NULL)
 		so->next->prev = so;
 	swap.objs = so;
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	return &so->pager;
 }
 
@@ -763,7 +763,7 @@ int swap_init(const struct swap_dev *dev, const void *header_page)
 
 void swap_shutdown(void)
 {
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	KASSERT(swap.objs == NULL && swap.inflight == 0);
 	if (swap.slots.tree.root != NULL)
 		buddy_destroy(&swap.slots);
@@ -773,7 +773,7 @@ void swap_shutdown(void)
 		mm_mfree(d);
 	}
 	memset(&swap, 0, sizeof(swap));
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 }
 
 bool swap_enabled(void)
@@ -783,10 +783,10 @@ bool swap_enabled(void)
 
 void swap_pager_stats(struct swap_stats *out)
 {
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	*out = swap.st;
 	out->slots_used = swap.ready ? swap.slots.allocated_bytes : 0;
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 }
 
 /* Checks one object's blocks, marking each slot in seen; returns its slots. */
@@ -832,10 +832,10 @@ void swap_pager_check(void)
 	/* without memory for the bitmap, the check of duplicates is skipped */
 	uint8_t *seen = swap.ready ? mm_malloc(swap.last_page / 8 + 1) : NULL;
 
-	spin_lock(&swap_lock);
+	irq_lock(&swap_lock);
 	if (!swap.ready) {
 		KASSERT(swap.objs == NULL);
-		spin_unlock(&swap_lock);
+		irq_unlock(&swap_lock);
 		return;
 	}
 	buddy_check(&swap.slots);
@@ -854,6 +854,6 @@ void swap_pager_check(void)
 		      "lost",
 		      (unsigned long long)swap.slots.allocated_bytes, (unsigned long long)recorded,
 		      (unsigned long long)swap.inflight, (unsigned long long)swap.st.slots_lost);
-	spin_unlock(&swap_lock);
+	irq_unlock(&swap_lock);
 	mm_mfree(seen);
 }

@@ -34,7 +34,7 @@ int vm_map_init(struct vm_map *map, struct pmap *pmap, vaddr_t start, vm_size_t 
 	map->start = start;
 	map->end = start + size;
 	map->pmap = pmap;
-	spin_init(&map->lock, "vm_map");
+	irq_lock_init(&map->lock, "vm_map");
 	avl_init(&map->entries, vm_map_key);
 	/* largest block 2^40: a terabyte per allocation is plenty */
 	return buddy_init(&map->space, start, size, PAGE_SHIFT, 40, &vm_map_buddy_ops);
@@ -88,7 +88,7 @@ static int vm_map_take(struct vm_map *map, bool fixed, vaddr_t addr, vm_size_t s
 
 	if (!vm_map_size_ok(size) || (fixed && !IS_ALIGNED(addr, PAGE_SIZE)))
 		return -EINVAL;
-	spin_lock(&map->lock);
+	irq_lock(&map->lock);
 	if (!fixed)
 		err = buddy_alloc(&map->space, size, 0, &addr);
 	else if (kind == VM_ENTRY_RESERVED)
@@ -102,7 +102,7 @@ static int vm_map_take(struct vm_map *map, bool fixed, vaddr_t addr, vm_size_t s
 			buddy_free(&map->space, addr);
 		err = -ENOMEM;
 	}
-	spin_unlock(&map->lock);
+	irq_unlock(&map->lock);
 	return err;
 }
 
@@ -161,7 +161,7 @@ int vm_map_insert_object_at(struct vm_map *map, vaddr_t addr, struct vm_object *
  * space.  vm_map_drop_done finishes it once the lock is dropped. */
 static void vm_map_drop(struct vm_map *map, struct vm_map_entry *e)
 {
-	spin_assert_held(&map->lock);
+	irq_lock_assert_held(&map->lock);
 	pmap_remove(map->pmap, e->start, e->end);
 	avl_remove(&map->entries, &e->node);
 	if (e->kind == VM_ENTRY_RESERVED)
@@ -181,9 +181,9 @@ static void vm_map_drop_done(struct vm_map_entry *e)
 
 static void vm_map_release_entry(struct vm_map *map, struct vm_map_entry *e)
 {
-	spin_lock(&map->lock);
+	irq_lock(&map->lock);
 	vm_map_drop(map, e);
-	spin_unlock(&map->lock);
+	irq_unlock(&map->lock);
 	vm_map_drop_done(e);
 }
 
@@ -234,7 +234,7 @@ int vm_map_allocate(struct vm_map *map, vm_size_t size, vm_prot_t prot, vaddr_t 
 
 static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_size_t size)
 {
-	spin_lock(&map->lock);
+	irq_lock(&map->lock);
 	struct vm_map_entry *e = vm_map_entry_at(map, addr);
 	int err = 0;
 	if (addr < map->start || addr >= map->end)
@@ -247,7 +247,7 @@ static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_si
 		err = -EINVAL;
 	if (err == 0)
 		vm_map_drop(map, e);
-	spin_unlock(&map->lock);
+	irq_unlock(&map->lock);
 	if (err == 0)
 		vm_map_drop_done(e);
 	return err;
@@ -256,16 +256,16 @@ static int vm_map_release(struct vm_map *map, vaddr_t addr, bool reserved, vm_si
 void vm_map_remove_all(struct vm_map *map)
 {
 	for (;;) {
-		spin_lock(&map->lock);
+		irq_lock(&map->lock);
 		struct avl_node *n = avl_find_le(&map->entries, UINT64_MAX);
 		struct vm_map_entry *e = n ? container_of(n, struct vm_map_entry, node) : NULL;
 		if (e == NULL) {
-			spin_unlock(&map->lock);
+			irq_unlock(&map->lock);
 			return;
 		}
 		KASSERT(e->kind != VM_ENTRY_SUBMAP);
 		vm_map_drop(map, e);
-		spin_unlock(&map->lock);
+		irq_unlock(&map->lock);
 		vm_map_drop_done(e);
 	}
 }
@@ -286,14 +286,14 @@ static int vm_map_lookup_ref(struct vm_map *map, vaddr_t va, struct vm_map_entry
 {
 	if (va < map->start || va >= map->end)
 		return -ERANGE;
-	spin_lock(&map->lock);
+	irq_lock(&map->lock);
 	struct vm_map_entry *e = vm_map_entry_at(map, va);
 	if (e != NULL) {
 		*out = *e;
 		if (ref && e->kind == VM_ENTRY_OBJECT)
 			vm_object_reference(e->object);
 	}
-	spin_unlock(&map->lock);
+	irq_unlock(&map->lock);
 	if (e == NULL)
 		return -ENOENT;
 	return out->kind == VM_ENTRY_SUBMAP ? vm_map_lookup_ref(out->submap, va, out, ref) : 0;
@@ -337,12 +337,12 @@ int vm_map_create_submap(struct vm_map *parent, vaddr_t *addr, vm_size_t size, b
 
 int vm_map_remove_submap(struct vm_map *parent, struct vm_map *sub)
 {
-	spin_lock(&parent->lock);
+	irq_lock(&parent->lock);
 	struct vm_map_entry *e = vm_map_entry_at(parent, sub->start);
 	int err = e == NULL || e->kind != VM_ENTRY_SUBMAP || e->submap != sub ? -ENOENT
 		  : sub->entries.count != 0					   ? -EBUSY
 										   : 0;
-	spin_unlock(&parent->lock);
+	irq_unlock(&parent->lock);
 	if (err < 0)
 		return err;
 	buddy_destroy(&sub->space);
@@ -419,16 +419,16 @@ int vm_map_advise(struct vm_map *map, vaddr_t addr, vm_size_t size, unsigned adv
 
 int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vaddr_t *out)
 {
-	spin_lock(&src->lock);
+	irq_lock(&src->lock);
 	struct vm_map_entry *e = vm_map_entry_at(src, addr);
 	if (e == NULL || e->start != addr || e->kind != VM_ENTRY_OBJECT) {
-		spin_unlock(&src->lock);
+		irq_unlock(&src->lock);
 		return -ENOENT;
 	}
 	struct vm_object *shared = e->object;
 	struct vm_object *mine = vm_object_shadow(shared);
 	if (mine == NULL) {
-		spin_unlock(&src->lock);
+		irq_unlock(&src->lock);
 		return -ENOMEM;
 	}
 	/* the entry's reference on the shared object moves to its new shadow */
@@ -436,7 +436,7 @@ int vm_map_copy_entry(struct vm_map *src, vaddr_t addr, struct vm_map *dst, vadd
 	e->flags |= MAP_ENTRY_COW;
 	struct vm_map_entry copy = *e;
 	pmap_protect(src->pmap, e->start, e->end, (vm_prot_t)(e->prot & ~VM_PROT_WRITE));
-	spin_unlock(&src->lock);
+	irq_unlock(&src->lock);
 
 	vm_object_reference(shared);
 	struct vm_object *theirs = vm_object_shadow(shared);
@@ -491,13 +491,13 @@ void vm_map_check(struct vm_map *map)
 {
 	struct vm_map_walk w = {map, map->start, 0};
 
-	spin_lock(&map->lock);
+	irq_lock(&map->lock);
 	buddy_check(&map->space);
 	avl_check(&map->entries);
 	vm_map_check_at(&w, map->entries.root);
 	/* every allocated or reserved byte of space belongs to an entry */
 	bool same = w.bytes == map->space.allocated_bytes + map->space.reserved_bytes;
-	spin_unlock(&map->lock);
+	irq_unlock(&map->lock);
 	if (!same)
 		panic("vm_map_check: entries cover %llu bytes, the space allocator %llu",
 		      (unsigned long long)w.bytes,

@@ -51,7 +51,7 @@ struct vm_map {
 	struct pmap *pmap;      /* (c) */
 	struct buddy space;     /* (m) */
 	struct avl_tree entries; /* (m) */
-	struct spinlock lock;
+	struct irq_lock lock;
 };
 
 int vm_map_init(struct vm_map *map, struct pmap *pmap, vaddr_t start, vm_size_t size);

@@ -37,16 +37,16 @@ struct vm_object *vm_object_allocate(vm_size_t size)
 	obj->id = ++next_id;
 	obj->root = VM_PAGE_NONE;
 	obj->around = 1;
-	spin_init(&obj->lock, "vm_object");
+	irq_lock_init(&obj->lock, "vm_object");
 	return obj;
 }
 
 void vm_object_reference(struct vm_object *obj)
 {
-	spin_lock(&obj->lock);
+	irq_lock(&obj->lock);
 	KASSERT(obj->ref_count > 0);
 	obj->ref_count++;
-	spin_unlock(&obj->lock);
+	irq_unlock(&obj->lock);
 }
 
 /* Frees every page of the subtree; the pages must be unmapped. */
@@ -70,10 +70,10 @@ static void vm_object_free_tree(uint32_t i)
 void vm_object_deallocate(struct vm_object *obj)
 {
 	while (obj != NULL) {
-		spin_lock(&obj->lock);
+		irq_lock(&obj->lock);
 		KASSERT(obj->ref_count > 0);
 		bool last = --obj->ref_count == 0;
-		spin_unlock(&obj->lock);
+		irq_unlock(&obj->lock);
 		if (!last)
 			return;
 		/* the last reference: write what a file must keep, free the pages,
@@ -270,14 +270,14 @@ static bool vm_object_insert_at(uint32_t *link, struct vm_page *m, uint32_t mi, 
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex)
 {
 	KASSERT(m->object == NULL && pindex < obj->size / PAGE_SIZE);
-	spin_lock(&obj->lock);
+	irq_lock(&obj->lock);
 	m->object = obj;
 	m->pindex = pindex;
 	m->tleft = m->tright = VM_PAGE_NONE;
 	uint32_t mi = vm_page_index(m);
 	vm_object_insert_at(&obj->root, m, mi, vm_object_prio_of(mi));
 	obj->resident++;
-	spin_unlock(&obj->lock);
+	irq_unlock(&obj->lock);
 }
 
 /* Sinks the node at *link (by rotations toward the higher-priority child) until it is a leaf, then unlinks it. */
@@ -305,12 +305,12 @@ static void vm_object_remove_at(uint32_t *link, struct vm_page *m)
 void vm_object_page_remove(struct vm_object *obj, struct vm_page *m)
 {
 	KASSERT(m->object == obj);
-	spin_lock(&obj->lock);
+	irq_lock(&obj->lock);
 	vm_object_remove_at(&obj->root, m);
 	m->object = NULL;
 	m->tleft = m->tright = VM_PAGE_NONE;
 	obj->resident--;
-	spin_unlock(&obj->lock);
+	irq_unlock(&obj->lock);
 }
 
 static uint64_t vm_object_check_at(struct vm_object *obj, uint32_t i, uint64_t lo, uint64_t hi,
@@ -330,10 +330,10 @@ static uint64_t vm_object_check_at(struct vm_object *obj, uint32_t i, uint64_t l
 
 void vm_object_check(struct vm_object *obj)
 {
-	spin_lock(&obj->lock);
+	irq_lock(&obj->lock);
 	uint64_t n = vm_object_check_at(obj, obj->root, 0, UINT64_MAX, UINT32_MAX);
 	uint64_t resident = obj->resident;
-	spin_unlock(&obj->lock);
+	irq_unlock(&obj->lock);
 	if (n != resident)
 		panic("vm_object_check: %llu pages in the treap, %llu counted",
 		      (unsigned long long)n, (unsigned long long)resident);

@@ -55,7 +55,7 @@ struct vm_object {
 	uint16_t around_wasted;    /* (o) those evicted unused, both decayed */
 	uint32_t nadvice;          /* (o) ranges in advice */
 	struct vm_advice_range *advice; /* (o) remembered advice, sorted, disjoint */
-	struct spinlock lock;
+	struct irq_lock lock;
 };
 
 /*

@@ -25,7 +25,7 @@ struct vm_list {
 	uint32_t head, tail;
 };
 
-static struct spinlock vm_page_lock = SPINLOCK_INIT("vm_page");
+static struct irq_lock vm_page_lock = IRQ_LOCK_INIT("vm_page");
 static struct vm_seg vm_segs[VM_PAGE_MAX_SEGS];
 static unsigned vm_nsegs;
 /* slice i = [i << vm_seg_shift, (i + 1) << vm_seg_shift) of physical
@@ -255,9 +255,9 @@ struct vm_page *vm_page_alloc_contig(unsigned order, unsigned flags)
 				break;
 			vm_low_memory_hook();
 		}
-		spin_lock(&vm_page_lock);
+		irq_lock(&vm_page_lock);
 		m = vm_alloc_locked(order, flags, &cached);
-		spin_unlock(&vm_page_lock);
+		irq_unlock(&vm_page_lock);
 	}
 	if (m == NULL)
 		return NULL;
@@ -290,10 +290,10 @@ void vm_page_free_contig(struct vm_page *m, unsigned order)
 	    (uint64_t)(m - s->pages) + n > s->npages)
 		panic("vm_page_free: %llx is not a block of order %u",
 		      (unsigned long long)vm_page_phys(m), order);
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	for (uint64_t i = 0; i < n; i++) {
 		if (m[i].queue != VM_Q_NONE || m[i].wire_count != 0 || m[i].md != 0) {
-			spin_unlock(&vm_page_lock);
+			irq_unlock(&vm_page_lock);
 			panic("vm_page_free: page %llx is %s (queue %u, wired %u)",
 			      (unsigned long long)vm_page_phys(&m[i]),
 			      m[i].queue == VM_Q_FREE ? "already free" : "in use", m[i].queue,
@@ -308,7 +308,7 @@ void vm_page_free_contig(struct vm_page *m, unsigned order)
 	vm_st.free += n;
 	vm_st.zone_free[s->zone] += n;
 	vm_block_free(m, order);
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 void vm_page_free(struct vm_page *m)
@@ -318,21 +318,21 @@ void vm_page_free(struct vm_page *m)
 
 void vm_page_wire(struct vm_page *m)
 {
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	KASSERT(m->queue != VM_Q_FREE && m->wire_count < UINT16_MAX);
 	if (m->wire_count++ == 0)
 		vm_st.wired++;
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 void vm_page_unwire(struct vm_page *m)
 {
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	if (m->wire_count == 0)
 		panic("vm_page_unwire: page %llx is not wired", (unsigned long long)vm_page_phys(m));
 	if (--m->wire_count == 0)
 		vm_st.wired--;
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 static void vm_dequeue_locked(struct vm_page *m)
@@ -348,12 +348,12 @@ static void vm_dequeue_locked(struct vm_page *m)
 
 static void vm_page_enqueue(struct vm_page *m, enum vm_queue q)
 {
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	vm_dequeue_locked(m);
 	m->queue = (uint8_t)q;
 	vm_list_push(&vm_queues[q], m);
 	vm_st.queued[q]++;
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 void vm_page_activate(struct vm_page *m)
@@ -374,9 +374,9 @@ void vm_page_cache(struct vm_page *m)
 
 void vm_page_dequeue(struct vm_page *m)
 {
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	vm_dequeue_locked(m);
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 struct vm_page *vm_page_queue_first(enum vm_queue q)
@@ -387,9 +387,9 @@ struct vm_page *vm_page_queue_first(enum vm_queue q)
 
 void vm_page_stats(struct vm_stats *out)
 {
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	*out = vm_st;
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 uint64_t vm_page_free_count(void)
@@ -410,9 +410,9 @@ void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(vo
 
 void vm_page_set_reserve(uint64_t pages)
 {
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	vm_reserve = pages;
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 static enum vm_zone vm_zone_of_pa(paddr_t pa)
@@ -532,7 +532,7 @@ void vm_page_check(void)
 {
 	uint64_t free = 0, zfree[VM_NZONES] = {0}, queued[VM_NQUEUES] = {0}, wired = 0, marked = 0;
 
-	spin_lock(&vm_page_lock);
+	irq_lock(&vm_page_lock);
 	for (int z = 0; z < VM_NZONES; z++)
 		for (unsigned o = 0; o <= VM_PAGE_MAX_ORDER; o++) {
 			uint32_t prev = VM_PAGE_NONE;
@@ -563,7 +563,7 @@ void vm_page_check(void)
 	KASSERT(free == vm_st.free && marked == free && wired == vm_st.wired);
 	for (int q = VM_Q_ACTIVE; q < VM_NQUEUES; q++)
 		KASSERT(queued[q] == vm_st.queued[q]);
-	spin_unlock(&vm_page_lock);
+	irq_unlock(&vm_page_lock);
 }
 
 void vm_page_report(void)

@@ -70,28 +70,28 @@ uint64_t clock_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void spin_init(struct spinlock *l, const char *name)
+void irq_lock_init(struct irq_lock *l, const char *name)
 {
 	l->locked = 0;
 	l->saved_flags = 0;
 	l->name = name;
 }
 
-void spin_lock(struct spinlock *l)
+void irq_lock(struct irq_lock *l)
 {
 	if (l->locked)
-		panic("spin_lock: %s already held (single-threaded host: deadlock)", l->name);
+		panic("irq_lock: %s already held (single-threaded host: deadlock)", l->name);
 	l->locked = 1;
 }
 
-void spin_unlock(struct spinlock *l)
+void irq_unlock(struct irq_lock *l)
 {
 	if (!l->locked)
-		panic("spin_unlock: %s not held", l->name);
+		panic("irq_unlock: %s not held", l->name);
 	l->locked = 0;
 }
 
-bool spin_held(const struct spinlock *l)
+bool irq_lock_held(const struct irq_lock *l)
 {
 	return l->locked != 0;
 }

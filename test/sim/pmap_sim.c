@@ -278,6 +278,6 @@ void pmap_sim_check(void)
 
 void pmap_sim_after_panic(void)
 {
-	if (spin_held(&pmap_lock))
-		spin_unlock(&pmap_lock);
+	if (irq_lock_held(&pmap_lock))
+		irq_unlock(&pmap_lock);
 }

@@ -29,7 +29,7 @@ struct pmap_reserve {
 typedef bool (*pmap_leaf_fn)(struct pmap *pmap, uint64_t *e, vaddr_t va, vm_prot_t prot,
 			     struct pmap_flush *fl);
 
-struct spinlock pmap_lock = SPINLOCK_INIT("pmap");
+struct irq_lock pmap_lock = IRQ_LOCK_INIT("pmap");
 static struct pmap pmap_kernel_store;				     /* (p) */
 static struct pmap pmap_users = {.next = &pmap_users, .prev = &pmap_users}; /* (p) list head */
 static struct pmap *pmap_current = &pmap_kernel_store;		     /* (p) */
@@ -321,7 +321,7 @@ static void pmap_range(struct pmap *pmap, vaddr_t start, vaddr_t end, pmap_leaf_
 
 	KASSERT(IS_ALIGNED(start | end, PAGE_SIZE) && start <= end);
 	KASSERT(start == end || end <= PMAP_USER_END || start >= PMAP_KERNEL_START);
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	for (uint64_t left = (end - start) >> PAGE_SHIFT; left > 0;) {
 		int low = pmap_descend(pmap, start, 0, NULL, path);
 		uint64_t n;
@@ -338,7 +338,7 @@ static void pmap_range(struct pmap *pmap, vaddr_t start, vaddr_t end, pmap_leaf_
 		left -= n;
 	}
 	pmap_flush_run(&fl);
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 }
 
 void pmap_remove(struct pmap *pmap, vaddr_t start, vaddr_t end)
@@ -412,10 +412,10 @@ int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsign
 	uint64_t *path[4];
 	int err;
 
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	int low = pmap_reserve(pmap, va, 0, path, &res);
 	if (low < 0) {
-		spin_unlock(&pmap_lock);
+		irq_unlock(&pmap_lock);
 		return -ENOMEM;
 	}
 	if (low != 0 && (*path[low] & PTE_PS))
@@ -425,7 +425,7 @@ int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsign
 	struct pmap_pv *pv = pmap_enter_pv(pmap, va, m, old_m, &err);
 	if (err < 0) {
 		pmap_unreserve(&res);
-		spin_unlock(&pmap_lock);
+		irq_unlock(&pmap_lock);
 		return err;
 	}
 	if (low != 0) /* the path lacked tables: link the reserved ones */
@@ -446,7 +446,7 @@ int pmap_enter(struct pmap *pmap, vaddr_t va, paddr_t pa, vm_prot_t prot, unsign
 		pmap->resident++;
 	}
 	pmap->wired += (pte & PMAP_PTE_WIRED) != 0;
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	return 0;
 }
 
@@ -455,10 +455,10 @@ bool pmap_install(struct pmap *pmap, vaddr_t va, int level, uint64_t pte)
 	struct pmap_reserve res;
 	uint64_t *path[4];
 
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	int low = pmap_reserve(pmap, va, level, path, &res);
 	if (low < 0) {
-		spin_unlock(&pmap_lock);
+		irq_unlock(&pmap_lock);
 		return false;
 	}
 	if (low != level && (*path[low] & PTE_PS))
@@ -475,7 +475,7 @@ bool pmap_install(struct pmap *pmap, vaddr_t va, int level, uint64_t pte)
 		pmap_ptp_count(path[level], 1);
 		pmap->resident += level == 0;
 	}
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	return true;
 }
 
@@ -483,10 +483,10 @@ bool pmap_leaf(struct pmap *pmap, vaddr_t va, uint64_t *pte, int *level)
 {
 	uint64_t *path[4];
 
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	*level = pmap_descend(pmap, va, 0, NULL, path);
 	*pte = *path[*level];
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	return (*pte & PTE_P) != 0; /* present at a higher level means a large page */
 }
 
@@ -520,16 +520,16 @@ int pmap_kernel_prealloc(vaddr_t start, vaddr_t end)
 	uint64_t *path[4];
 
 	KASSERT(start >= PMAP_KERNEL_START && start < end);
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	for (unsigned slot = PTE_INDEX(start, 3); slot <= PTE_INDEX(end - 1, 3); slot++) {
 		vaddr_t va = pmap_canonical((vaddr_t)slot << PTE_SHIFT(3));
 		if (pmap_reserve(&pmap_kernel_store, va, 2, path, &res) < 0) {
-			spin_unlock(&pmap_lock);
+			irq_unlock(&pmap_lock);
 			return -ENOMEM;
 		}
 		pmap_descend(&pmap_kernel_store, va, 2, &res, path);
 	}
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	return 0;
 }
 
@@ -544,11 +544,11 @@ int pmap_create(struct pmap **out)
 
 	if (p == NULL)
 		return -ENOMEM;
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	KASSERT(pmap_early_alloc == NULL);
 	p->pml4 = pmap_ptp_alloc();
 	if (p->pml4 == 0) {
-		spin_unlock(&pmap_lock);
+		irq_unlock(&pmap_lock);
 		DELETE(p);
 		return -ENOMEM;
 	}
@@ -558,7 +558,7 @@ int pmap_create(struct pmap **out)
 	p->prev = &pmap_users;
 	p->next->prev = p;
 	pmap_users.next = p;
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	*out = p;
 	return 0;
 }
@@ -574,7 +574,7 @@ static void pmap_activate_locked(struct pmap *pmap)
 void pmap_destroy(struct pmap *pmap)
 {
 	KASSERT(pmap != &pmap_kernel_store);
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	struct vm_page *m = pmap_ptp(pmap->pml4);
 	if (pmap->resident != 0 || m->pindex != 0)
 		panic("pmap_destroy: %llu mappings remain", (unsigned long long)pmap->resident);
@@ -583,23 +583,23 @@ void pmap_destroy(struct pmap *pmap)
 	pmap->prev->next = pmap->next;
 	pmap->next->prev = pmap->prev;
 	pmap_ptp_free(m);
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	DELETE(pmap);
 }
 
 void pmap_set_table_cap(struct pmap *pmap, uint64_t tables)
 {
 	KASSERT(pmap != &pmap_kernel_store);
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	pmap->tables_max = tables;
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 }
 
 void pmap_activate(struct pmap *pmap)
 {
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	pmap_activate_locked(pmap);
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 }
 
 void *pmap_map_mmio(paddr_t pa, size_t size)
@@ -715,12 +715,12 @@ void pmap_check(void)
 {
 	struct pmap_census total = {0, 0, 0};
 
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	pmap_check_one(&pmap_kernel_store, &total);
 	for (struct pmap *p = pmap_users.next; p != &pmap_users; p = p->next) {
 		KASSERT(p->next->prev == p && p->prev->next == p);
 		pmap_check_one(p, &total);
 	}
 	pmap_pv_check_pool(total.managed);
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 }

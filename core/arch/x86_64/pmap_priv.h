@@ -116,7 +116,7 @@ void pmap_check(void);
  * removes the present 4 KiB leaf e of va and flushes the TLB for it.
  */
 struct pmap_pv;
-extern struct spinlock pmap_lock;
+extern struct irq_lock pmap_lock;
 struct pmap_pv *pmap_pv_alloc(void);
 void pmap_pv_free(struct pmap_pv *pv);
 void pmap_pv_link(struct vm_page *m, struct pmap_pv *pv, struct pmap *pmap, vaddr_t va);

@@ -148,17 +148,17 @@ static bool pmap_page_test(struct vm_page *m, uint64_t bits)
 {
 	bool any = false;
 
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL && !any; pv = pv->next)
 		any = (*pmap_pv_pte(pv) & bits) != 0;
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	return any;
 }
 
 /* Clears bits in every mapping of m; the TLB must not keep the old ones. */
 static void pmap_page_clear(struct vm_page *m, uint64_t bits)
 {
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL; pv = pv->next) {
 		uint64_t *e = pmap_pv_pte(pv), old = *e;
 		if (old & bits) {
@@ -166,7 +166,7 @@ static void pmap_page_clear(struct vm_page *m, uint64_t bits)
 			pmap_invalidate(pv->pmap, pv->va, old);
 		}
 	}
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 }
 
 bool pmap_is_referenced(struct vm_page *m)
@@ -196,20 +196,20 @@ void pmap_page_protect_ro(struct vm_page *m)
 
 void pmap_page_remove_all(struct vm_page *m)
 {
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	for (struct pmap_pv *pv; (pv = pmap_pv_head(m)) != NULL;)
 		pmap_remove_leaf(pv->pmap, pmap_pv_pte(pv), pv->va);
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 }
 
 unsigned pmap_page_mapcount(struct vm_page *m)
 {
 	unsigned n = 0;
 
-	spin_lock(&pmap_lock);
+	irq_lock(&pmap_lock);
 	for (struct pmap_pv *pv = pmap_pv_head(m); pv != NULL; pv = pv->next)
 		n++;
-	spin_unlock(&pmap_lock);
+	irq_unlock(&pmap_lock);
 	return n;
 }
 
