@@ -870,6 +870,38 @@ static void test_big_disk(void **state)
 	assert_true(seen(0x28));
 }
 
+/*
+ * A hub with one TT per port turns them on through alternate setting 1 of
+ * its interface: found only for bDeviceProtocol 2 and an alternate setting
+ * 1 of the same interface with protocol 2.
+ */
+static void test_hub_multi_tt(void **state)
+{
+	static const uint8_t config[] = {9, 2, 43, 0, 1, 1, 0, 0xe0, 0,
+					 9, 4, 0, 0, 1, 9, 0, 1, 0, /* alt 0, single TT */
+					 7, 5, 0x81, 3, 1, 0, 12,
+					 9, 4, 0, 1, 1, 9, 0, 2, 0, /* alt 1, one TT per port */
+					 7, 5, 0x81, 3, 1, 0, 12};
+	struct usb_dev *d = calloc(1, sizeof(*d));
+
+	memcpy(d->config, config, sizeof(config));
+	d->config_len = sizeof(config);
+	d->desc[6] = 2;
+	assert_int_equal(usb_hub_multi_tt_iface(d, 9), 0);
+	d->desc[6] = 1; /* a single-TT hub */
+	assert_int_equal(usb_hub_multi_tt_iface(d, 9), -1);
+	d->desc[6] = 2;
+	d->config[32] = 1; /* the alternate setting's protocol is not multi-TT */
+	assert_int_equal(usb_hub_multi_tt_iface(d, 9), -1);
+	d->config[32] = 2;
+	d->config[28] = 2; /* alternate setting 2 is no multi-TT setting */
+	assert_int_equal(usb_hub_multi_tt_iface(d, 9), -1);
+	d->config[28] = 1;
+	d->config_len = 27; /* the alternate setting cut off */
+	assert_int_equal(usb_hub_multi_tt_iface(d, 9), -1);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -891,6 +923,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_lost, give_back),
 	    cmocka_unit_test_teardown(test_unplug, give_back),
 	    cmocka_unit_test_teardown(test_big_disk, give_back),
+	    cmocka_unit_test(test_hub_multi_tt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

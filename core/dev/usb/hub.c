@@ -148,6 +148,19 @@ int usb_hub_port_reset(struct usb_dev *hub, unsigned port)
 	return hub_port_reset(&h, port, false, &speed);
 }
 
+int usb_hub_multi_tt_iface(const struct usb_dev *d, size_t iface_off)
+{
+	size_t off = iface_off;
+	const uint8_t *alt;
+
+	if (d->desc[6] != 2)
+		return -1;
+	while ((alt = usb_config_next(d, &off, USB_DESC_INTERFACE)) != NULL)
+		if (alt[0] >= 9 && alt[2] == d->config[iface_off + 2] && alt[3] == 1 && alt[7] == 2)
+			return alt[2];
+	return -1;
+}
+
 int usb_hub_attach(struct usb_dev *d, size_t iface_off)
 {
 	bool super = d->speed >= USB_SPEED_SUPER;
@@ -161,10 +174,17 @@ int usb_hub_attach(struct usb_dev *d, size_t iface_off)
 	int err = usb_control(d, &s, desc, &got);
 	if (err == 0 && (got < 7 || desc[2] == 0))
 		err = -EIO;
-	/* wHubCharacteristics bits 6:5: TT think time; bDeviceProtocol 2: one TT per port */
-	struct usb_hub_info info = {desc[2], (uint8_t)(desc[3] >> 5 & 3), d->desc[6] == 2};
+	/* wHubCharacteristics bits 6:5: TT think time.  A multi-TT hub runs
+	 * one TT for all its ports until its alternate setting is chosen */
+	int mtt = usb_hub_multi_tt_iface(d, iface_off);
+	struct usb_hub_info info = {desc[2], (uint8_t)(desc[3] >> 5 & 3), mtt >= 0};
 	if (err == 0)
 		err = usb_configure(d, NULL, 0, &info);
+	struct usb_setup alt = {USB_RECIP_INTERFACE, USB_REQ_SET_INTERFACE, 1, (uint16_t)mtt, 0};
+	if (err == 0 && mtt >= 0 && usb_control(d, &alt, NULL, NULL) < 0)
+		log_error("usb_hub: %s: its one-TT-per-port setting refused: full- and low-speed "
+			  "devices behind it may see split transactions go wrong",
+			  d->name);
 	struct usb_setup depth = {USB_TYPE_CLASS, HUB_REQ_SET_DEPTH, (uint16_t)d->depth, 0, 0};
 	if (err == 0 && super)
 		err = usb_control(d, &depth, NULL, NULL);

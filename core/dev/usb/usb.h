@@ -39,6 +39,7 @@
 #define USB_REQ_SET_FEATURE 3
 #define USB_REQ_GET_DESCRIPTOR 6
 #define USB_REQ_SET_CONFIGURATION 9
+#define USB_REQ_SET_INTERFACE 11
 #define USB_DESC_DEVICE 1
 #define USB_DESC_CONFIG 2
 #define USB_DESC_INTERFACE 4
@@ -145,6 +146,10 @@ int usb_dev_attach(struct usb_dev *d);
 
 /* Class drivers: each returns -ENODEV when the interface is not its kind. */
 int usb_hub_attach(struct usb_dev *d, size_t iface_off);
+/* The number of the hub interface at iface_off when the hub has one TT
+ * per port (bDeviceProtocol 2) and the interface an alternate setting 1
+ * with protocol 2 that turns them on (USB 2.0, 11.23.1); else -1. */
+int usb_hub_multi_tt_iface(const struct usb_dev *d, size_t iface_off);
 int usb_msc_attach(struct usb_dev *d, size_t iface_off);
 /*
  * For the host controller's recovery of a device behind a hub: whether
