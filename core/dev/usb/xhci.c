@@ -86,8 +86,11 @@
 #define XHCI_HANDOFF_US 1000000
 #define XHCI_RESET_US 1000000
 #define XHCI_PORT_RESET_US 500000
-/* USB 3 links retrain after the controller reset: no port counts as empty before this */
-#define XHCI_CONNECT_US 150000
+/* No port counts as empty before this after the controller reset: USB 3
+ * links retrain, and a USB 2 device on a port powered anew attaches up to
+ * 100 ms after its power is good (USB 2.0 7.1.7.3, TSIGATT).  A stick there
+ * from the start waits for it too, once per boot */
+#define XHCI_CONNECT_US 500000
 
 static uint32_t xhci_rd(volatile uint8_t *base, unsigned off)
 {
