@@ -5,8 +5,10 @@
  */
 #include "core/mm/malloc.h"
 #include "core/mm/vm_object.h"
+#include "core/mm/vm_pageout.h"
 
 #define VM_AROUND_MEMORY 64 /* used + wasted halve when they reach it */
+#define VM_AROUND_PLENTY 8  /* times the scanner's target (1/32 of memory) */
 
 /*
  * The ranges of obj with [first, end) cut out of them, and advice over
@@ -109,8 +111,16 @@ void vm_object_around_used(struct vm_object *o)
 {
 	o->around_used++;
 	vm_around_decay(o);
-	if (o->around_used >= 3 * o->around_wasted)
-		o->around = (uint16_t)MIN(o->around + 1, VM_OBJECT_AHEAD);
+	if (o->around_used < 3 * o->around_wasted)
+		return;
+	/* while a quarter of memory is free a page read along evicts nothing
+	 * and the window may double; once memory is full a page read along
+	 * evicts another, and the unused ones show up only when they are
+	 * evicted in turn, so it grows by one page at a time */
+	unsigned grown = vm_page_available_count() > VM_AROUND_PLENTY * vm_wm.target
+				 ? 2u * o->around + 1
+				 : o->around + 1u;
+	o->around = (uint16_t)MIN(grown, VM_OBJECT_AHEAD);
 }
 
 void vm_object_around_wasted(struct vm_object *o)

@@ -120,7 +120,8 @@ enum vm_advice vm_object_advice(const struct vm_object *top, uint64_t pindex);
  * under the advice for pindex (vm_object_advice): none under RANDOM; VM_OBJECT_AHEAD when the
  * faults walk o in order or under SEQUENTIAL; else o's read-around window.
  * The window grows while at least three quarters of the pages read around
- * are used before they are evicted, and shrinks while fewer are: a page
+ * are used before they are evicted (doubling while a quarter of memory is
+ * free, by one page once it is full), and halves while fewer are: a page
  * read along costs a read and the eviction of another, so it must be used
  * far more often than not to pay.  A closed window reads one page along
  * with a fault within VM_OBJECT_AHEAD pages of the last read, so that it

@@ -834,6 +834,36 @@ static void test_advice(void **state)
 	expect_pages_back();
 }
 
+/*
+ * The file_map bench's walk (p -> 5p + 15, every page once) over pages in
+ * swap while most of memory is free: pages read around a fault are all
+ * used sooner or later, so the window opens wide and no page is read
+ * twice.
+ */
+static void test_read_around_walk(void **state)
+{
+	struct ws w;
+	const uint64_t n = ADV_PAGES / 4;
+
+	swap_open();
+	ws_start(&w, n);
+	for (uint64_t p = 0; p < n; p++)
+		assert_int_equal(ws_touch(&w, p, true), 0);
+	assert_int_equal(vm_map_advise(&w.map, w.va, n * PAGE_SIZE, VM_ADVICE_DONTNEED), 0);
+	uint64_t major = vm_cnt.faults_major, pageins = vm_cnt.pageins;
+	for (uint64_t i = 0, p = 0; i < n; i++, p = (5 * p + 15) % n)
+		assert_int_equal(ws_touch(&w, p, false), 0);
+	printf("# walk over %llu pages with memory free: %llu faults, %llu pages read\n",
+	       (unsigned long long)n, (unsigned long long)(vm_cnt.faults_major - major),
+	       (unsigned long long)(vm_cnt.pageins - pageins));
+	assert_int_equal(vm_cnt.pageins - pageins, n);
+	assert_true((vm_cnt.faults_major - major) * 6 <= n);
+	check_all(&w);
+	ws_close(&w);
+	swap_shutdown();
+	expect_pages_back();
+}
+
 /* Without swap, DONTNEED keeps what it cannot write: no byte is lost. */
 static void test_dontneed_without_swap(void **state)
 {
@@ -1023,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_replacement_zipf),
 		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_dontneed_without_swap),
+		cmocka_unit_test(test_read_around_walk),
 		cmocka_unit_test(test_advice_ranges),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
