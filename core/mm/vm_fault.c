@@ -10,7 +10,9 @@
  * Read-ahead: the pager says how many following pages lie next to the
  * wanted one on its store; those that are not resident come in the same
  * request and wait on the inactive queue, as many as the object's advice
- * and read-around window allow (vm_object_read_around).
+ * and read-around window allow (vm_object_read_around); out of order, up
+ * to half of the window comes from just before the fault, where the store
+ * holds those pages next to it.
  * Memory: a fault runs the scanner when free memory is low, and once more
  * when an allocation fails; then it gives up with -ENOMEM.
  */
@@ -37,36 +39,46 @@ static struct vm_page *vm_fault_page_alloc(unsigned flags)
 }
 
 /*
- * Reads pindex of o, and up to `after` following pages that are not
- * resident, from o's pager.  *out is the page at pindex, active when a
+ * Reads pindex of o with up to `behind` pages before it and `after`
+ * pages after it that are not resident, from o's pager, in one request;
+ * the caller has checked that the pages behind are not resident and lie
+ * next to pindex on the store.  *out is the page at pindex, active when a
  * fault wants it; the others go inactive.  Returns the pages read.
  */
-static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after, bool fault,
-			   struct vm_page **out)
+static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned behind, unsigned after,
+			   bool fault, struct vm_page **out)
 {
-	struct vm_page *run[VM_PAGER_MAX_PAGES];
-	unsigned n = 0;
+	struct vm_page *run[VM_PAGER_MAX_PAGES], *m;
+	unsigned got = 0;
 
 	after = (unsigned)MIN(after, o->size / PAGE_SIZE - 1 - pindex);
-	for (; n <= after; n++) {
-		/* read-ahead only from memory that is there for the taking; in a
-		 * shadow only what the store holds, since a hole there is not a
-		 * zero page but the backing object's data */
-		if (n > 0 && (vm_object_page_lookup(o, pindex + n) != NULL ||
-			      vm_page_available_count() < vm_wm.low ||
-			      (o->backing != NULL && vm_pager_has_page(o, pindex + n, NULL) != 1)))
-			break;
-		struct vm_page *m = n == 0 && fault ? vm_fault_page_alloc(VM_ALLOC_PAGEABLE)
-						    : vm_page_alloc(VM_ALLOC_PAGEABLE);
-		if (m == NULL)
-			break;
-		m->flags |= VM_PAGE_BUSY | (n > 0 ? VM_PAGE_AROUND : 0);
-		vm_object_page_insert(o, m, pindex + n);
-		run[n] = m;
-	}
-	if (n == 0)
+	behind = MIN(behind, VM_PAGER_MAX_PAGES - 1 - after);
+	/* read-around only from memory that is there for the taking */
+	while (got < behind && vm_page_available_count() >= vm_wm.low &&
+	       (m = vm_page_alloc(VM_ALLOC_PAGEABLE)) != NULL)
+		run[behind - 1 - got++] = m;
+	memmove(run, run + behind - got, got * sizeof(*run));
+	m = fault ? vm_fault_page_alloc(VM_ALLOC_PAGEABLE) : vm_page_alloc(VM_ALLOC_PAGEABLE);
+	if (m == NULL) {
+		while (got > 0)
+			vm_page_free(run[--got]);
 		return -ENOMEM;
-	int err = vm_pager_get_pages(o, run, n, pindex);
+	}
+	run[got] = m;
+	unsigned n = got + 1;
+	/* in a shadow only what the store holds, since a hole there is not a
+	 * zero page but the backing object's data */
+	while (n - got - 1 < after && vm_object_page_lookup(o, pindex + n - got) == NULL &&
+	       vm_page_available_count() >= vm_wm.low &&
+	       (o->backing == NULL || vm_pager_has_page(o, pindex + n - got, NULL) == 1) &&
+	       (m = vm_page_alloc(VM_ALLOC_PAGEABLE)) != NULL)
+		run[n++] = m;
+	uint64_t first = pindex - got;
+	for (unsigned i = 0; i < n; i++) {
+		run[i]->flags |= VM_PAGE_BUSY | (i != got ? VM_PAGE_AROUND : 0);
+		vm_object_page_insert(o, run[i], first + i);
+	}
+	int err = vm_pager_get_pages(o, run, n, first);
 	if (err == -EBUSY)
 		log_error("vm_fault: a device kept %u pages it was reading into: never reused", n);
 	for (unsigned i = 0; i < n; i++) {
@@ -80,7 +92,7 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 			else
 				vm_page_free(run[i]);
 		} else {
-			vm_pageout_page_in(run[i], i == 0 && fault);
+			vm_pageout_page_in(run[i], i == got && fault);
 		}
 	}
 	if (err < 0)
@@ -89,10 +101,26 @@ static int vm_fault_pagein(struct vm_object *o, uint64_t pindex, unsigned after,
 	if (fault) {
 		vm_cnt.faults_major++;
 		vm_trace_record(VM_TRACE_IN, o->id, pindex);
-		o->seq_next = pindex + n;
+		o->seq_next = first + n;
 	}
-	*out = run[0];
+	*out = run[got];
 	return (int)n;
+}
+
+/*
+ * How many of the `want` pages just before pindex a read around it can
+ * take: not resident, and next to pindex on o's store (has_page of the
+ * first says so), halved until they are.
+ */
+static unsigned vm_fault_behind(struct vm_object *o, uint64_t pindex, unsigned want)
+{
+	unsigned k = 0, after;
+
+	while (k < want && k < pindex && vm_object_page_lookup(o, pindex - k - 1) == NULL)
+		k++;
+	while (k > 0 && (vm_pager_has_page(o, pindex - k, &after) != 1 || after < k))
+		k /= 2;
+	return k;
 }
 
 int vm_fault_willneed(struct vm_object *top, uint64_t first, uint64_t end)
@@ -109,7 +137,7 @@ int vm_fault_willneed(struct vm_object *top, uint64_t first, uint64_t end)
 			if (has == 0)
 				continue;
 			struct vm_page *m;
-			int n = vm_fault_pagein(o, p, (unsigned)MIN(after, end - p - 1), false, &m);
+			int n = vm_fault_pagein(o, p, 0, (unsigned)MIN(after, end - p - 1), false, &m);
 			if (n == -ENOENT) /* a hole after all: nothing to read */
 				break;
 			if (n < 0)
@@ -157,8 +185,12 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 			return has;
 		if (has == 1) {
 			enum vm_advice advice = vm_object_advice(top, pindex);
-			after = MIN(after, vm_object_read_around(o, pindex, advice));
-			err = vm_fault_pagein(o, pindex, after, true, m);
+			unsigned around = vm_object_read_around(o, pindex, advice), behind = 0;
+			/* out of order, the window lies around the fault, half behind */
+			if (advice == VM_ADVICE_NORMAL && pindex != o->seq_next)
+				behind = vm_fault_behind(o, pindex, around / 2);
+			after = MIN(after, around - behind);
+			err = vm_fault_pagein(o, pindex, behind, after, true, m);
 			/* reads step at most VM_FAULT_BEHIND pages: the windows meet */
 			if (err > 0 && advice == VM_ADVICE_SEQUENTIAL && pindex > VM_FAULT_BEHIND)
 				vm_pageout_behind(o, pindex - MIN(pindex, 2 * VM_FAULT_BEHIND),

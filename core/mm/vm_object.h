@@ -116,8 +116,10 @@ int vm_object_set_advice(struct vm_object *obj, uint64_t first, uint64_t end,
  * remembers some for it, else NORMAL. */
 enum vm_advice vm_object_advice(const struct vm_object *top, uint64_t pindex);
 /*
- * Pages to read after pindex along with a fault that reads it into o,
- * under the advice for pindex (vm_object_advice): none under RANDOM; VM_OBJECT_AHEAD when the
+ * Pages to read along with a fault that reads pindex into o,
+ * under the advice for pindex (vm_object_advice), before and after it
+ * (vm_fault reads up to half of an out-of-order window behind the fault):
+ * none under RANDOM; VM_OBJECT_AHEAD when the
  * faults walk o in order or under SEQUENTIAL; else o's read-around window.
  * The window grows while at least three quarters of the pages read around
  * are used before they are evicted (doubling while a quarter of memory is

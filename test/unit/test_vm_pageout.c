@@ -837,8 +837,9 @@ static void test_advice(void **state)
 /*
  * The file_map bench's walk (p -> 5p + 15, every page once) over pages in
  * swap while most of memory is free: pages read around a fault are all
- * used sooner or later, so the window opens wide and no page is read
- * twice.
+ * used sooner or later, so the window opens wide, half of it behind the
+ * fault, and no page is read twice (38 faults for 512 pages; 72 with the
+ * window after the fault alone, 115 when it grew by one page a time).
  */
 static void test_read_around_walk(void **state)
 {
@@ -857,7 +858,7 @@ static void test_read_around_walk(void **state)
 	       (unsigned long long)n, (unsigned long long)(vm_cnt.faults_major - major),
 	       (unsigned long long)(vm_cnt.pageins - pageins));
 	assert_int_equal(vm_cnt.pageins - pageins, n);
-	assert_true((vm_cnt.faults_major - major) * 6 <= n);
+	assert_true((vm_cnt.faults_major - major) * 10 <= n);
 	check_all(&w);
 	ws_close(&w);
 	swap_shutdown();
