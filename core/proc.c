@@ -112,6 +112,24 @@ static void proc_tick(struct trap_frame *tf)
 	}
 }
 
+/* What the timer tick took from the app: its handler's time in the
+ * kernel, per tick and as a share of the app's run. */
+static void proc_tick_report(uint64_t run_us)
+{
+	uint64_t tsc, ticks = trap_take_tick_cost(&tsc), per_us = clock_tsc_freq() / 1000000;
+
+	if (ticks == 0 || per_us == 0 || run_us == 0)
+		return;
+	uint64_t us = tsc / per_us;
+	log_info("app: %llu timer ticks took %llu us in the kernel (%llu ns each, %llu.%03llu %% "
+		 "of the app's %llu ms)",
+		 (unsigned long long)ticks, (unsigned long long)us,
+		 (unsigned long long)(tsc * 1000 / per_us / ticks),
+		 (unsigned long long)(us * 100 / run_us),
+		 (unsigned long long)(us * 100000 / run_us % 1000),
+		 (unsigned long long)(run_us / 1000));
+}
+
 /* Traps from ring 3: page faults the VM can serve are served, the rest
  * stop the app with a line saying where, what and which mapping. */
 static void proc_trap(struct trap_frame *tf)
@@ -385,8 +403,11 @@ int proc_run(const char *args, int *code)
 		apic_timer_start();
 	log_info("app: started at %llx, heap from %llx", (unsigned long long)img.entry,
 		 (unsigned long long)heap_base);
+	uint64_t tick_tsc, started = clock_us();
+	trap_take_tick_cost(&tick_tsc);
 	uint64_t r = user_run(img.entry, sp, GATE_AREA_ADDRESS - PROC_ARGS_MAX);
 	apic_timer_stop();
+	proc_tick_report(clock_us() - started);
 	proc.running = false;
 	*code = proc.stopped ? PROC_EXIT_STOPPED : (int)(uint32_t)r;
 	proc_destroy();

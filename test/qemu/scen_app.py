@@ -141,6 +141,12 @@ def scenario_app_timeout():
                len(stop) == 1 and "time limit of 2 s" in stop[0], str(stop)),
               ("app-timeout: 2 s after the start, give or take half a second",
                took is not None and 1.9 <= took <= 2.5, "took %s s" % took)]
+    # what the ticks cost is a figure for the reader, not a pass mark: this
+    # only checks it is reported and counts about 100 ticks a second
+    m = re.search(r"app: (\d+) timer ticks took \d+ us in the kernel", b.log)
+    checks.append(("app-timeout: smoke: the ticks' cost is reported, about 100 a second",
+                   m is not None and 150 <= int(m.group(1)) <= 260,
+                   m.group(0) if m else "no tick line"))
     return b, checks + exit_checks("app-timeout", b, 4)
 
 

@@ -29,6 +29,7 @@ int (*trap_page_fault_hook)(struct trap_frame *tf, uint64_t addr, char *why, siz
 static volatile int trap_expected_vector = -1;
 static bool trap_have_mca; /* MCG_STATUS exists */
 static volatile uint64_t trap_kernel_nmis, trap_kernel_nmi_rip;
+static uint64_t trap_ticks, trap_tick_tsc;
 static volatile unsigned trap_hits;
 
 static const char *const trap_names[32] = {
@@ -88,6 +89,15 @@ static void trap_machine_check_done(void)
 		wrmsr(MSR_MCG_STATUS, 0);
 }
 
+uint64_t trap_take_tick_cost(uint64_t *tsc)
+{
+	uint64_t n = trap_ticks;
+
+	*tsc = trap_tick_tsc;
+	trap_ticks = trap_tick_tsc = 0;
+	return n;
+}
+
 uint64_t trap_take_kernel_nmis(uint64_t *last_rip)
 {
 	uint64_t n = trap_kernel_nmis;
@@ -128,12 +138,19 @@ void trap_dispatch(struct trap_frame *tf)
 {
 	/* trap_common cleared AC: with SMAP, no handler may reach user pages */
 	KASSERT(!user_smap || !(read_rflags() & RFLAGS_AC));
-	if (tf->vector == APIC_TIMER_VECTOR)
+	uint64_t t0 = 0;
+	if (tf->vector == APIC_TIMER_VECTOR) {
+		t0 = rdtsc();
 		apic_eoi();
+	}
 	if (tf->vector == TRAP_MC)
 		trap_machine_check_done();
 	if ((tf->cs & 3) == 3 && trap_user_hook != NULL) {
 		trap_user_hook(tf); /* the app's own business: resolved, or the app stops */
+		if (t0 != 0) { /* what the tick takes from the app, for its exit line */
+			trap_ticks++;
+			trap_tick_tsc += rdtsc() - t0;
+		}
 		return;
 	}
 	if (tf->vector == APIC_TIMER_VECTOR)

@@ -68,6 +68,11 @@ unsigned trap_expected_hits(void);
  */
 uint64_t trap_take_kernel_nmis(uint64_t *last_rip);
 
+/* Timer ticks taken since the last call and the TSC ticks the kernel
+ * spent on them, from trap_dispatch's start to its end (the entry and
+ * exit stubs and the interrupt's delivery are not in it). */
+uint64_t trap_take_tick_cost(uint64_t *tsc);
+
 const char *trap_name(unsigned vector);
 _Noreturn void panic_trap(struct trap_frame *tf, const char *why);
 /* Prints a frame-pointer backtrace starting at rbp. */
