@@ -72,7 +72,7 @@ static uint64_t clock_ref_start, clock_ref_tsc_start;
  * deschedules the virtual CPU between the two.  Returns the TSC. */
 static uint64_t clock_read_pair(const struct clock_ref *ref, uint64_t *value)
 {
-	uint64_t slack = clock_tsc_hz != 0 ? clock_tsc_hz / 1000000 * CLOCK_READ_SLACK_US : ~0ull;
+	uint64_t slack = clock_tsc_hz / 1000000 * CLOCK_READ_SLACK_US;
 	uint64_t before = 0, after = 0;
 
 	for (int i = 0; i < CLOCK_READ_TRIES; i++) {
@@ -276,9 +276,11 @@ int clock_init(void)
 		clock_source = "PIT";
 	}
 	if (ref.read != NULL) {
+		clock_tsc_hz = clock_calibrate(&ref);
+		/* after the calibration, so that the pair read can tell a
+		 * descheduled CPU by its slack and retry */
 		clock_ref = ref;
 		clock_ref_tsc_start = clock_read_pair(&ref, &clock_ref_start);
-		clock_tsc_hz = clock_calibrate(&ref);
 	}
 	clock_mult = (1000000ull << 32) / clock_tsc_hz;
 	return 0;

@@ -102,6 +102,8 @@ uint64_t trap_take_kernel_nmis(uint64_t *last_rip)
 {
 	uint64_t n = trap_kernel_nmis;
 
+	if (n == 0) /* every trap of the app asks: no store then */
+		return 0;
 	*last_rip = trap_kernel_nmi_rip;
 	trap_kernel_nmis -= n;
 	return n;
