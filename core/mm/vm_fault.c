@@ -154,14 +154,15 @@ int vm_fault_willneed(struct vm_object *top, uint64_t first, uint64_t end)
  * The page for pindex: resident in the chain, or read in by the pager of
  * the first object down the chain whose store has it (the page then joins
  * that object).  *m is NULL when nothing holds data: a zero page is due,
- * made by the caller in the object it faults on.
+ * made by the caller in the object it faults on, at *spot: where top's
+ * lookup ended.
  * -EFAULT: past the end of a file.
  */
 static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
-			 struct vm_object **owner)
+			 struct vm_object **owner, struct vm_object_spot *spot)
 {
 	for (struct vm_object *o = top; o != NULL; o = o->backing) {
-		*m = vm_object_page_lookup(o, pindex);
+		*m = vm_object_page_find(o, pindex, o == top ? spot : NULL);
 		*owner = o;
 		if (*m != NULL) {
 			/* page I/O ends before the call that started it returns:
@@ -209,9 +210,10 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 	return 0;
 }
 
-/* A page of obj: zeroed, or a copy of src; wired or active. */
+/* A page of obj at the spot of its lookup: zeroed, or a copy of src;
+ * wired or active. */
 static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, struct vm_page *src,
-			 struct vm_page **out)
+			 struct vm_object_spot *spot, struct vm_page **out)
 {
 	if (src != NULL)
 		src->flags |= VM_PAGE_BUSY; /* the scanner must not take it meanwhile */
@@ -226,7 +228,7 @@ static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, str
 	/* anonymous memory exists nowhere else: it must be written before it
 	 * can be dropped */
 	n->flags |= VM_PAGE_DIRTY;
-	vm_object_page_insert(obj, n, pindex);
+	vm_object_page_insert_spot(obj, n, pindex, spot);
 	if (wired)
 		vm_page_wire(n);
 	else
@@ -241,6 +243,7 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 	vaddr_t page = ALIGN_DOWN(va, PAGE_SIZE);
 	uint64_t pindex = (page - e->start + e->offset) / PAGE_SIZE;
 	vm_prot_t prot = e->prot;
+	struct vm_object_spot spot;
 	struct vm_object *owner;
 	struct vm_page *m;
 
@@ -249,13 +252,14 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 		return -EACCES;
 	if (e->flags & MAP_ENTRY_COW)
 		vm_object_collapse(e->object);
-	int err = vm_fault_find(e->object, pindex, &m, &owner);
+	int err = vm_fault_find(e->object, pindex, &m, &owner, &spot);
 	if (err < 0)
 		return err;
 	if (m != NULL && owner != e->object && !(access & VM_PROT_WRITE)) {
 		prot &= (vm_prot_t)~VM_PROT_WRITE; /* still shared: the first write faults again */
 	} else if (m == NULL || owner != e->object) {
-		if ((err = vm_fault_make(e->object, e->flags & MAP_ENTRY_WIRED, pindex, m, &m)) < 0)
+		if ((err = vm_fault_make(e->object, e->flags & MAP_ENTRY_WIRED, pindex, m, &spot,
+					 &m)) < 0)
 			return err;
 	} else if (access & VM_PROT_WRITE) {
 		/* rewritten in memory: whatever the store holds is stale */
@@ -284,15 +288,16 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 
 int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page **out)
 {
+	struct vm_object_spot spot;
 	struct vm_object *owner;
 	struct vm_page *m;
 
 	vm_pageout_check();
-	int err = vm_fault_find(obj, pindex, &m, &owner);
+	int err = vm_fault_find(obj, pindex, &m, &owner, &spot);
 	if (err < 0)
 		return err;
 	if (m == NULL || owner != obj) {
-		if ((err = vm_fault_make(obj, false, pindex, m, &m)) < 0)
+		if ((err = vm_fault_make(obj, false, pindex, m, &spot, &m)) < 0)
 			return err;
 	}
 	/* the kernel's stores set no modified bit: the page is dirty from

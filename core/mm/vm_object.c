@@ -155,6 +155,7 @@ void vm_object_collapse(struct vm_object *obj)
 		uint32_t root = b->root;
 		b->root = VM_PAGE_NONE;
 		b->resident = 0;
+		b->gen++;
 		vm_object_absorb(obj, root, b->pager != NULL);
 		if (vm_pager_absorb(obj, b, vm_object_hides, obj) < 0)
 			return;
@@ -173,13 +174,38 @@ unsigned vm_object_chain_length(const struct vm_object *obj)
 	return n;
 }
 
+struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
+				    struct vm_object_spot *spot)
+{
+	uint32_t i = obj->root;
+	struct vm_page *m;
+	unsigned depth = 0;
+
+	while ((m = vm_page_at(i)) != NULL && m->pindex != pindex) {
+		if (spot != NULL) {
+			/* hashed priorities keep the depth near 2 ln n: this deep,
+			 * they are broken */
+			if (depth == VM_OBJECT_DEPTH_MAX)
+				panic("vm_object: object %u's treap is deeper than %u", obj->id,
+				      VM_OBJECT_DEPTH_MAX);
+			spot->path[depth++] = i;
+		}
+		i = pindex < m->pindex ? m->tleft : m->tright;
+	}
+	if (spot != NULL) {
+		/* where a page is, no other can go: an insert there walks again
+		 * and fails its assert */
+		spot->obj = m == NULL ? obj : NULL;
+		spot->pindex = pindex;
+		spot->gen = obj->gen;
+		spot->depth = depth;
+	}
+	return m;
+}
+
 struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex)
 {
-	struct vm_page *m = vm_page_at(obj->root);
-
-	while (m != NULL && m->pindex != pindex)
-		m = vm_page_at(pindex < m->pindex ? m->tleft : m->tright);
-	return m;
+	return vm_object_page_find(obj, pindex, NULL);
 }
 
 struct vm_page *vm_object_page_next(struct vm_object *obj, uint64_t pindex)
@@ -241,43 +267,51 @@ static void vm_object_rotate_left(uint32_t *link)
 	*link = vm_page_index(r);
 }
 
-/*
- * Inserts m (frame mi, priority prio) below *link.  Returns whether m
- * ended up at *link: only then can the parent's heap order be broken,
- * so the walk back up stops comparing at the first level where m
- * stays below (on average within two levels).
- */
-static bool vm_object_insert_at(uint32_t *link, struct vm_page *m, uint32_t mi, uint32_t prio)
+/* The link below the spot's k-th page toward its index (the root for 0). */
+static uint32_t *vm_object_spot_link(struct vm_object *obj, const struct vm_object_spot *spot,
+				     unsigned k)
 {
-	struct vm_page *p = vm_page_at(*link);
-
-	if (p == NULL) {
-		*link = mi;
-		return true;
-	}
-	KASSERT(p->pindex != m->pindex);
-	bool left = m->pindex < p->pindex;
-	if (!vm_object_insert_at(left ? &p->tleft : &p->tright, m, mi, prio) ||
-	    prio <= vm_object_prio(p))
-		return false;
-	if (left)
-		vm_object_rotate_right(link);
-	else
-		vm_object_rotate_left(link);
-	return true;
+	if (k == 0)
+		return &obj->root;
+	struct vm_page *p = vm_page_at(spot->path[k - 1]);
+	return spot->pindex < p->pindex ? &p->tleft : &p->tright;
 }
 
-void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex)
+void vm_object_page_insert_spot(struct vm_object *obj, struct vm_page *m, uint64_t pindex,
+				struct vm_object_spot *spot)
 {
 	KASSERT(m->object == NULL && pindex < obj->size / PAGE_SIZE);
+	if (spot->obj != obj || spot->pindex != pindex || spot->gen != obj->gen) {
+		struct vm_page *there = vm_object_page_find(obj, pindex, spot);
+		KASSERT(there == NULL);
+	}
 	irq_lock(&obj->lock);
 	m->object = obj;
 	m->pindex = pindex;
 	m->tleft = m->tright = VM_PAGE_NONE;
-	uint32_t mi = vm_page_index(m);
-	vm_object_insert_at(&obj->root, m, mi, vm_object_prio_of(mi));
+	uint32_t mi = vm_page_index(m), prio = vm_object_prio_of(mi);
+	unsigned d = spot->depth;
+	*vm_object_spot_link(obj, spot, d) = mi;
+	/* m hangs where the search ended: it rises while it outranks its
+	 * parent (on average fewer than two levels) */
+	for (; d > 0 && prio > vm_object_prio_of(spot->path[d - 1]); d--) {
+		uint32_t *link = vm_object_spot_link(obj, spot, d - 1);
+		if (pindex < vm_page_at(*link)->pindex)
+			vm_object_rotate_right(link);
+		else
+			vm_object_rotate_left(link);
+	}
 	obj->resident++;
+	obj->gen++;
 	irq_unlock(&obj->lock);
+}
+
+void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex)
+{
+	struct vm_object_spot spot;
+
+	spot.obj = NULL;
+	vm_object_page_insert_spot(obj, m, pindex, &spot);
 }
 
 /* Sinks the node at *link (by rotations toward the higher-priority child) until it is a leaf, then unlinks it. */
@@ -310,6 +344,7 @@ void vm_object_page_remove(struct vm_object *obj, struct vm_page *m)
 	m->object = NULL;
 	m->tleft = m->tright = VM_PAGE_NONE;
 	obj->resident--;
+	obj->gen++;
 	irq_unlock(&obj->lock);
 }
 

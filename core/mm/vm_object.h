@@ -46,6 +46,7 @@ struct vm_object {
 	uint32_t id;            /* (c) a serial number, for traces */
 	uint32_t root;          /* (o) treap root, a page index or VM_PAGE_NONE */
 	uint64_t resident;      /* (o) pages in the treap */
+	uint32_t gen;           /* (o) changes with every insert or removal */
 	struct vm_object *backing; /* (o) the object this one shadows, or NULL */
 	struct vm_pager *pager;    /* (c) backing store, or NULL */
 	uint64_t pager_offset;     /* (c) page index of object page 0 in the pager */
@@ -87,6 +88,24 @@ void vm_object_reference(struct vm_object *obj);
 void vm_object_deallocate(struct vm_object *obj);
 
 struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex);
+
+/*
+ * Where a lookup ended: the pages on the way down from the root, so that
+ * a page for that index can hang there without a second walk (a fault
+ * that found none and made one).  Good while the object's tree stays as
+ * it was (gen); vm_object_page_insert_spot walks again when it changed.
+ */
+#define VM_OBJECT_DEPTH_MAX 128
+struct vm_object_spot {
+	struct vm_object *obj;
+	uint64_t pindex;
+	uint32_t gen;
+	unsigned depth;
+	uint32_t path[VM_OBJECT_DEPTH_MAX]; /* frame numbers, root first */
+};
+/* vm_object_page_lookup that fills *spot (unless NULL). */
+struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
+				    struct vm_object_spot *spot);
 /* The resident page with the smallest index >= pindex, or NULL. */
 struct vm_page *vm_object_page_next(struct vm_object *obj, uint64_t pindex);
 /* Frees the pages in [first, end) (unmapping them) and lets the pager
@@ -97,6 +116,9 @@ void vm_object_page_remove_range(struct vm_object *obj, uint64_t first, uint64_t
 void vm_object_page_remove_from(struct vm_object *obj, uint64_t pindex);
 /* m must belong to no object; pindex must be free in obj and inside it. */
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex);
+/* The same at the spot a find for pindex in obj filled. */
+void vm_object_page_insert_spot(struct vm_object *obj, struct vm_page *m, uint64_t pindex,
+				struct vm_object_spot *spot);
 void vm_object_page_remove(struct vm_object *obj, struct vm_page *m);
 
 /*

@@ -10,7 +10,6 @@
 #define VM_ZONE_DMA32_END 0x100000000ull
 /* managed pages lie below this, so no frame number is VM_PAGE_NONE */
 #define VM_PAGE_PA_LIMIT ((paddr_t)VM_PAGE_NONE << PAGE_SHIFT)
-#define VM_SEG_TABLE 4096 /* slices of physical address space in vm_seg_table */
 
 struct vm_seg {
 	paddr_t start;          /* first page of the range: the descriptors' */
@@ -28,10 +27,15 @@ struct vm_list {
 static struct irq_lock vm_page_lock = IRQ_LOCK_INIT("vm_page");
 static struct vm_seg vm_segs[VM_PAGE_MAX_SEGS];
 static unsigned vm_nsegs;
-/* slice i = [i << vm_seg_shift, (i + 1) << vm_seg_shift) of physical
- * address space: the last segment whose start is at or below the slice's */
-static uint16_t vm_seg_table[VM_SEG_TABLE];
-static unsigned vm_seg_shift;
+/* slice i = [i << vm_page_slice_shift, (i + 1) << vm_page_slice_shift)
+ * of physical address space: the last segment whose start is at or below
+ * the slice's */
+static uint16_t vm_seg_table[VM_PAGE_SLICES];
+unsigned vm_page_slice_shift;
+/* vm_page_at's fast path (vm_page.h): where a slice holds the pages of one
+ * segment only, the address frame 0's descriptor would have in that
+ * segment's array, plus 1; 0 where a segment starts inside the slice */
+uintptr_t vm_page_slice_base[VM_PAGE_SLICES];
 static struct vm_list vm_free[VM_NZONES][VM_PAGE_MAX_ORDER + 1]; /* (f) */
 static struct vm_list vm_queues[VM_NQUEUES];                     /* (f) */
 static struct vm_stats vm_st;                                    /* (f) */
@@ -46,8 +50,8 @@ static uint64_t vm_reserve; /* (f) */
  */
 static struct vm_seg *vm_seg_at(paddr_t pa)
 {
-	paddr_t slice = pa >> vm_seg_shift;
-	unsigned i = slice < VM_SEG_TABLE ? vm_seg_table[slice] : vm_nsegs - 1;
+	paddr_t slice = pa >> vm_page_slice_shift;
+	unsigned i = slice < VM_PAGE_SLICES ? vm_seg_table[slice] : vm_nsegs - 1;
 
 	while (i + 1 < vm_nsegs && vm_segs[i + 1].start <= pa)
 		i++;
@@ -60,21 +64,26 @@ static struct vm_seg *vm_seg_of(const struct vm_page *m)
 	return vm_seg_at(pmap_virt_to_phys(m));
 }
 
-paddr_t vm_page_phys(const struct vm_page *m)
-{
-	const struct vm_seg *s = vm_seg_of(m);
-	return s->base + (paddr_t)(m - s->pages) * PAGE_SIZE;
-}
-
 uint32_t vm_page_index(const struct vm_page *m)
 {
-	return (uint32_t)(vm_page_phys(m) >> PAGE_SHIFT);
+	paddr_t pa = pmap_virt_to_phys(m);
+	paddr_t slice = pa >> vm_page_slice_shift;
+	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+
+	/* descriptors live in the first pages of their own segment */
+	if (b != 0)
+		return (uint32_t)(((uintptr_t)m - (b - 1)) / sizeof(struct vm_page));
+	const struct vm_seg *s = vm_seg_at(pa);
+	return (uint32_t)((s->base >> PAGE_SHIFT) + (uint64_t)(m - s->pages));
 }
 
-struct vm_page *vm_page_at(uint32_t index)
+paddr_t vm_page_phys(const struct vm_page *m)
 {
-	if (index == VM_PAGE_NONE)
-		return NULL;
+	return (paddr_t)vm_page_index(m) << PAGE_SHIFT;
+}
+
+struct vm_page *vm_page_at_slow(uint32_t index)
+{
 	paddr_t pa = (paddr_t)index << PAGE_SHIFT;
 	const struct vm_seg *s = vm_seg_at(pa);
 	return &s->pages[(pa - s->base) / PAGE_SIZE];
@@ -451,9 +460,16 @@ static void vm_seg_add(paddr_t base, uint64_t pages)
 		s->pages[i].qnext = s->pages[i].qprev = VM_PAGE_NONE;
 		s->pages[i].tleft = s->pages[i].tright = VM_PAGE_NONE;
 	}
-	/* every slice starting at or above base has this segment as its last */
-	for (uint64_t i = (base + ((paddr_t)1 << vm_seg_shift) - 1) >> vm_seg_shift; i < VM_SEG_TABLE; i++)
+	/* every slice starting at or above base has this segment as its last;
+	 * the one base lies inside, if any, holds another's pages too */
+	uintptr_t frame0 = (uintptr_t)s->pages - (uintptr_t)(s->base >> PAGE_SHIFT) * sizeof(struct vm_page);
+	uint64_t i = (base + ((paddr_t)1 << vm_page_slice_shift) - 1) >> vm_page_slice_shift;
+	if (i > 0 && i - 1 == base >> vm_page_slice_shift && i - 1 < VM_PAGE_SLICES)
+		vm_page_slice_base[i - 1] = 0;
+	for (; i < VM_PAGE_SLICES; i++) {
 		vm_seg_table[i] = (uint16_t)vm_nsegs;
+		vm_page_slice_base[i] = frame0 | 1;
+	}
 	vm_nsegs++;
 	vm_st.descriptor_pages += d;
 	vm_st.total += s->npages;
@@ -475,9 +491,10 @@ int64_t vm_page_startup(const struct vm_phys_range *ranges, unsigned n, uint64_t
 	uint64_t budget = cap_bytes ? cap_bytes / PAGE_SIZE : UINT64_MAX;
 
 	KASSERT(vm_nsegs == 0);
-	/* the fewest bytes per slice that let VM_SEG_TABLE slices cover every range */
+	/* the fewest bytes per slice that let VM_PAGE_SLICES slices cover every range */
 	paddr_t end = n > 0 ? MIN(ranges[n - 1].base + ranges[n - 1].pages * PAGE_SIZE, VM_PAGE_PA_LIMIT) : 0;
-	for (vm_seg_shift = PAGE_SHIFT; (end >> vm_seg_shift) >= VM_SEG_TABLE; vm_seg_shift++)
+	for (vm_page_slice_shift = PAGE_SHIFT; (end >> vm_page_slice_shift) >= VM_PAGE_SLICES;
+	     vm_page_slice_shift++)
 		;
 	for (int z = 0; z < VM_NZONES; z++)
 		for (int o = 0; o <= VM_PAGE_MAX_ORDER; o++)

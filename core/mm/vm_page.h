@@ -107,13 +107,37 @@ void vm_page_free_contig(struct vm_page *m, unsigned order);
  * Descriptor, physical address and page frame number, each from the
  * others in constant time: a table over physical address space names the
  * segment (the last one starting at or below each 1/4096th of it), and a
- * slice where k segments start costs at most k more steps.
+ * slice where k segments start costs at most k more steps.  A slice where
+ * none starts has a second table's entry: the address frame 0's
+ * descriptor would have in its segment's array (plus 1, so that 0 means
+ * "look the segment up"), so that descriptor and frame number are a
+ * multiply-add apart.
  */
 paddr_t vm_page_phys(const struct vm_page *m);
 struct vm_page *vm_page_from_phys(paddr_t pa); /* NULL if not managed */
 uint32_t vm_page_index(const struct vm_page *m); /* its page frame number */
-/* NULL for VM_PAGE_NONE; any other index must be one vm_page_index gave. */
-struct vm_page *vm_page_at(uint32_t index);
+
+#define VM_PAGE_SLICES 4096 /* slices of physical address space in those tables */
+extern uintptr_t vm_page_slice_base[VM_PAGE_SLICES];
+extern unsigned vm_page_slice_shift;
+struct vm_page *vm_page_at_slow(uint32_t index);
+
+/*
+ * NULL for VM_PAGE_NONE; any other index must be one vm_page_index gave.
+ * Inline, since every level of an object's tree and every queue link
+ * goes through it: in a slice of physical address space that holds one
+ * segment's pages, the descriptor is one multiply-add away.
+ */
+static inline struct vm_page *vm_page_at(uint32_t index)
+{
+	if (index == VM_PAGE_NONE)
+		return NULL;
+	uint64_t slice = ((uint64_t)index << PAGE_SHIFT) >> vm_page_slice_shift;
+	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+	if (b == 0)
+		return vm_page_at_slow(index);
+	return (struct vm_page *)(b - 1 + (uintptr_t)index * sizeof(struct vm_page));
+}
 enum vm_zone vm_page_zone(const struct vm_page *m);
 
 void vm_page_wire(struct vm_page *m);

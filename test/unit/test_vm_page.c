@@ -80,6 +80,38 @@ static void test_layout(void **state)
 	assert_int_equal(vm_page_from_phys(0x9f000), NULL);
 }
 
+/*
+ * Descriptor, frame number and physical address agree for every managed
+ * page, in slices where one segment lies (vm_page_at's fast path) and
+ * where two meet (low memory and 1 MiB share the first slice).
+ */
+static void test_frame_numbers(void **state)
+{
+	static const struct {
+		paddr_t base, size;
+	} ranges[] = {{LOW_BASE, LOW_SIZE}, {MID_BASE, MID_SIZE}, {HIGH_BASE, HIGH_SIZE}};
+	uint64_t fast = 0, slow = 0;
+
+	for (size_t r = 0; r < ARRAY_SIZE(ranges); r++) {
+		for (paddr_t pa = ranges[r].base; pa < ranges[r].base + ranges[r].size; pa += PAGE_SIZE) {
+			struct vm_page *m = vm_page_from_phys(pa);
+			if (m == NULL)
+				continue;
+			assert_int_equal(vm_page_phys(m), pa);
+			assert_int_equal(vm_page_index(m), pa >> PAGE_SHIFT);
+			assert_ptr_equal(vm_page_at((uint32_t)(pa >> PAGE_SHIFT)), m);
+			if (vm_page_slice_base[pa >> vm_page_slice_shift] != 0)
+				fast++;
+			else
+				slow++;
+		}
+	}
+	assert_int_equal(fast + slow, start.total);
+	assert_true(fast > 0);
+	assert_true(slow > 0);
+	assert_null(vm_page_at(VM_PAGE_NONE));
+}
+
 static void test_zones_honoured(void **state)
 {
 	struct vm_page *any = vm_page_alloc(0);
@@ -288,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_frame_numbers),
 		cmocka_unit_test(test_zones_honoured),
 		cmocka_unit_test(test_contig_aligned),
 		cmocka_unit_test(test_exhaust_low_zone),
