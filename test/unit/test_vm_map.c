@@ -125,6 +125,52 @@ static void test_out_of_pages(void **state)
 	map_close(&map, pmap);
 }
 
+/*
+ * The object's treap under random inserts and removals, each insert at
+ * the spot of a lookup made earlier: sometimes still good, sometimes
+ * made stale by changes in between (a fault whose page allocation ran
+ * the scanner), always checked against a model.
+ */
+static void test_treap_spots(void **state)
+{
+	enum { PAGES = 512, SPOTS = 4 };
+	struct vm_object *obj = vm_object_allocate(PAGES * PAGE_SIZE);
+	struct vm_page *model[PAGES] = {0};
+	struct vm_object_spot spot[SPOTS];
+	uint64_t spot_at[SPOTS], seed = 7;
+
+	assert_non_null(obj);
+	for (unsigned i = 0; i < SPOTS; i++) {
+		spot_at[i] = i;
+		assert_null(vm_object_page_find(obj, i, &spot[i]));
+	}
+	for (unsigned step = 0; step < 20000; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned k = (unsigned)(seed >> 60) % SPOTS;
+		uint64_t p = (seed >> 33) % PAGES;
+		if (model[p] != NULL) {
+			vm_object_page_remove(obj, model[p]);
+			vm_page_free(model[p]);
+			model[p] = NULL;
+		} else if (model[spot_at[k]] == NULL) {
+			struct vm_page *m = vm_page_alloc(0);
+			assert_non_null(m);
+			vm_object_page_insert_spot(obj, m, spot_at[k], &spot[k]);
+			model[spot_at[k]] = m;
+		}
+		spot_at[k] = p;
+		assert_ptr_equal(vm_object_page_find(obj, p, &spot[k]), model[p]);
+		if (step % 64 == 0) {
+			vm_object_check(obj);
+			for (uint64_t i = 0; i < PAGES; i++)
+				assert_ptr_equal(vm_object_page_lookup(obj, i), model[i]);
+		}
+	}
+	vm_object_check(obj);
+	vm_object_deallocate(obj);
+	expect_pages_back();
+}
+
 /* The model: entries as intervals; object entries remember a tag per page written. */
 struct model_entry {
 	vaddr_t start, end;
@@ -547,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_busy_page_fault_panics),
 		cmocka_unit_test(test_submaps),
 		cmocka_unit_test(test_reverse_map),
+		cmocka_unit_test(test_treap_spots),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
