@@ -1,9 +1,13 @@
 # The kernel ELF (linked at KERNEL_BASE) and the UEFI loader that carries it.
 
 KCC ?= clang
+# ThinLTO: the VM's hot paths cross files (vm_fault, vm_object, vm_page,
+# pmap) through many small calls; inlined, a first touch's kernel part
+# takes about a fifth less time (TSC, under TCG, where every call and
+# return costs a translated-block lookup).
 KCFLAGS := -target x86_64-unknown-none-elf -std=gnu11 -ffreestanding -fno-stack-protector \
 	-fno-pic -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
-	-mno-omit-leaf-frame-pointer -g -O2 -Wall -Wextra -Werror -I. -MMD -MP
+	-mno-omit-leaf-frame-pointer -g -O2 -flto=thin -Wall -Wextra -Werror -I. -MMD -MP
 EFI_CFLAGS := -target x86_64-unknown-windows -std=gnu11 -ffreestanding -fno-stack-protector \
 	-fshort-wchar -mno-red-zone -mgeneral-regs-only -O2 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -I. -I/usr/include/efi -I/usr/include/efi/x86_64 -MMD -MP

@@ -34,7 +34,8 @@ static uint16_t vm_seg_table[VM_PAGE_SLICES];
 unsigned vm_page_slice_shift;
 /* vm_page_at's fast path (vm_page.h): where a slice holds the pages of one
  * segment only, the address frame 0's descriptor would have in that
- * segment's array, plus 1; 0 where a segment starts inside the slice */
+ * segment's array, with VM_PAGE_SLICE_* flags; 0 where a segment starts
+ * inside the slice */
 uintptr_t vm_page_slice_base[VM_PAGE_SLICES];
 static struct vm_list vm_free[VM_NZONES][VM_PAGE_MAX_ORDER + 1]; /* (f) */
 static struct vm_list vm_queues[VM_NQUEUES];                     /* (f) */
@@ -71,8 +72,9 @@ uint32_t vm_page_index(const struct vm_page *m)
 	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
 
 	/* descriptors live in the first pages of their own segment */
-	if (b != 0)
-		return (uint32_t)(((uintptr_t)m - (b - 1)) / sizeof(struct vm_page));
+	if (b & VM_PAGE_SLICE_ONE)
+		return (uint32_t)(((uintptr_t)m - (b & ~(uintptr_t)VM_PAGE_SLICE_FLAGS)) /
+				  sizeof(struct vm_page));
 	const struct vm_seg *s = vm_seg_at(pa);
 	return (uint32_t)((s->base >> PAGE_SHIFT) + (uint64_t)(m - s->pages));
 }
@@ -91,6 +93,12 @@ struct vm_page *vm_page_at_slow(uint32_t index)
 
 struct vm_page *vm_page_from_phys(paddr_t pa)
 {
+	paddr_t slice = pa >> vm_page_slice_shift;
+	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+
+	if (b & VM_PAGE_SLICE_FULL)
+		return (struct vm_page *)((b & ~(uintptr_t)VM_PAGE_SLICE_FLAGS) +
+					  (uintptr_t)(pa >> PAGE_SHIFT) * sizeof(struct vm_page));
 	if (vm_nsegs == 0)
 		return NULL;
 	const struct vm_seg *s = vm_seg_at(pa);
@@ -411,6 +419,11 @@ uint64_t vm_page_available_count(void)
 	return vm_st.free + vm_st.queued[VM_Q_CACHE];
 }
 
+uint64_t vm_page_queued(enum vm_queue q)
+{
+	return q == VM_Q_FREE ? vm_st.free : vm_st.queued[q];
+}
+
 void vm_page_set_hooks(void (*reclaim)(struct vm_page *m), void (*low_memory)(void))
 {
 	vm_reclaim_hook = reclaim;
@@ -466,9 +479,12 @@ static void vm_seg_add(paddr_t base, uint64_t pages)
 	uint64_t i = (base + ((paddr_t)1 << vm_page_slice_shift) - 1) >> vm_page_slice_shift;
 	if (i > 0 && i - 1 == base >> vm_page_slice_shift && i - 1 < VM_PAGE_SLICES)
 		vm_page_slice_base[i - 1] = 0;
+	paddr_t end = s->base + s->npages * PAGE_SIZE;
 	for (; i < VM_PAGE_SLICES; i++) {
+		paddr_t lo = (paddr_t)i << vm_page_slice_shift;
+		bool full = lo >= s->base && lo + ((paddr_t)1 << vm_page_slice_shift) <= end;
 		vm_seg_table[i] = (uint16_t)vm_nsegs;
-		vm_page_slice_base[i] = frame0 | 1;
+		vm_page_slice_base[i] = frame0 | VM_PAGE_SLICE_ONE | (full ? VM_PAGE_SLICE_FULL : 0);
 	}
 	vm_nsegs++;
 	vm_st.descriptor_pages += d;
@@ -599,3 +615,5 @@ void vm_page_report(void)
 }
 
 _Static_assert(sizeof(struct vm_page) <= 40, "struct vm_page must stay within 40 bytes");
+_Static_assert(sizeof(struct vm_page) % 8 == 0,
+	       "the slice table keeps flags in the low bits of descriptor addresses");

@@ -109,15 +109,19 @@ void vm_page_free_contig(struct vm_page *m, unsigned order);
  * segment (the last one starting at or below each 1/4096th of it), and a
  * slice where k segments start costs at most k more steps.  A slice where
  * none starts has a second table's entry: the address frame 0's
- * descriptor would have in its segment's array (plus 1, so that 0 means
- * "look the segment up"), so that descriptor and frame number are a
- * multiply-add apart.
+ * descriptor would have in its segment's array (with flags in the low
+ * bits; 0 means "look the segment up"), so that descriptor and frame
+ * number are a multiply-add apart, and so is a physical address in a
+ * slice that is managed throughout.
  */
 paddr_t vm_page_phys(const struct vm_page *m);
 struct vm_page *vm_page_from_phys(paddr_t pa); /* NULL if not managed */
 uint32_t vm_page_index(const struct vm_page *m); /* its page frame number */
 
 #define VM_PAGE_SLICES 4096 /* slices of physical address space in those tables */
+#define VM_PAGE_SLICE_ONE 0x1  /* the slice holds one segment's pages */
+#define VM_PAGE_SLICE_FULL 0x2 /* and all of it is managed by that segment */
+#define VM_PAGE_SLICE_FLAGS 0x7 /* descriptor arrays are 8-byte aligned */
 extern uintptr_t vm_page_slice_base[VM_PAGE_SLICES];
 extern unsigned vm_page_slice_shift;
 struct vm_page *vm_page_at_slow(uint32_t index);
@@ -134,9 +138,10 @@ static inline struct vm_page *vm_page_at(uint32_t index)
 		return NULL;
 	uint64_t slice = ((uint64_t)index << PAGE_SHIFT) >> vm_page_slice_shift;
 	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
-	if (b == 0)
+	if (!(b & VM_PAGE_SLICE_ONE))
 		return vm_page_at_slow(index);
-	return (struct vm_page *)(b - 1 + (uintptr_t)index * sizeof(struct vm_page));
+	return (struct vm_page *)((b & ~(uintptr_t)VM_PAGE_SLICE_FLAGS) +
+				  (uintptr_t)index * sizeof(struct vm_page));
 }
 enum vm_zone vm_page_zone(const struct vm_page *m);
 
@@ -156,6 +161,8 @@ uint64_t vm_page_free_count(void);
 /* Free plus cache pages, read without the lock: a hint for the scanner,
  * on every fault's path. */
 uint64_t vm_page_available_count(void);
+/* Pages on queue q, read without the lock (a hint, as the above). */
+uint64_t vm_page_queued(enum vm_queue q);
 
 /*
  * Hooks, set by higher layers:

@@ -130,12 +130,8 @@ void vm_pageout_reclaim(struct vm_page *m)
  * while memory is not yet full of hot pages, new ones come in hot. */
 static bool vm_pageout_hot_room(void)
 {
-	struct vm_stats st;
-
-	vm_page_stats(&st);
-	uint64_t frames = st.queued[VM_Q_ACTIVE] + st.queued[VM_Q_INACTIVE] +
-			  st.queued[VM_Q_CACHE] + st.free;
-	return st.queued[VM_Q_ACTIVE] + vm_cold_target < frames;
+	return vm_cold_target < vm_page_queued(VM_Q_INACTIVE) + vm_page_queued(VM_Q_CACHE) +
+				 vm_page_queued(VM_Q_FREE);
 }
 
 void vm_pageout_page_in(struct vm_page *m, bool accessed)
