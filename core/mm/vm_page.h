@@ -73,6 +73,9 @@ struct vm_page {
 #define VM_PAGE_TEST 0x10    /* cold page in its test period (vm_pageout.h) */
 #define VM_PAGE_YOUNG 0x20   /* its referenced bit may be the faulting access's own */
 #define VM_PAGE_AROUND 0x40  /* read around a fault, no fault has used it yet */
+/* a hot page's use count, what the hot hand found of it (vm_pageout.h) */
+#define VM_PAGE_USES_SHIFT 7
+#define VM_PAGE_USES (0xf << VM_PAGE_USES_SHIFT)
 
 /* A usable physical range handed to vm_page_startup. */
 struct vm_phys_range {

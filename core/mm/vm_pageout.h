@@ -9,8 +9,9 @@
  * lock held.  Referenced bits are gathered from every mapping through the
  * pmap's reverse map.
  *   active    hot pages; the hot hand runs while they exceed the pageable
- *             pages less the cold target: it rotates referenced ones and
- *             turns the others cold (inactive);
+ *             pages less the cold target: a referenced one adds to its
+ *             use count (VM_PAGE_USES), an unreferenced one spends one of
+ *             it, and one with none left turns cold (inactive);
  *   inactive  cold pages, oldest first.  A page made or read in for a
  *             fault comes here in its test period (VM_PAGE_TEST), unless
  *             memory is not yet full of hot pages, or its index was

@@ -596,9 +596,10 @@ static void test_replacement_loop(void **state)
  * the pages the kernel reads, read-around included, against its model on
  * the same string, LRU, and A0 (the most frequent pages kept), the best an
  * online policy can do on independent references.  The goal is 1.2 times
- * A0: the model meets it on test_replay's longer string (1.17) and is at
- * 1.22 here; the kernel must stay within 5 % of its model, read about one
- * page per fault (read-around closed), and beat LRU.
+ * A0: the kernel is at 1.19 (1.25 before hot pages kept a use count), its
+ * model at 1.18 here and 1.13 on test_replay's string; the kernel must
+ * also stay within 5 % of its model, read about one page per fault
+ * (read-around closed), and beat LRU.
  */
 static void test_replacement_zipf(void **state)
 {
@@ -638,6 +639,7 @@ static void test_replacement_zipf(void **state)
 	       "A0 %ld, CLOCK-Pro %ld\n",
 	       (unsigned long long)pages, (unsigned long long)frames, kernel,
 	       (unsigned long long)(vm_cnt.faults_major - major), lru, a0, cp);
+	assert_true(kernel * 5 <= a0 * 6);
 	assert_true(kernel * 20 <= cp * 21);
 	assert_true(kernel * 50 <= (long)(vm_cnt.faults_major - major) * 51);
 	assert_true(kernel < lru);
