@@ -70,39 +70,9 @@ static uint8_t *slab_object(const struct slab *s, unsigned i)
 	return (uint8_t *)s + s->first + (size_t)i * s->cache->stride;
 }
 
-/*
- * off / stride without a division, for off < PAGE_SIZE.  stride_inv is
- * 2^32 / stride + e with 0 <= e < 1 (it is floor((2^32 - 1) / stride) + 1,
- * exact when stride is a power of two), so (off * stride_inv) >> 32 is
- * off / stride + off * e / 2^32: the error is under 2^12 / 2^32 = 2^-20,
- * while the fraction of off / stride is at most 1 - 1 / stride <= 1 - 2^-12;
- * the error never carries into the integer part.
- */
-static unsigned slab_div(const struct slab_cache *c, size_t off)
+_Noreturn void slab_reentered(const struct slab_cache *c)
 {
-	return (unsigned)((off * c->stride_inv) >> 32);
-}
-
-/*
- * A cache has no lock, only a guard against re-entry.  Phobos runs one CPU
- * and no threads, and nothing allocates in an interrupt: the IDT holds
- * exceptions only, and slab pages are wired, so no fault lands inside a
- * cache operation.  A irq lock there was an out-of-line call pair (and cli,
- * sti in the kernel) on every allocation and free, about as dear as the rest
- * of the fast path; the guard still turns a broken assumption into a panic
- * instead of a corrupt list.  A device interrupt that allocates would need
- * the lock back.
- */
-static inline void slab_enter(struct slab_cache *c)
-{
-	if (unlikely(c->busy))
-		panic("slab: %s entered again (an allocation from an interrupt?)", c->name);
-	c->busy = true;
-}
-
-static inline void slab_leave(struct slab_cache *c)
-{
-	c->busy = false;
+	panic("slab: %s entered again (an allocation from an interrupt?)", c->name);
 }
 
 /* Debug fill and check of a free object's poison and an object's red zones. */
@@ -193,7 +163,7 @@ static void *slab_take_one(struct slab_cache *c)
 		return NULL;
 	uint8_t *p = s->free;
 	s->free = *(void **)p;
-	unsigned i = slab_div(c, (size_t)(p - SLAB_REDZONE - ((uint8_t *)s + s->first)));
+	unsigned i = (unsigned)slab_index(s, p);
 	s->used[i / 64] |= 1ull << (i % 64);
 	if (++s->inuse == c->per_slab)
 		slab_list_remove(&c->partial, s); /* full: on no list */
@@ -202,26 +172,23 @@ static void *slab_take_one(struct slab_cache *c)
 
 /*
  * An empty magazine is filled half-way from the slabs, and a full one
- * half-emptied into them (slab_free_in): the count then has to wander
+ * half-emptied into them (slab_free_slow): the count then has to wander
  * SLAB_MAGAZINE / 2 steps before the slabs are needed again, where a
  * magazine refilled or emptied by one object sat at its edge, and about
  * every other call went to the slabs and their unpredictable branches.
  */
-void *slab_alloc(struct slab_cache *c)
+void *slab_alloc_slow(struct slab_cache *c)
 {
-	slab_enter(c);
-	if (unlikely(c->nmag == 0)) {
+	KASSERT(c->per_slab > 0); /* else a cache used before slab_cache_init */
+	if (c->nmag == 0)
 		for (void *p; c->nmag < SLAB_MAGAZINE / 2 && (p = slab_take_one(c)) != NULL;)
 			c->mag[c->nmag++] = p;
-		if (c->nmag == 0) {
-			slab_leave(c);
-			return NULL;
-		}
+	if (c->nmag == 0) {
+		slab_leave(c);
+		return NULL;
 	}
-	uint8_t *p = c->mag[--c->nmag];
-	c->mag[c->nmag] = NULL;
+	uint8_t *p = slab_mag_pop(c);
 	slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
-	c->in_use++;
 	slab_leave(c);
 	return p;
 }
@@ -231,33 +198,6 @@ struct slab_cache *slab_cache_of(const void *p)
 	const struct slab *s = slab_of(p);
 
 	return s != NULL ? s->cache : NULL;
-}
-
-/* The object index of p in s, or -1 if p is not an object's start. */
-static int slab_index(const struct slab *s, const uint8_t *p)
-{
-	const struct slab_cache *c = s->cache;
-	const uint8_t *o0 = (const uint8_t *)s + s->first + SLAB_REDZONE;
-
-	if (p < o0)
-		return -1;
-	size_t off = (size_t)(p - o0);
-	unsigned i = slab_div(c, off);
-	return i < c->per_slab && (size_t)i * c->stride == off ? (int)i : -1;
-}
-
-/*
- * Whether obj is in c's magazine.  Slots above nmag are kept NULL, so all
- * of them are compared, without a branch on nmag: a loop that stops at
- * nmag mispredicted its exit on most frees.
- */
-static bool slab_in_magazine(const struct slab_cache *c, const void *obj)
-{
-	bool hit = false;
-
-	for (unsigned k = 0; k < SLAB_MAGAZINE; k++)
-		hit |= c->mag[k] == obj;
-	return hit;
 }
 
 /*
@@ -324,14 +264,13 @@ void slab_free(struct slab_cache *c, void *obj, uintptr_t caller)
 	slab_free_in(s, obj, caller);
 }
 
-void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
+void slab_free_slow(struct slab *s, void *obj, uintptr_t caller)
 {
 	struct slab_cache *c = s->cache;
 	char who[64];
 
-	slab_enter(c);
 	int i = slab_index(s, obj);
-	if (unlikely(i < 0 || !(s->used[i / 64] & (1ull << (i % 64))) || slab_in_magazine(c, obj))) {
+	if (i < 0 || !slab_in_use(s, (unsigned)i) || slab_in_magazine(c, obj)) {
 		slab_leave(c);
 		ksymbolize(caller, who, sizeof(who));
 		panic("slab_free: %s of %p (cache %s) by %s", i < 0 ? "invalid free" : "double free",
@@ -339,17 +278,16 @@ void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 	}
 	slab_debug_verify(c, (uint8_t *)obj - SLAB_REDZONE, true, caller);
 	slab_debug_fill(c, (uint8_t *)obj - SLAB_REDZONE, false);
-	c->in_use--;
 	struct slab *release = NULL;
-	if (unlikely(c->nmag == SLAB_MAGAZINE)) {
-		/* the older half goes back to the slabs (see slab_alloc) */
+	if (c->nmag == SLAB_MAGAZINE) {
+		/* the older half goes back to the slabs (see slab_alloc_slow) */
 		for (unsigned k = 0; k < SLAB_MAGAZINE / 2; k++)
 			slab_unload(c, c->mag[k], &release);
 		memmove(c->mag, c->mag + SLAB_MAGAZINE / 2, sizeof(c->mag) / 2);
 		memset(c->mag + SLAB_MAGAZINE / 2, 0, sizeof(c->mag) / 2);
 		c->nmag = SLAB_MAGAZINE / 2;
 	}
-	c->mag[c->nmag++] = obj;
+	slab_mag_push(c, obj);
 	slab_leave(c);
 	slab_release_all(release);
 }
@@ -413,10 +351,10 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	if (s->magic != SLAB_MAGIC || s->cache != c)
 		panic("slab_check: %s: foreign slab %p on a list", c->name, (const void *)s);
 	for (unsigned i = 0; i < c->per_slab; i++)
-		used += (s->used[i / 64] >> (i % 64)) & 1;
+		used += slab_in_use(s, i);
 	for (const uint8_t *p = s->free; p != NULL; p = *(void *const *)p) {
 		int i = slab_index(s, p);
-		if (i < 0 || (s->used[i / 64] >> (i % 64)) & 1 || ++free > c->per_slab)
+		if (i < 0 || slab_in_use(s, (unsigned)i) || ++free > c->per_slab)
 			panic("slab_check: %s: free list of slab %p is corrupt", c->name, (const void *)s);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
 	}
@@ -443,7 +381,7 @@ static void slab_check_magazine(struct slab_cache *c)
 		bool dup = false;
 		for (unsigned j = 0; j < k; j++)
 			dup |= c->mag[j] == p;
-		if (i < 0 || !((s->used[i / 64] >> (i % 64)) & 1) || dup)
+		if (i < 0 || !slab_in_use(s, (unsigned)i) || dup)
 			panic("slab_check: %s: magazine entry %u (%p) is corrupt", c->name, k,
 			      (const void *)p);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));

@@ -87,9 +87,103 @@ void slab_cache_init(struct slab_cache *c, const char *name, size_t size, size_t
 /* Frees every empty slab; all objects must be free.  Panics otherwise. */
 void slab_cache_destroy(struct slab_cache *c);
 
-void *slab_alloc(struct slab_cache *c);
-/* caller: the return address to name in a panic message. */
-void slab_free(struct slab_cache *c, void *obj, uintptr_t caller);
+/*
+ * The operations on the magazine are inline (below), so that a malloc or a
+ * free that the magazine serves is one function without calls; the rest,
+ * the slabs, the checks of MM_DEBUG and the panics, is out of line in
+ * slab.c.  The *_slow functions are entered inside the cache and leave it.
+ */
+void *slab_alloc_slow(struct slab_cache *c);
+void slab_free_slow(struct slab *s, void *obj, uintptr_t caller);
+_Noreturn void slab_reentered(const struct slab_cache *c);
+
+/*
+ * A cache has no lock, only a guard against re-entry.  Phobos runs one CPU
+ * and no threads, and nothing allocates in an interrupt: the IDT holds
+ * exceptions only, and slab pages are wired, so no fault lands inside a
+ * cache operation.  An irq lock there was an out-of-line call pair (and
+ * cli, sti in the kernel) on every allocation and free, about as dear as
+ * the rest of the fast path; the guard still turns a broken assumption into
+ * a panic instead of a corrupt list.  A device interrupt that allocates
+ * would need the lock back.
+ */
+static inline void slab_enter(struct slab_cache *c)
+{
+	if (unlikely(c->busy))
+		slab_reentered(c);
+	c->busy = true;
+}
+
+static inline void slab_leave(struct slab_cache *c)
+{
+	c->busy = false;
+}
+
+/*
+ * The index of the object starting at p in s, or -1 if p is no object's
+ * start, without a division.  stride_inv is 2^32 / stride + e with
+ * 0 <= e < 1 (floor((2^32 - 1) / stride) + 1, exact for powers of two), so
+ * off * stride_inv is off / stride * 2^32 + off * e, where off * e < off <
+ * PAGE_SIZE.  At an object start the low word is therefore under
+ * PAGE_SIZE and the high word the index; anywhere else off / stride has a
+ * fraction of at least 1 / stride, which puts the low word at 2^32 /
+ * stride or more, far above PAGE_SIZE.  An address before object 0 wraps
+ * off to nearly 2^32, and its index to far beyond the last.
+ */
+static inline int slab_index(const struct slab *s, const void *p)
+{
+	const struct slab_cache *c = s->cache;
+	uint32_t off = (uint32_t)((uintptr_t)p & (PAGE_SIZE - 1)) - s->first - SLAB_REDZONE;
+	uint64_t q = (uint64_t)off * c->stride_inv;
+	unsigned i = (unsigned)(q >> 32);
+
+	return i < c->per_slab && (uint32_t)q < PAGE_SIZE ? (int)i : -1;
+}
+
+static inline bool slab_in_use(const struct slab *s, unsigned i)
+{
+	return (s->used[i / 64] >> (i % 64)) & 1;
+}
+
+/*
+ * Whether obj is in c's magazine.  Slots above nmag are kept NULL, so all
+ * of them are compared, without a branch on nmag: a loop that stops at
+ * nmag mispredicted its exit on most frees.
+ */
+static inline bool slab_in_magazine(const struct slab_cache *c, const void *obj)
+{
+	bool hit = false;
+
+	for (unsigned k = 0; k < SLAB_MAGAZINE; k++)
+		hit |= c->mag[k] == obj;
+	return hit;
+}
+
+static inline void *slab_mag_pop(struct slab_cache *c)
+{
+	void *p = c->mag[--c->nmag];
+
+	c->mag[c->nmag] = NULL;
+	c->in_use++;
+	return p;
+}
+
+static inline void slab_mag_push(struct slab_cache *c, void *obj)
+{
+	c->mag[c->nmag++] = obj;
+	c->in_use--;
+}
+
+static inline void *slab_alloc(struct slab_cache *c)
+{
+	slab_enter(c);
+	if (unlikely(c->nmag == 0) || SLAB_REDZONE != 0)
+		return slab_alloc_slow(c);
+	void *p = slab_mag_pop(c);
+	slab_leave(c);
+	return p;
+}
+
 /*
  * The slab whose page p lies in, or NULL when that page is no slab: a free
  * that does not know its cache reads the header once here and passes it
@@ -101,7 +195,30 @@ static inline struct slab *slab_of(const void *p)
 
 	return s->magic == SLAB_MAGIC ? s : NULL;
 }
-void slab_free_in(struct slab *s, void *obj, uintptr_t caller);
+
+/*
+ * A free that passes every check and finds room in the magazine ends here;
+ * anything else goes to slab_free_slow, which checks again and panics on
+ * an invalid or a double free naming caller.
+ */
+static inline void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
+{
+	struct slab_cache *c = s->cache;
+
+	slab_enter(c);
+	int i = slab_index(s, obj);
+	if (unlikely(i < 0 || !slab_in_use(s, (unsigned)i) || slab_in_magazine(c, obj) ||
+		     c->nmag == SLAB_MAGAZINE) ||
+	    SLAB_REDZONE != 0) {
+		slab_free_slow(s, obj, caller);
+		return;
+	}
+	slab_mag_push(c, obj);
+	slab_leave(c);
+}
+
+/* caller: the return address to name in a panic message. */
+void slab_free(struct slab_cache *c, void *obj, uintptr_t caller);
 /* The slab cache an object belongs to, or NULL if p is not in a slab page. */
 struct slab_cache *slab_cache_of(const void *p);
 
