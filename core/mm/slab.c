@@ -165,6 +165,7 @@ static void *slab_take_one(struct slab_cache *c)
 	s->free = *(void **)p;
 	unsigned i = (unsigned)slab_index(s, p);
 	s->used[i / 64] |= 1ull << (i % 64);
+	c->taken++;
 	if (++s->inuse == c->per_slab)
 		slab_list_remove(&c->partial, s); /* full: on no list */
 	return p;
@@ -182,7 +183,7 @@ void *slab_alloc_slow(struct slab_cache *c)
 	KASSERT(c->per_slab > 0); /* else a cache used before slab_cache_init */
 	if (c->nmag == 0)
 		for (void *p; c->nmag < SLAB_MAGAZINE / 2 && (p = slab_take_one(c)) != NULL;)
-			c->mag[c->nmag++] = p;
+			slab_mag_push(c, p);
 	if (c->nmag == 0) {
 		slab_leave(c);
 		return NULL;
@@ -200,6 +201,15 @@ struct slab_cache *slab_cache_of(const void *p)
 	return s != NULL ? s->cache : NULL;
 }
 
+/* Whether obj is among the first n objects of c's magazine. */
+static bool slab_in_magazine(const struct slab_cache *c, unsigned n, const void *obj)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (c->mag[k] == obj)
+			return true;
+	return false;
+}
+
 /*
  * Puts object i (obj), free, back into its slab s and moves s between
  * lists; returns s when it is empty and beyond what the cache keeps, off
@@ -208,6 +218,7 @@ struct slab_cache *slab_cache_of(const void *p)
 static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, void *obj)
 {
 	s->used[i / 64] &= ~(1ull << (i % 64));
+	c->taken--;
 	*(void **)obj = s->free;
 	s->free = obj;
 	if (s->inuse-- == c->per_slab)
@@ -270,7 +281,7 @@ void slab_free_slow(struct slab *s, void *obj, uintptr_t caller)
 	char who[64];
 
 	int i = slab_index(s, obj);
-	if (i < 0 || !slab_in_use(s, (unsigned)i) || slab_in_magazine(c, obj)) {
+	if (i < 0 || !slab_in_use(s, (unsigned)i) || slab_in_magazine(c, c->nmag, obj)) {
 		slab_leave(c);
 		ksymbolize(caller, who, sizeof(who));
 		panic("slab_free: %s of %p (cache %s) by %s", i < 0 ? "invalid free" : "double free",
@@ -284,7 +295,6 @@ void slab_free_slow(struct slab *s, void *obj, uintptr_t caller)
 		for (unsigned k = 0; k < SLAB_MAGAZINE / 2; k++)
 			slab_unload(c, c->mag[k], &release);
 		memmove(c->mag, c->mag + SLAB_MAGAZINE / 2, sizeof(c->mag) / 2);
-		memset(c->mag + SLAB_MAGAZINE / 2, 0, sizeof(c->mag) / 2);
 		c->nmag = SLAB_MAGAZINE / 2;
 	}
 	slab_mag_push(c, obj);
@@ -298,10 +308,8 @@ static size_t slab_cache_reclaim(struct slab_cache *c)
 	struct slab *release = NULL;
 
 	slab_enter(c);
-	while (c->nmag != 0) {
+	while (c->nmag != 0)
 		slab_unload(c, c->mag[--c->nmag], &release);
-		c->mag[c->nmag] = NULL;
-	}
 	struct slab *list = c->empty;
 	c->empty = NULL;
 	c->slabs -= c->nempty;
@@ -330,9 +338,9 @@ size_t slab_reclaim(void)
 
 void slab_cache_destroy(struct slab_cache *c)
 {
-	if (c->in_use != 0)
+	if (c->taken != c->nmag)
 		panic("slab_cache_destroy: %s still has %llu objects", c->name,
-		      (unsigned long long)c->in_use);
+		      (unsigned long long)(c->taken - c->nmag));
 	slab_cache_reclaim(c);
 	irq_lock(&slab_registry_lock);
 	for (struct slab_cache **p = &slab_caches; *p != NULL; p = &(*p)->next_cache)
@@ -364,24 +372,17 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	return used;
 }
 
-/* Checks the magazine: distinct objects of c, in use to their slabs (and,
- * with MM_DEBUG, still poisoned), and NULL above nmag. */
+/* Checks the magazine: distinct, marked objects of c, in use to their
+ * slabs (and, with MM_DEBUG, still poisoned). */
 static void slab_check_magazine(struct slab_cache *c)
 {
 	KASSERT(c->nmag <= SLAB_MAGAZINE);
-	for (unsigned k = 0; k < SLAB_MAGAZINE; k++) {
+	for (unsigned k = 0; k < c->nmag; k++) {
 		const uint8_t *p = c->mag[k];
-		if (k >= c->nmag) {
-			if (p != NULL)
-				panic("slab_check: %s: magazine slot %u above the top is set", c->name, k);
-			continue;
-		}
 		const struct slab *s = slab_of(p);
 		int i = s != NULL && s->cache == c ? slab_index(s, p) : -1;
-		bool dup = false;
-		for (unsigned j = 0; j < k; j++)
-			dup |= c->mag[j] == p;
-		if (i < 0 || !slab_in_use(s, (unsigned)i) || dup)
+		if (i < 0 || !slab_in_use(s, (unsigned)i) || !slab_mag_marked(c, p) ||
+		    slab_in_magazine(c, k, p))
 			panic("slab_check: %s: magazine entry %u (%p) is corrupt", c->name, k,
 			      (const void *)p);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
@@ -403,7 +404,7 @@ void slab_check(struct slab_cache *c)
 		KASSERT(slab_check_one(c, s) == 0);
 	/* the slabs on no list are the full ones: they hold every other object */
 	KASSERT(slabs <= c->slabs && empty == c->nempty);
-	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->in_use + c->nmag);
+	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->taken);
 	slab_leave(c);
 }
 

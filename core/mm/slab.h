@@ -19,9 +19,10 @@
  *
  * Objects are aligned to 16 bytes and, for power-of-two sizes up to the
  * page, to their size.  A freed object is checked against the slab's
- * bitmap and the magazine: a double free or a pointer that is not an
- * object start panics naming the caller.  With MM_DEBUG each object also carries red zones,
- * checked on free, and is poisoned while free, checked on reuse.
+ * bitmap and the magazine (see slab_mag_mark): a double free or a pointer
+ * that is not an object start panics naming the caller.  With MM_DEBUG
+ * each object also carries red zones, checked on free, and is poisoned
+ * while free, checked on reuse.
  *
  * Errors: slab_alloc returns NULL when kmem has no page.
  * Lock key: (l) the cache's lists and counters, under no lock: callers are
@@ -68,7 +69,7 @@ struct slab_cache {
 	unsigned per_slab;      /* (c) objects per slab */
 	uint32_t stride_inv;    /* (c) 2^32 / stride rounded up: see slab_div */
 	size_t stride;          /* (c) bytes per object, red zones included */
-	uint64_t in_use;        /* (l) objects handed out */
+	uint64_t taken;         /* (l) objects out of the slabs: handed out or in mag */
 	volatile bool busy;     /* inside an operation: the re-entry guard */
 	uint8_t nmag;           /* (l) objects in mag */
 	struct slab *empty;     /* (l) */
@@ -146,32 +147,34 @@ static inline bool slab_in_use(const struct slab *s, unsigned i)
 }
 
 /*
- * Whether obj is in c's magazine.  Slots above nmag are kept NULL, so all
- * of them are compared, without a branch on nmag: a loop that stops at
- * nmag mispredicted its exit on most frees.
+ * An object in the magazine has its first word pointing at the magazine
+ * (the mark), so a free that finds anything else there knows without a
+ * search that obj is not in it: a double free of an object the magazine
+ * holds always finds the mark.  A free that finds it (also one of a live
+ * object whose first word was not written since) goes to slab_free_slow,
+ * which searches.  A write to a freed object that clears the mark lets a
+ * second free of it through; MM_DEBUG, whose frees all search, and whose
+ * poison check catches the write, does not.
  */
-static inline bool slab_in_magazine(const struct slab_cache *c, const void *obj)
+static inline void slab_mag_mark(struct slab_cache *c, void *obj)
 {
-	bool hit = false;
+	*(void **)obj = c->mag;
+}
 
-	for (unsigned k = 0; k < SLAB_MAGAZINE; k++)
-		hit |= c->mag[k] == obj;
-	return hit;
+static inline bool slab_mag_marked(const struct slab_cache *c, const void *obj)
+{
+	return *(void *const *)obj == (const void *)c->mag;
 }
 
 static inline void *slab_mag_pop(struct slab_cache *c)
 {
-	void *p = c->mag[--c->nmag];
-
-	c->mag[c->nmag] = NULL;
-	c->in_use++;
-	return p;
+	return c->mag[--c->nmag];
 }
 
 static inline void slab_mag_push(struct slab_cache *c, void *obj)
 {
+	slab_mag_mark(c, obj);
 	c->mag[c->nmag++] = obj;
-	c->in_use--;
 }
 
 static inline void *slab_alloc(struct slab_cache *c)
@@ -207,7 +210,7 @@ static inline void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 
 	slab_enter(c);
 	int i = slab_index(s, obj);
-	if (unlikely(i < 0 || !slab_in_use(s, (unsigned)i) || slab_in_magazine(c, obj) ||
+	if (unlikely(i < 0 || !slab_in_use(s, (unsigned)i) || slab_mag_marked(c, obj) ||
 		     c->nmag == SLAB_MAGAZINE) ||
 	    SLAB_REDZONE != 0) {
 		slab_free_slow(s, obj, caller);
