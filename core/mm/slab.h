@@ -35,7 +35,7 @@
 #include "core/env.h"
 
 #define SLAB_KEEP_EMPTY 2
-#define SLAB_MAGAZINE 8
+#define SLAB_MAGAZINE 16 /* see slab_alloc_slow */
 #define SLAB_MAGIC 0x534c4142u  /* "SLAB" */
 #define SLAB_HEADER_SIZE 80u
 #define SLAB_MAX_OBJECTS 256u   /* bits in the in-use bitmap */
