@@ -163,7 +163,8 @@ static void *slab_take_one(struct slab_cache *c)
 		return NULL;
 	uint8_t *p = s->free;
 	s->free = *(void **)p;
-	unsigned i = (unsigned)slab_index(s, p);
+	unsigned i;
+	(void)slab_index(s, p, &i); /* off its own free list: an object */
 	s->used[i / 64] |= 1ull << (i % 64);
 	c->taken++;
 	if (++s->inuse == c->per_slab)
@@ -245,7 +246,9 @@ static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, v
 static void slab_unload(struct slab_cache *c, void *p, struct slab **release)
 {
 	struct slab *s = slab_of(p);
-	struct slab *r = slab_put(c, s, (unsigned)slab_index(s, p), p);
+	unsigned i;
+	(void)slab_index(s, p, &i); /* checked on its way in */
+	struct slab *r = slab_put(c, s, i, p);
 
 	if (r != NULL) {
 		r->next = *release;
@@ -285,11 +288,12 @@ void slab_free_slow(struct slab *s, void *obj, uintptr_t caller)
 	struct slab_cache *c = s->cache;
 	char who[64];
 
-	int i = slab_index(s, obj);
-	if (i < 0 || !slab_in_use(s, (unsigned)i) || slab_in_magazine(c, c->nmag, obj)) {
+	unsigned i;
+	bool object = slab_index(s, obj, &i);
+	if (!object || !slab_in_use(s, i) || slab_in_magazine(c, c->nmag, obj)) {
 		slab_leave(c);
 		ksymbolize(caller, who, sizeof(who));
-		panic("slab_free: %s of %p (cache %s) by %s", i < 0 ? "invalid free" : "double free",
+		panic("slab_free: %s of %p (cache %s) by %s", !object ? "invalid free" : "double free",
 		      obj, c->name, who);
 	}
 	slab_debug_verify(c, (uint8_t *)obj - SLAB_REDZONE, true, caller);
@@ -366,8 +370,8 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	for (unsigned i = 0; i < c->per_slab; i++)
 		used += slab_in_use(s, i);
 	for (const uint8_t *p = s->free; p != NULL; p = *(void *const *)p) {
-		int i = slab_index(s, p);
-		if (i < 0 || slab_in_use(s, (unsigned)i) || ++free > c->per_slab)
+		unsigned i;
+		if (!slab_index(s, p, &i) || slab_in_use(s, i) || ++free > c->per_slab)
 			panic("slab_check: %s: free list of slab %p is corrupt", c->name, (const void *)s);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
 	}
@@ -385,9 +389,9 @@ static void slab_check_magazine(struct slab_cache *c)
 	for (unsigned k = 0; k < c->nmag; k++) {
 		const uint8_t *p = c->mag[k];
 		const struct slab *s = slab_of(p);
-		int i = s != NULL && s->cache == c ? slab_index(s, p) : -1;
-		if (i < 0 || !slab_in_use(s, (unsigned)i) || !slab_mag_marked(c, p) ||
-		    slab_in_magazine(c, k, p))
+		unsigned i;
+		if (s == NULL || s->cache != c || !slab_index(s, p, &i) || !slab_in_use(s, i) ||
+		    !slab_mag_marked(c, p) || slab_in_magazine(c, k, p))
 			panic("slab_check: %s: magazine entry %u (%p) is corrupt", c->name, k,
 			      (const void *)p);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));

@@ -121,8 +121,8 @@ static inline void slab_leave(struct slab_cache *c)
 }
 
 /*
- * The index of the object starting at p in s, or -1 if p is no object's
- * start, without a division.  stride_inv is 2^32 / stride + e with
+ * Whether p is an object's start in s, and then its index in *ip, without
+ * a division.  stride_inv is 2^32 / stride + e with
  * 0 <= e < 1 (floor((2^32 - 1) / stride) + 1, exact for powers of two), so
  * off * stride_inv is off / stride * 2^32 + off * e, where off * e < off <
  * PAGE_SIZE.  At an object start the low word is therefore under
@@ -131,14 +131,14 @@ static inline void slab_leave(struct slab_cache *c)
  * stride or more, far above PAGE_SIZE.  An address before object 0 wraps
  * off to nearly 2^32, and its index to far beyond the last.
  */
-static inline int slab_index(const struct slab *s, const void *p)
+static inline bool slab_index(const struct slab *s, const void *p, unsigned *ip)
 {
 	const struct slab_cache *c = s->cache;
 	uint32_t off = (uint32_t)((uintptr_t)p & (PAGE_SIZE - 1)) - s->first - SLAB_REDZONE;
 	uint64_t q = (uint64_t)off * c->stride_inv;
-	unsigned i = (unsigned)(q >> 32);
 
-	return i < c->per_slab && (uint32_t)q < PAGE_SIZE ? (int)i : -1;
+	*ip = (unsigned)(q >> 32);
+	return *ip < c->per_slab && (uint32_t)q < PAGE_SIZE;
 }
 
 static inline bool slab_in_use(const struct slab *s, unsigned i)
@@ -209,8 +209,8 @@ static inline void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 	struct slab_cache *c = s->cache;
 
 	slab_enter(c);
-	int i = slab_index(s, obj);
-	if (unlikely(i < 0 || !slab_in_use(s, (unsigned)i) || slab_mag_marked(c, obj) ||
+	unsigned i;
+	if (unlikely(!slab_index(s, obj, &i) || !slab_in_use(s, i) || slab_mag_marked(c, obj) ||
 		     c->nmag == SLAB_MAGAZINE) ||
 	    SLAB_REDZONE != 0) {
 		slab_free_slow(s, obj, caller);
