@@ -67,7 +67,7 @@ struct slab {
 struct slab_cache {
 	struct slab *partial;   /* (l) */
 	unsigned per_slab;      /* (c) objects per slab */
-	uint32_t stride_inv;    /* (c) 2^32 / stride rounded up: see slab_div */
+	uint32_t stride_inv;    /* (c) 2^32 / stride rounded up: see slab_index */
 	size_t stride;          /* (c) bytes per object, red zones included */
 	uint64_t taken;         /* (l) objects out of the slabs: handed out or in mag */
 	volatile bool busy;     /* inside an operation: the re-entry guard */
@@ -122,14 +122,14 @@ static inline void slab_leave(struct slab_cache *c)
 
 /*
  * Whether p is an object's start in s, and then its index in *ip, without
- * a division.  stride_inv is 2^32 / stride + e with
- * 0 <= e < 1 (floor((2^32 - 1) / stride) + 1, exact for powers of two), so
- * off * stride_inv is off / stride * 2^32 + off * e, where off * e < off <
- * PAGE_SIZE.  At an object start the low word is therefore under
- * PAGE_SIZE and the high word the index; anywhere else off / stride has a
- * fraction of at least 1 / stride, which puts the low word at 2^32 /
- * stride or more, far above PAGE_SIZE.  An address before object 0 wraps
- * off to nearly 2^32, and its index to far beyond the last.
+ * a division.  stride_inv is 2^32 / stride + e with 0 <= e < 1
+ * (floor((2^32 - 1) / stride) + 1, exact for powers of two), so
+ * off * stride_inv is off / stride * 2^32 + off * e, where
+ * off * e < off < PAGE_SIZE.  At an object start the low word is therefore
+ * under PAGE_SIZE and the high word the index; anywhere else off / stride
+ * has a fraction of at least 1 / stride, which puts the low word at
+ * 2^32 / stride or more, far above PAGE_SIZE.  An address before object 0
+ * wraps off to nearly 2^32, and its index to far beyond the last.
  */
 static inline bool slab_index(const struct slab *s, const void *p, unsigned *ip)
 {
@@ -180,7 +180,7 @@ static inline void slab_mag_push(struct slab_cache *c, void *obj)
 static inline void *slab_alloc(struct slab_cache *c)
 {
 	slab_enter(c);
-	if (unlikely(c->nmag == 0) || SLAB_REDZONE != 0)
+	if (SLAB_REDZONE != 0 || unlikely(c->nmag == 0))
 		return slab_alloc_slow(c);
 	void *p = slab_mag_pop(c);
 	slab_leave(c);
@@ -210,9 +210,9 @@ static inline void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
 
 	slab_enter(c);
 	unsigned i;
-	if (unlikely(!slab_index(s, obj, &i) || !slab_in_use(s, i) || slab_mag_marked(c, obj) ||
-		     c->nmag == SLAB_MAGAZINE) ||
-	    SLAB_REDZONE != 0) {
+	if (SLAB_REDZONE != 0 ||
+	    unlikely(!slab_index(s, obj, &i) || !slab_in_use(s, i) || slab_mag_marked(c, obj) ||
+		     c->nmag == SLAB_MAGAZINE)) {
 		slab_free_slow(s, obj, caller);
 		return;
 	}
