@@ -30,7 +30,6 @@ static struct slab_cache mm_caches[ARRAY_SIZE(mm_classes)];
  * instead of a scan.  Size 0 lands on index 0, the 16-byte class.
  */
 static uint8_t mm_class_at[SLAB_MAX_SIZE / 16 + 1];
-static bool mm_ready;
 
 _Static_assert(SLAB_MAX_SIZE == 1024, "mm_classes ends at SLAB_MAX_SIZE");
 
@@ -50,7 +49,6 @@ void mm_malloc_init(void)
 			c++;
 		mm_class_at[q] = (uint8_t)c;
 	}
-	mm_ready = true;
 }
 
 static struct slab_cache *mm_cache_for(size_t size)
@@ -73,7 +71,6 @@ static void *mm_large_alloc(size_t size)
 
 void *mm_malloc(size_t size)
 {
-	KASSERT(mm_ready);
 	struct slab_cache *c = mm_cache_for(size);
 	return likely(c != NULL) ? slab_alloc(c) : mm_large_alloc(size);
 }

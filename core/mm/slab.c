@@ -70,39 +70,9 @@ static uint8_t *slab_object(const struct slab *s, unsigned i)
 	return (uint8_t *)s + s->first + (size_t)i * s->cache->stride;
 }
 
-/*
- * off / stride without a division, for off < PAGE_SIZE.  stride_inv is
- * 2^32 / stride + e with 0 <= e < 1 (it is floor((2^32 - 1) / stride) + 1,
- * exact when stride is a power of two), so (off * stride_inv) >> 32 is
- * off / stride + off * e / 2^32: the error is under 2^12 / 2^32 = 2^-20,
- * while the fraction of off / stride is at most 1 - 1 / stride <= 1 - 2^-12;
- * the error never carries into the integer part.
- */
-static unsigned slab_div(const struct slab_cache *c, size_t off)
+_Noreturn void slab_reentered(const struct slab_cache *c)
 {
-	return (unsigned)((off * c->stride_inv) >> 32);
-}
-
-/*
- * A cache has no lock, only a guard against re-entry.  Phobos runs one CPU
- * and no threads, and nothing allocates in an interrupt: the IDT holds
- * exceptions only, and slab pages are wired, so no fault lands inside a
- * cache operation.  A irq lock there was an out-of-line call pair (and cli,
- * sti in the kernel) on every allocation and free, about as dear as the rest
- * of the fast path; the guard still turns a broken assumption into a panic
- * instead of a corrupt list.  A device interrupt that allocates would need
- * the lock back.
- */
-static inline void slab_enter(struct slab_cache *c)
-{
-	if (unlikely(c->busy))
-		panic("slab: %s entered again (an allocation from an interrupt?)", c->name);
-	c->busy = true;
-}
-
-static inline void slab_leave(struct slab_cache *c)
-{
-	c->busy = false;
+	panic("slab: %s entered again (an allocation from an interrupt?)", c->name);
 }
 
 /* Debug fill and check of a free object's poison and an object's red zones. */
@@ -193,8 +163,10 @@ static void *slab_take_one(struct slab_cache *c)
 		return NULL;
 	uint8_t *p = s->free;
 	s->free = *(void **)p;
-	unsigned i = slab_div(c, (size_t)(p - SLAB_REDZONE - ((uint8_t *)s + s->first)));
+	unsigned i;
+	(void)slab_index(s, p, &i); /* off its own free list: an object */
 	s->used[i / 64] |= 1ull << (i % 64);
+	c->taken++;
 	if (++s->inuse == c->per_slab)
 		slab_list_remove(&c->partial, s); /* full: on no list */
 	return p;
@@ -202,26 +174,28 @@ static void *slab_take_one(struct slab_cache *c)
 
 /*
  * An empty magazine is filled half-way from the slabs, and a full one
- * half-emptied into them (slab_free_in): the count then has to wander
+ * half-emptied into them (slab_free_slow): the count then has to wander
  * SLAB_MAGAZINE / 2 steps before the slabs are needed again, where a
  * magazine refilled or emptied by one object sat at its edge, and about
  * every other call went to the slabs and their unpredictable branches.
+ * Where allocations and frees of a class are about equally frequent, that
+ * wander takes some (SLAB_MAGAZINE / 2)^2 calls and moves SLAB_MAGAZINE / 2
+ * objects, so one call in SLAB_MAGAZINE / 2 pays for a trip through the
+ * slabs: at 8 objects that was a quarter of the cost of a malloc/free pair
+ * on a mix of sizes.
  */
-void *slab_alloc(struct slab_cache *c)
+void *slab_alloc_slow(struct slab_cache *c)
 {
-	slab_enter(c);
-	if (unlikely(c->nmag == 0)) {
+	KASSERT(c->per_slab > 0); /* else a cache used before slab_cache_init */
+	if (c->nmag == 0)
 		for (void *p; c->nmag < SLAB_MAGAZINE / 2 && (p = slab_take_one(c)) != NULL;)
-			c->mag[c->nmag++] = p;
-		if (c->nmag == 0) {
-			slab_leave(c);
-			return NULL;
-		}
+			slab_mag_push(c, p);
+	if (c->nmag == 0) {
+		slab_leave(c);
+		return NULL;
 	}
-	uint8_t *p = c->mag[--c->nmag];
-	c->mag[c->nmag] = NULL;
+	uint8_t *p = slab_mag_pop(c);
 	slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
-	c->in_use++;
 	slab_leave(c);
 	return p;
 }
@@ -233,31 +207,13 @@ struct slab_cache *slab_cache_of(const void *p)
 	return s != NULL ? s->cache : NULL;
 }
 
-/* The object index of p in s, or -1 if p is not an object's start. */
-static int slab_index(const struct slab *s, const uint8_t *p)
+/* Whether obj is among the first n objects of c's magazine. */
+static bool slab_in_magazine(const struct slab_cache *c, unsigned n, const void *obj)
 {
-	const struct slab_cache *c = s->cache;
-	const uint8_t *o0 = (const uint8_t *)s + s->first + SLAB_REDZONE;
-
-	if (p < o0)
-		return -1;
-	size_t off = (size_t)(p - o0);
-	unsigned i = slab_div(c, off);
-	return i < c->per_slab && (size_t)i * c->stride == off ? (int)i : -1;
-}
-
-/*
- * Whether obj is in c's magazine.  Slots above nmag are kept NULL, so all
- * of them are compared, without a branch on nmag: a loop that stops at
- * nmag mispredicted its exit on most frees.
- */
-static bool slab_in_magazine(const struct slab_cache *c, const void *obj)
-{
-	bool hit = false;
-
-	for (unsigned k = 0; k < SLAB_MAGAZINE; k++)
-		hit |= c->mag[k] == obj;
-	return hit;
+	for (unsigned k = 0; k < n; k++)
+		if (c->mag[k] == obj)
+			return true;
+	return false;
 }
 
 /*
@@ -268,6 +224,7 @@ static bool slab_in_magazine(const struct slab_cache *c, const void *obj)
 static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, void *obj)
 {
 	s->used[i / 64] &= ~(1ull << (i % 64));
+	c->taken--;
 	*(void **)obj = s->free;
 	s->free = obj;
 	if (s->inuse-- == c->per_slab)
@@ -289,7 +246,9 @@ static struct slab *slab_put(struct slab_cache *c, struct slab *s, unsigned i, v
 static void slab_unload(struct slab_cache *c, void *p, struct slab **release)
 {
 	struct slab *s = slab_of(p);
-	struct slab *r = slab_put(c, s, (unsigned)slab_index(s, p), p);
+	unsigned i;
+	(void)slab_index(s, p, &i); /* checked on its way in */
+	struct slab *r = slab_put(c, s, i, p);
 
 	if (r != NULL) {
 		r->next = *release;
@@ -324,32 +283,30 @@ void slab_free(struct slab_cache *c, void *obj, uintptr_t caller)
 	slab_free_in(s, obj, caller);
 }
 
-void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
+void slab_free_slow(struct slab *s, void *obj, uintptr_t caller)
 {
 	struct slab_cache *c = s->cache;
 	char who[64];
 
-	slab_enter(c);
-	int i = slab_index(s, obj);
-	if (unlikely(i < 0 || !(s->used[i / 64] & (1ull << (i % 64))) || slab_in_magazine(c, obj))) {
+	unsigned i;
+	bool object = slab_index(s, obj, &i);
+	if (!object || !slab_in_use(s, i) || slab_in_magazine(c, c->nmag, obj)) {
 		slab_leave(c);
 		ksymbolize(caller, who, sizeof(who));
-		panic("slab_free: %s of %p (cache %s) by %s", i < 0 ? "invalid free" : "double free",
+		panic("slab_free: %s of %p (cache %s) by %s", !object ? "invalid free" : "double free",
 		      obj, c->name, who);
 	}
 	slab_debug_verify(c, (uint8_t *)obj - SLAB_REDZONE, true, caller);
 	slab_debug_fill(c, (uint8_t *)obj - SLAB_REDZONE, false);
-	c->in_use--;
 	struct slab *release = NULL;
-	if (unlikely(c->nmag == SLAB_MAGAZINE)) {
-		/* the older half goes back to the slabs (see slab_alloc) */
+	if (c->nmag == SLAB_MAGAZINE) {
+		/* the older half goes back to the slabs (see slab_alloc_slow) */
 		for (unsigned k = 0; k < SLAB_MAGAZINE / 2; k++)
 			slab_unload(c, c->mag[k], &release);
 		memmove(c->mag, c->mag + SLAB_MAGAZINE / 2, sizeof(c->mag) / 2);
-		memset(c->mag + SLAB_MAGAZINE / 2, 0, sizeof(c->mag) / 2);
 		c->nmag = SLAB_MAGAZINE / 2;
 	}
-	c->mag[c->nmag++] = obj;
+	slab_mag_push(c, obj);
 	slab_leave(c);
 	slab_release_all(release);
 }
@@ -360,10 +317,8 @@ static size_t slab_cache_reclaim(struct slab_cache *c)
 	struct slab *release = NULL;
 
 	slab_enter(c);
-	while (c->nmag != 0) {
+	while (c->nmag != 0)
 		slab_unload(c, c->mag[--c->nmag], &release);
-		c->mag[c->nmag] = NULL;
-	}
 	struct slab *list = c->empty;
 	c->empty = NULL;
 	c->slabs -= c->nempty;
@@ -392,9 +347,9 @@ size_t slab_reclaim(void)
 
 void slab_cache_destroy(struct slab_cache *c)
 {
-	if (c->in_use != 0)
+	if (c->taken != c->nmag)
 		panic("slab_cache_destroy: %s still has %llu objects", c->name,
-		      (unsigned long long)c->in_use);
+		      (unsigned long long)(c->taken - c->nmag));
 	slab_cache_reclaim(c);
 	irq_lock(&slab_registry_lock);
 	for (struct slab_cache **p = &slab_caches; *p != NULL; p = &(*p)->next_cache)
@@ -413,10 +368,10 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	if (s->magic != SLAB_MAGIC || s->cache != c)
 		panic("slab_check: %s: foreign slab %p on a list", c->name, (const void *)s);
 	for (unsigned i = 0; i < c->per_slab; i++)
-		used += (s->used[i / 64] >> (i % 64)) & 1;
+		used += slab_in_use(s, i);
 	for (const uint8_t *p = s->free; p != NULL; p = *(void *const *)p) {
-		int i = slab_index(s, p);
-		if (i < 0 || (s->used[i / 64] >> (i % 64)) & 1 || ++free > c->per_slab)
+		unsigned i;
+		if (!slab_index(s, p, &i) || slab_in_use(s, i) || ++free > c->per_slab)
 			panic("slab_check: %s: free list of slab %p is corrupt", c->name, (const void *)s);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
 	}
@@ -426,24 +381,17 @@ static unsigned slab_check_one(struct slab_cache *c, const struct slab *s)
 	return used;
 }
 
-/* Checks the magazine: distinct objects of c, in use to their slabs (and,
- * with MM_DEBUG, still poisoned), and NULL above nmag. */
+/* Checks the magazine: distinct, marked objects of c, in use to their
+ * slabs (and, with MM_DEBUG, still poisoned). */
 static void slab_check_magazine(struct slab_cache *c)
 {
 	KASSERT(c->nmag <= SLAB_MAGAZINE);
-	for (unsigned k = 0; k < SLAB_MAGAZINE; k++) {
+	for (unsigned k = 0; k < c->nmag; k++) {
 		const uint8_t *p = c->mag[k];
-		if (k >= c->nmag) {
-			if (p != NULL)
-				panic("slab_check: %s: magazine slot %u above the top is set", c->name, k);
-			continue;
-		}
 		const struct slab *s = slab_of(p);
-		int i = s != NULL && s->cache == c ? slab_index(s, p) : -1;
-		bool dup = false;
-		for (unsigned j = 0; j < k; j++)
-			dup |= c->mag[j] == p;
-		if (i < 0 || !((s->used[i / 64] >> (i % 64)) & 1) || dup)
+		unsigned i;
+		if (s == NULL || s->cache != c || !slab_index(s, p, &i) || !slab_in_use(s, i) ||
+		    !slab_mag_marked(c, p) || slab_in_magazine(c, k, p))
 			panic("slab_check: %s: magazine entry %u (%p) is corrupt", c->name, k,
 			      (const void *)p);
 		slab_debug_verify(c, p - SLAB_REDZONE, false, (uintptr_t)__builtin_return_address(0));
@@ -465,7 +413,7 @@ void slab_check(struct slab_cache *c)
 		KASSERT(slab_check_one(c, s) == 0);
 	/* the slabs on no list are the full ones: they hold every other object */
 	KASSERT(slabs <= c->slabs && empty == c->nempty);
-	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->in_use + c->nmag);
+	KASSERT(in_use + (c->slabs - slabs) * c->per_slab == c->taken);
 	slab_leave(c);
 }
 

@@ -19,9 +19,10 @@
  *
  * Objects are aligned to 16 bytes and, for power-of-two sizes up to the
  * page, to their size.  A freed object is checked against the slab's
- * bitmap and the magazine: a double free or a pointer that is not an
- * object start panics naming the caller.  With MM_DEBUG each object also carries red zones,
- * checked on free, and is poisoned while free, checked on reuse.
+ * bitmap and the magazine (see slab_mag_mark): a double free or a pointer
+ * that is not an object start panics naming the caller.  With MM_DEBUG
+ * each object also carries red zones, checked on free, and is poisoned
+ * while free, checked on reuse.
  *
  * Errors: slab_alloc returns NULL when kmem has no page.
  * Lock key: (l) the cache's lists and counters, under no lock: callers are
@@ -34,7 +35,7 @@
 #include "core/env.h"
 
 #define SLAB_KEEP_EMPTY 2
-#define SLAB_MAGAZINE 8
+#define SLAB_MAGAZINE 16 /* see slab_alloc_slow */
 #define SLAB_MAGIC 0x534c4142u  /* "SLAB" */
 #define SLAB_HEADER_SIZE 80u
 #define SLAB_MAX_OBJECTS 256u   /* bits in the in-use bitmap */
@@ -66,9 +67,9 @@ struct slab {
 struct slab_cache {
 	struct slab *partial;   /* (l) */
 	unsigned per_slab;      /* (c) objects per slab */
-	uint32_t stride_inv;    /* (c) 2^32 / stride rounded up: see slab_div */
+	uint32_t stride_inv;    /* (c) 2^32 / stride rounded up: see slab_index */
 	size_t stride;          /* (c) bytes per object, red zones included */
-	uint64_t in_use;        /* (l) objects handed out */
+	uint64_t taken;         /* (l) objects out of the slabs: handed out or in mag */
 	volatile bool busy;     /* inside an operation: the re-entry guard */
 	uint8_t nmag;           /* (l) objects in mag */
 	struct slab *empty;     /* (l) */
@@ -87,9 +88,105 @@ void slab_cache_init(struct slab_cache *c, const char *name, size_t size, size_t
 /* Frees every empty slab; all objects must be free.  Panics otherwise. */
 void slab_cache_destroy(struct slab_cache *c);
 
-void *slab_alloc(struct slab_cache *c);
-/* caller: the return address to name in a panic message. */
-void slab_free(struct slab_cache *c, void *obj, uintptr_t caller);
+/*
+ * The operations on the magazine are inline (below), so that a malloc or a
+ * free that the magazine serves is one function without calls; the rest,
+ * the slabs, the checks of MM_DEBUG and the panics, is out of line in
+ * slab.c.  The *_slow functions are entered inside the cache and leave it.
+ */
+void *slab_alloc_slow(struct slab_cache *c);
+void slab_free_slow(struct slab *s, void *obj, uintptr_t caller);
+_Noreturn void slab_reentered(const struct slab_cache *c);
+
+/*
+ * A cache has no lock, only a guard against re-entry.  Phobos runs one CPU
+ * and no threads, and nothing allocates in an interrupt: the IDT holds
+ * exceptions only, and slab pages are wired, so no fault lands inside a
+ * cache operation.  An irq lock there was an out-of-line call pair (and
+ * cli, sti in the kernel) on every allocation and free, about as dear as
+ * the rest of the fast path; the guard still turns a broken assumption into
+ * a panic instead of a corrupt list.  A device interrupt that allocates
+ * would need the lock back.
+ */
+static inline void slab_enter(struct slab_cache *c)
+{
+	if (unlikely(c->busy))
+		slab_reentered(c);
+	c->busy = true;
+}
+
+static inline void slab_leave(struct slab_cache *c)
+{
+	c->busy = false;
+}
+
+/*
+ * Whether p is an object's start in s, and then its index in *ip, without
+ * a division.  stride_inv is 2^32 / stride + e with 0 <= e < 1
+ * (floor((2^32 - 1) / stride) + 1, exact for powers of two), so
+ * off * stride_inv is off / stride * 2^32 + off * e, where
+ * off * e < off < PAGE_SIZE.  At an object start the low word is therefore
+ * under PAGE_SIZE and the high word the index; anywhere else off / stride
+ * has a fraction of at least 1 / stride, which puts the low word at
+ * 2^32 / stride or more, far above PAGE_SIZE.  An address before object 0
+ * wraps off to nearly 2^32, and its index to far beyond the last.
+ */
+static inline bool slab_index(const struct slab *s, const void *p, unsigned *ip)
+{
+	const struct slab_cache *c = s->cache;
+	uint32_t off = (uint32_t)((uintptr_t)p & (PAGE_SIZE - 1)) - s->first - SLAB_REDZONE;
+	uint64_t q = (uint64_t)off * c->stride_inv;
+
+	*ip = (unsigned)(q >> 32);
+	return *ip < c->per_slab && (uint32_t)q < PAGE_SIZE;
+}
+
+static inline bool slab_in_use(const struct slab *s, unsigned i)
+{
+	return (s->used[i / 64] >> (i % 64)) & 1;
+}
+
+/*
+ * An object in the magazine has its first word pointing at the magazine
+ * (the mark), so a free that finds anything else there knows without a
+ * search that obj is not in it: a double free of an object the magazine
+ * holds always finds the mark.  A free that finds it (also one of a live
+ * object whose first word was not written since) goes to slab_free_slow,
+ * which searches.  A write to a freed object that clears the mark lets a
+ * second free of it through; MM_DEBUG, whose frees all search, and whose
+ * poison check catches the write, does not.
+ */
+static inline void slab_mag_mark(struct slab_cache *c, void *obj)
+{
+	*(void **)obj = c->mag;
+}
+
+static inline bool slab_mag_marked(const struct slab_cache *c, const void *obj)
+{
+	return *(void *const *)obj == (const void *)c->mag;
+}
+
+static inline void *slab_mag_pop(struct slab_cache *c)
+{
+	return c->mag[--c->nmag];
+}
+
+static inline void slab_mag_push(struct slab_cache *c, void *obj)
+{
+	slab_mag_mark(c, obj);
+	c->mag[c->nmag++] = obj;
+}
+
+static inline void *slab_alloc(struct slab_cache *c)
+{
+	slab_enter(c);
+	if (SLAB_REDZONE != 0 || unlikely(c->nmag == 0))
+		return slab_alloc_slow(c);
+	void *p = slab_mag_pop(c);
+	slab_leave(c);
+	return p;
+}
+
 /*
  * The slab whose page p lies in, or NULL when that page is no slab: a free
  * that does not know its cache reads the header once here and passes it
@@ -101,7 +198,30 @@ static inline struct slab *slab_of(const void *p)
 
 	return s->magic == SLAB_MAGIC ? s : NULL;
 }
-void slab_free_in(struct slab *s, void *obj, uintptr_t caller);
+
+/*
+ * A free that passes every check and finds room in the magazine ends here;
+ * anything else goes to slab_free_slow, which checks again and panics on
+ * an invalid or a double free naming caller.
+ */
+static inline void slab_free_in(struct slab *s, void *obj, uintptr_t caller)
+{
+	struct slab_cache *c = s->cache;
+
+	slab_enter(c);
+	unsigned i;
+	if (SLAB_REDZONE != 0 ||
+	    unlikely(!slab_index(s, obj, &i) || !slab_in_use(s, i) || slab_mag_marked(c, obj) ||
+		     c->nmag == SLAB_MAGAZINE)) {
+		slab_free_slow(s, obj, caller);
+		return;
+	}
+	slab_mag_push(c, obj);
+	slab_leave(c);
+}
+
+/* caller: the return address to name in a panic message. */
+void slab_free(struct slab_cache *c, void *obj, uintptr_t caller);
 /* The slab cache an object belongs to, or NULL if p is not in a slab page. */
 struct slab_cache *slab_cache_of(const void *p);
 

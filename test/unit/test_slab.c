@@ -181,6 +181,14 @@ static void test_bad_frees_panic(void **state)
 		mm_mfree(r[i]);
 	expect_panic(do_free, r[0], "double free");
 	expect_panic(do_free, r[ARRAY_SIZE(r) - 1], "double free");
+	/* and so is one of an object the magazine took back from its slab
+	 * without handing it out */
+	slab_reclaim();
+	uint8_t *x = mm_malloc(48);
+	struct slab_cache *c = slab_cache_of(x);
+	assert_true(c->nmag > 0);
+	expect_panic(do_free, c->mag[0], "double free");
+	mm_mfree(x);
 	mm_mfree(q);
 	expect_all_returned();
 }
