@@ -17,6 +17,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 WORK = os.path.join(ROOT, "build", "bench")
 MODULES = ["virtio_pci", "virtio_blk", "vfat", "nls_cp437", "nls_ascii", "nls_utf8"]
 CMDLINE = "console=ttyS0 panic=-1 mitigations=off init_on_alloc=0"
+# QEMU options both systems' benchmark boots take.  -mem-prealloc: QEMU
+# backs all guest RAM before the guest starts; otherwise the host's own
+# first touch of a guest page (a huge page zeroed, at times after
+# compaction: up to 3 ms on this host) is charged to whichever guest
+# first writes there, and those stalls ruled first_touch for both.
+QEMU_BENCH = ["-mem-prealloc"]
 PRELOAD = {"mimalloc": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
            "jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}
 
@@ -159,7 +165,8 @@ def boot(name, words, image, mem, timeout=3600):
     cmd = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-m", mem, "-no-reboot",
            "-display", "none", "-monitor", "none", "-serial", "file:" + log_path,
            "-kernel", vmlinuz, "-initrd", initrd, "-append", CMDLINE + " " + words,
-           "-drive", "if=none,format=raw,file=%s,id=d" % img, "-device", "virtio-blk-pci,drive=d"]
+           "-drive", "if=none,format=raw,file=%s,id=d" % img, "-device", "virtio-blk-pci,drive=d"
+           ] + QEMU_BENCH
     start = time.time()
     try:
         subprocess.run(cmd, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

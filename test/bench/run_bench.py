@@ -7,7 +7,7 @@ Rounds (BENCH_ROUNDS, 3) alternate: Phobos (app=bench in ring 3), Linux
 (transparent_hugepage=never, allocators glibc, mimalloc and jemalloc for
 alloc_mix), Linux with lru_gen (replacement), Linux with
 transparent_hugepage=always (first_touch).  Both run in BENCH_MEM of QEMU
-RAM (256M); the paging workloads are sized from the memory Linux leaves
+RAM (256M), preallocated by QEMU (linux_guest.QEMU_BENCH); the paging workloads are sized from the memory Linux leaves
 free there (probed first), so both page.  Prints one table (medians, min
 and max, the ratio, the goal), writes build/bench/results.json and
 build/bench/results.png (and the table as results.md), and checks Phobos's results file (read back with
@@ -132,7 +132,8 @@ def phobos_round(img, mem, sized, r, notes):
                             "::/phobos/results/0001.json"], capture_output=True)
         seen["file"] = p.stdout if p.returncode == 0 else None
     b = boot("bench-phobos-%d" % r, "app=bench bench=%s bench_mem=%dM exit=qemu" % (
-        WORKLOADS, sized), mem=mem, timeout=7200, image=img, workdir=OUT, inspect=read_file)
+        WORKLOADS, sized), mem=mem, timeout=7200, image=img, workdir=OUT, inspect=read_file,
+        extra=tuple(linux_guest.QEMU_BENCH))
     res = results_of(b.log)
     for w, why in failures_of(b.log):
         notes.append("phobos round %d: %s failed: %s" % (r, w, why))
@@ -308,7 +309,8 @@ def trace_replay(img, mem, sized):
     strings were sized for (Phobos itself may have more)."""
     print("bench: replacement with trace=1 (Phobos), replayed against LRU and OPT", flush=True)
     b = boot("bench-phobos-trace", "app=bench bench=replacement trace=1 bench_mem=%dM "
-             "exit=qemu" % sized, mem=mem, timeout=7200, image=img, workdir=OUT)
+             "exit=qemu" % sized, mem=mem, timeout=7200, image=img, workdir=OUT,
+             extra=tuple(linux_guest.QEMU_BENCH))
     res = results_of(b.log)
     p = subprocess.run([os.path.join(ROOT, "build", "host", "trace_replay")], input=b.log,
                        capture_output=True, text=True)
@@ -344,7 +346,7 @@ def blk_bench(mem):
         b = boot("bench-blk-" + bus, "app=bench bench=blk_read exit=qemu", mem=mem, timeout=900,
                  disk_bus=bus, workdir=OUT,
                  extra=["-drive", "if=none,format=raw,file=%s,id=t" % disk,
-                        "-device", scenarios.BLKT_DEVICE[bus]])
+                        "-device", scenarios.BLKT_DEVICE[bus]] + linux_guest.QEMU_BENCH)
         for m in RESULT.finditer(b.log):
             r = json.loads(m.group(1))
             r["where"] = "qemu-" + bus
