@@ -2,8 +2,11 @@
  * vm_fault: finds or makes the page behind a faulting address and maps
  * it (contract in vm_map.h).
  *
- * The entry's object is referenced for the whole fault, so it cannot go
- * away while a pager reads.  Pages read by a pager join their object busy
+ * The entry's object is referenced from the first call into a pager to
+ * the end of the fault, so it cannot go away while a pager reads; a fault
+ * that asks no pager (a page resident, or zero-filled in an object with
+ * no store) runs with interrupts off under the map entry's own
+ * reference, and takes none.  Pages read by a pager join their object busy
  * before the read starts, so nothing maps half-read data; since the read
  * ends before the pager returns, a fault that meets a busy page re-entered
  * that read, and panics.
@@ -155,11 +158,12 @@ int vm_fault_willneed(struct vm_object *top, uint64_t first, uint64_t end)
  * the first object down the chain whose store has it (the page then joins
  * that object).  *m is NULL when nothing holds data: a zero page is due,
  * made by the caller in the object it faults on, at *spot: where top's
- * lookup ended.
+ * lookup ended.  *held: whether the caller holds a reference on top; set
+ * when this takes one before calling a pager.
  * -EFAULT: past the end of a file.
  */
 static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page **m,
-			 struct vm_object **owner, struct vm_object_spot *spot)
+			 struct vm_object **owner, struct vm_object_spot *spot, bool *held)
 {
 	for (struct vm_object *o = top; o != NULL; o = o->backing) {
 		*m = vm_object_page_find(o, pindex, o == top ? spot : NULL);
@@ -180,6 +184,10 @@ static int vm_fault_find(struct vm_object *top, uint64_t pindex, struct vm_page 
 		}
 		if (o->pager == NULL)
 			continue;
+		if (!*held) {
+			vm_object_reference(top);
+			*held = true;
+		}
 		unsigned after;
 		int err = 0, has = vm_pager_has_page(o, pindex, &after);
 		if (has < 0)
@@ -238,7 +246,7 @@ static int vm_fault_make(struct vm_object *obj, bool wired, uint64_t pindex, str
 }
 
 static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va,
-			  vm_prot_t access)
+			  vm_prot_t access, bool *held)
 {
 	vaddr_t page = ALIGN_DOWN(va, PAGE_SIZE);
 	uint64_t pindex = (page - e->start + e->offset) / PAGE_SIZE;
@@ -252,7 +260,7 @@ static int vm_fault_entry(struct vm_map *map, struct vm_map_entry *e, vaddr_t va
 		return -EACCES;
 	if (e->flags & MAP_ENTRY_COW)
 		vm_object_collapse(e->object);
-	int err = vm_fault_find(e->object, pindex, &m, &owner, &spot);
+	int err = vm_fault_find(e->object, pindex, &m, &owner, &spot, held);
 	if (err < 0)
 		return err;
 	if (m != NULL && owner != e->object && !(access & VM_PROT_WRITE)) {
@@ -291,9 +299,10 @@ int vm_fault_object_hold(struct vm_object *obj, uint64_t pindex, struct vm_page 
 	struct vm_object_spot spot;
 	struct vm_object *owner;
 	struct vm_page *m;
+	bool held = true; /* the caller's */
 
 	vm_pageout_check();
-	int err = vm_fault_find(obj, pindex, &m, &owner, &spot);
+	int err = vm_fault_find(obj, pindex, &m, &owner, &spot, &held);
 	if (err < 0)
 		return err;
 	if (m == NULL || owner != obj) {
@@ -320,15 +329,17 @@ int vm_fault(struct vm_map *map, vaddr_t va, vm_prot_t access, bool user)
 	struct vm_map_entry e;
 	int err;
 	uint64_t major = vm_cnt.faults_major;
+	bool held = false;
 
 	vm_pageout_check();
-	if (vm_map_lookup_object(map, va, &e) < 0)
+	if (vm_map_lookup(map, va, &e) < 0 || e.kind != VM_ENTRY_OBJECT)
 		return -EFAULT;
 	if ((access & ~e.prot) != 0 || (user && !(e.flags & MAP_ENTRY_USER)))
 		err = -EACCES;
 	else
-		err = vm_fault_entry(map, &e, va, access);
-	vm_object_deallocate(e.object);
+		err = vm_fault_entry(map, &e, va, access, &held);
+	if (held)
+		vm_object_deallocate(e.object);
 	if (err == 0 && vm_cnt.faults_major == major)
 		vm_cnt.faults_minor++;
 	if (err == -ENOMEM)
