@@ -134,8 +134,6 @@ static void proc_tick_report(uint64_t run_us)
  * stop the app with a line saying where, what and which mapping. */
 static void proc_trap(struct trap_frame *tf)
 {
-	struct vm_map_entry e;
-	char where[96] = "no mapping";
 	uint64_t nmi_rip, nmis = trap_take_kernel_nmis(&nmi_rip);
 
 	if (nmis != 0) /* now the console is free to say so */
@@ -169,6 +167,9 @@ static void proc_trap(struct trap_frame *tf)
 	int err = addr < PROC_MAP_END ? vm_fault(&proc.map, addr, access, true) : -EFAULT;
 	if (err == 0)
 		return;
+	/* built only now: filling it on every fault costs a memset */
+	struct vm_map_entry e;
+	char where[96] = "no mapping";
 	if (addr < PROC_MAP_END && vm_map_lookup(&proc.map, addr, &e) == 0)
 		ksnprintf(where, sizeof(where), "%s %llx-%llx %s",
 			  e.kind == VM_ENTRY_RESERVED ? "reserved (guard)" : e.kind == VM_ENTRY_OBJECT
