@@ -108,19 +108,24 @@ static void mm_free_from(void *p, uintptr_t caller)
 	kmem_map_free_pages(h, h->pages);
 }
 
-void mm_mfree(void *p)
+/*
+ * The entry points that name their caller in a panic are never inlined:
+ * inlined (the kernel is built with LTO), the return address they read
+ * would be their caller's caller's.
+ */
+__attribute__((noinline)) void mm_mfree(void *p)
 {
 	mm_free_from(p, (uintptr_t)__builtin_return_address(0));
 }
 
-size_t mm_usable_size(const void *p)
+__attribute__((noinline)) size_t mm_usable_size(const void *p)
 {
 	struct mm_large *h = mm_classify(p, (uintptr_t)__builtin_return_address(0));
 
 	return h == NULL ? slab_cache_of(p)->size : h->pages * PAGE_SIZE - MM_LARGE_HEADER;
 }
 
-void *mm_mrealloc(void *p, size_t size)
+__attribute__((noinline)) void *mm_mrealloc(void *p, size_t size)
 {
 	if (p == NULL)
 		return mm_malloc(size);
@@ -147,7 +152,7 @@ void *mm_op_new(size_t size, bool single)
 	return p;
 }
 
-void mm_op_delete(void *p)
+__attribute__((noinline)) void mm_op_delete(void *p)
 {
 	mm_free_from(p, (uintptr_t)__builtin_return_address(0));
 }

@@ -75,6 +75,13 @@ _Noreturn void slab_reentered(const struct slab_cache *c)
 	panic("slab: %s entered again (an allocation from an interrupt?)", c->name);
 }
 
+_Noreturn void slab_mag_lost(struct slab_cache *c, const void *obj)
+{
+	slab_leave(c);
+	panic("slab: %s: %p lost its mark in the magazine: written after its free, "
+	      "or a double free of it already handed out once", c->name, obj);
+}
+
 /* Debug fill and check of a free object's poison and an object's red zones. */
 static void slab_debug_fill(const struct slab_cache *c, uint8_t *obj, bool allocated)
 {

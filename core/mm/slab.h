@@ -153,8 +153,11 @@ static inline bool slab_in_use(const struct slab *s, unsigned i)
  * holds always finds the mark.  A free that finds it (also one of a live
  * object whose first word was not written since) goes to slab_free_slow,
  * which searches.  A write to a freed object that clears the mark lets a
- * second free of it through; MM_DEBUG, whose frees all search, and whose
- * poison check catches the write, does not.
+ * second free of it through, and the magazine then holds it twice; but an
+ * allocation takes the mark off what it hands out, so the second copy is
+ * found unmarked when it is popped, and panics before two owners share
+ * it.  MM_DEBUG, whose frees all search and whose poison check catches
+ * the write, stops it at the second free.
  */
 static inline void slab_mag_mark(struct slab_cache *c, void *obj)
 {
@@ -166,9 +169,16 @@ static inline bool slab_mag_marked(const struct slab_cache *c, const void *obj)
 	return *(void *const *)obj == (const void *)c->mag;
 }
 
+_Noreturn void slab_mag_lost(struct slab_cache *c, const void *obj);
+
 static inline void *slab_mag_pop(struct slab_cache *c)
 {
-	return c->mag[--c->nmag];
+	void *obj = c->mag[--c->nmag];
+
+	if (unlikely(!slab_mag_marked(c, obj)))
+		slab_mag_lost(c, obj);
+	*(void **)obj = NULL;
+	return obj;
 }
 
 static inline void slab_mag_push(struct slab_cache *c, void *obj)

@@ -18,6 +18,11 @@ static uint32_t vm_object_prio_of(uint32_t x)
 	return x ^ (x >> 16);
 }
 
+uint32_t vm_object_priority(uint32_t frame)
+{
+	return vm_object_prio_of(frame);
+}
+
 static uint32_t vm_object_prio(const struct vm_page *m)
 {
 	return vm_object_prio_of(vm_page_index(m));
@@ -49,22 +54,46 @@ void vm_object_reference(struct vm_object *obj)
 	irq_unlock(&obj->lock);
 }
 
-/* Frees every page of the subtree; the pages must be unmapped. */
-static void vm_object_free_tree(uint32_t i)
-{
-	struct vm_page *m = vm_page_at(i);
+static void vm_object_rotate_right(uint32_t *link);
 
+/*
+ * Takes some page out of the tree at *root and returns it (NULL when the
+ * tree is empty), with no recursion and no order kept: a left child is
+ * rotated up until the root has none, then the root goes.  Emptying a
+ * tree this way takes time linear in its size, however deep it is.
+ */
+static struct vm_page *vm_object_detach_any(uint32_t *root)
+{
+	struct vm_page *m;
+
+	while ((m = vm_page_at(*root)) != NULL && m->tleft != VM_PAGE_NONE)
+		vm_object_rotate_right(root);
 	if (m == NULL)
-		return;
-	vm_object_free_tree(m->tleft);
-	vm_object_free_tree(m->tright);
-	KASSERT(!(m->flags & VM_PAGE_BUSY));
-	m->object = NULL;
+		return NULL;
+	*root = m->tright;
 	m->tleft = m->tright = VM_PAGE_NONE;
+	m->object = NULL;
+	return m;
+}
+
+/* A page out of every tree and queue, back to the free pages. */
+static void vm_object_page_release(struct vm_page *m)
+{
 	vm_page_dequeue(m);
 	while (m->wire_count > 0)
 		vm_page_unwire(m);
 	vm_page_free(m);
+}
+
+/* Frees every page of the tree; the pages must be unmapped. */
+static void vm_object_free_tree(uint32_t root)
+{
+	struct vm_page *m;
+
+	while ((m = vm_object_detach_any(&root)) != NULL) {
+		KASSERT(!(m->flags & VM_PAGE_BUSY));
+		vm_object_page_release(m);
+	}
 }
 
 void vm_object_deallocate(struct vm_object *obj)
@@ -100,36 +129,29 @@ struct vm_object *vm_object_shadow(struct vm_object *obj)
 }
 
 /*
- * Moves every page of the subtree at i into obj unless obj has that index,
+ * Moves every page of the tree at root into obj unless obj has that index,
  * resident or in its store.  A page that moves is dirty when its old
  * owner had a store (stored: that copy is about to be dropped).
  */
-static void vm_object_absorb(struct vm_object *obj, uint32_t i, bool stored)
+static void vm_object_absorb(struct vm_object *obj, uint32_t root, bool stored)
 {
-	struct vm_page *m = vm_page_at(i);
+	struct vm_page *m;
 
-	if (m == NULL)
-		return;
-	vm_object_absorb(obj, m->tleft, stored);
-	vm_object_absorb(obj, m->tright, stored);
-	m->tleft = m->tright = VM_PAGE_NONE;
-	m->object = NULL;
-	KASSERT(!(m->flags & VM_PAGE_BUSY));
-	if (vm_object_page_lookup(obj, m->pindex) == NULL &&
-	    (obj->pager == NULL || vm_pager_has_page(obj, m->pindex, NULL) == 0)) {
-		if (stored) {
-			m->flags |= VM_PAGE_DIRTY;
-			if (m->queue == VM_Q_CACHE) /* the cache holds clean pages only */
-				vm_page_deactivate(m);
+	while ((m = vm_object_detach_any(&root)) != NULL) {
+		KASSERT(!(m->flags & VM_PAGE_BUSY));
+		if (vm_object_page_lookup(obj, m->pindex) == NULL &&
+		    (obj->pager == NULL || vm_pager_has_page(obj, m->pindex, NULL) == 0)) {
+			if (stored) {
+				m->flags |= VM_PAGE_DIRTY;
+				if (m->queue == VM_Q_CACHE) /* the cache holds clean pages only */
+					vm_page_deactivate(m);
+			}
+			vm_object_page_insert(obj, m, m->pindex);
+		} else {
+			/* hidden by the shadow's own copy: nobody can see it any more */
+			pmap_page_remove_all(m);
+			vm_object_page_release(m);
 		}
-		vm_object_page_insert(obj, m, m->pindex);
-	} else {
-		/* hidden by the shadow's own copy: nobody can see it any more */
-		pmap_page_remove_all(m);
-		vm_page_dequeue(m);
-		while (m->wire_count > 0)
-			vm_page_unwire(m);
-		vm_page_free(m);
 	}
 }
 
@@ -182,20 +204,17 @@ struct vm_page *vm_object_page_find(struct vm_object *obj, uint64_t pindex,
 	unsigned depth = 0;
 
 	while ((m = vm_page_at(i)) != NULL && m->pindex != pindex) {
-		if (spot != NULL) {
-			/* hashed priorities keep the depth near 2 ln n: this deep,
-			 * they are broken */
-			if (depth == VM_OBJECT_DEPTH_MAX)
-				panic("vm_object: object %u's treap is deeper than %u", obj->id,
-				      VM_OBJECT_DEPTH_MAX);
-			spot->path[depth++] = i;
-		}
+		/* hashed priorities keep the depth near 2 ln n; a path deeper
+		 * than the spot holds is not kept */
+		if (spot != NULL && depth < VM_OBJECT_DEPTH_MAX)
+			spot->path[depth] = i;
+		depth++;
 		i = pindex < m->pindex ? m->tleft : m->tright;
 	}
 	if (spot != NULL) {
-		/* where a page is, no other can go: an insert there walks again
-		 * and fails its assert */
-		spot->obj = m == NULL ? obj : NULL;
+		/* where a page is, no other can go; nor can the spot of a path
+		 * too deep to keep be used */
+		spot->obj = m == NULL && depth <= VM_OBJECT_DEPTH_MAX ? obj : NULL;
 		spot->pindex = pindex;
 		spot->gen = obj->gen;
 		spot->depth = depth;
@@ -277,30 +296,66 @@ static uint32_t *vm_object_spot_link(struct vm_object *obj, const struct vm_obje
 	return spot->pindex < p->pindex ? &p->tleft : &p->tright;
 }
 
+/* m hangs where the spot's search ended and rises while it outranks its
+ * parent (on average fewer than two levels). */
+static void vm_object_insert_at_spot(struct vm_object *obj, uint32_t mi, uint32_t prio,
+				     const struct vm_object_spot *spot)
+{
+	unsigned d = spot->depth;
+
+	*vm_object_spot_link(obj, spot, d) = mi;
+	for (; d > 0 && prio > vm_object_prio_of(spot->path[d - 1]); d--) {
+		uint32_t *link = vm_object_spot_link(obj, spot, d - 1);
+		if (spot->pindex < vm_page_at(*link)->pindex)
+			vm_object_rotate_right(link);
+		else
+			vm_object_rotate_left(link);
+	}
+}
+
+/* Without a spot: top-down, m takes the place of the first page it
+ * outranks, whose subtree splits by index into m's two; no recursion and
+ * no path, so any depth will do. */
+static void vm_object_insert_top_down(struct vm_object *obj, struct vm_page *m, uint32_t mi,
+				      uint32_t prio)
+{
+	uint32_t *link = &obj->root;
+	struct vm_page *p;
+
+	while ((p = vm_page_at(*link)) != NULL && vm_object_prio_of(*link) >= prio) {
+		KASSERT(p->pindex != m->pindex);
+		link = m->pindex < p->pindex ? &p->tleft : &p->tright;
+	}
+	uint32_t rest = *link, *lo = &m->tleft, *hi = &m->tright;
+	*link = mi;
+	while ((p = vm_page_at(rest)) != NULL) {
+		KASSERT(p->pindex != m->pindex);
+		if (p->pindex < m->pindex) {
+			*lo = rest;
+			lo = &p->tright;
+			rest = p->tright;
+		} else {
+			*hi = rest;
+			hi = &p->tleft;
+			rest = p->tleft;
+		}
+	}
+	*lo = *hi = VM_PAGE_NONE;
+}
+
 void vm_object_page_insert_spot(struct vm_object *obj, struct vm_page *m, uint64_t pindex,
 				struct vm_object_spot *spot)
 {
 	KASSERT(m->object == NULL && pindex < obj->size / PAGE_SIZE);
-	if (spot->obj != obj || spot->pindex != pindex || spot->gen != obj->gen) {
-		struct vm_page *there = vm_object_page_find(obj, pindex, spot);
-		KASSERT(there == NULL);
-	}
 	irq_lock(&obj->lock);
 	m->object = obj;
 	m->pindex = pindex;
 	m->tleft = m->tright = VM_PAGE_NONE;
 	uint32_t mi = vm_page_index(m), prio = vm_object_prio_of(mi);
-	unsigned d = spot->depth;
-	*vm_object_spot_link(obj, spot, d) = mi;
-	/* m hangs where the search ended: it rises while it outranks its
-	 * parent (on average fewer than two levels) */
-	for (; d > 0 && prio > vm_object_prio_of(spot->path[d - 1]); d--) {
-		uint32_t *link = vm_object_spot_link(obj, spot, d - 1);
-		if (pindex < vm_page_at(*link)->pindex)
-			vm_object_rotate_right(link);
-		else
-			vm_object_rotate_left(link);
-	}
+	if (spot != NULL && spot->obj == obj && spot->pindex == pindex && spot->gen == obj->gen)
+		vm_object_insert_at_spot(obj, mi, prio, spot);
+	else
+		vm_object_insert_top_down(obj, m, mi, prio);
 	obj->resident++;
 	obj->gen++;
 	irq_unlock(&obj->lock);
@@ -308,31 +363,32 @@ void vm_object_page_insert_spot(struct vm_object *obj, struct vm_page *m, uint64
 
 void vm_object_page_insert(struct vm_object *obj, struct vm_page *m, uint64_t pindex)
 {
-	struct vm_object_spot spot;
-
-	spot.obj = NULL;
-	vm_object_page_insert_spot(obj, m, pindex, &spot);
+	vm_object_page_insert_spot(obj, m, pindex, NULL);
 }
 
-/* Sinks the node at *link (by rotations toward the higher-priority child) until it is a leaf, then unlinks it. */
+/* Finds m below *link, then sinks it by rotations toward the higher-priority
+ * child until it is a leaf, and unlinks it; no recursion, any depth. */
 static void vm_object_remove_at(uint32_t *link, struct vm_page *m)
 {
-	struct vm_page *p = vm_page_at(*link);
+	struct vm_page *p;
 
-	KASSERT(p != NULL);
-	if (p != m) {
-		vm_object_remove_at(m->pindex < p->pindex ? &p->tleft : &p->tright, m);
-		return;
+	while ((p = vm_page_at(*link)) != m) {
+		KASSERT(p != NULL);
+		link = m->pindex < p->pindex ? &p->tleft : &p->tright;
 	}
-	struct vm_page *l = vm_page_at(m->tleft), *r = vm_page_at(m->tright);
-	if (l == NULL && r == NULL) {
-		*link = VM_PAGE_NONE;
-	} else if (r == NULL || (l != NULL && vm_object_prio(l) > vm_object_prio(r))) {
-		vm_object_rotate_right(link);
-		vm_object_remove_at(&vm_page_at(*link)->tright, m);
-	} else {
-		vm_object_rotate_left(link);
-		vm_object_remove_at(&vm_page_at(*link)->tleft, m);
+	for (;;) {
+		struct vm_page *l = vm_page_at(m->tleft), *r = vm_page_at(m->tright);
+		if (l == NULL && r == NULL) {
+			*link = VM_PAGE_NONE;
+			return;
+		}
+		if (r == NULL || (l != NULL && vm_object_prio(l) > vm_object_prio(r))) {
+			vm_object_rotate_right(link);
+			link = &vm_page_at(*link)->tright;
+		} else {
+			vm_object_rotate_left(link);
+			link = &vm_page_at(*link)->tleft;
+		}
 	}
 }
 

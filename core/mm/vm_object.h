@@ -93,7 +93,8 @@ struct vm_page *vm_object_page_lookup(struct vm_object *obj, uint64_t pindex);
  * Where a lookup ended: the pages on the way down from the root, so that
  * a page for that index can hang there without a second walk (a fault
  * that found none and made one).  Good while the object's tree stays as
- * it was (gen); vm_object_page_insert_spot walks again when it changed.
+ * it was (gen) and the path was no deeper than the spot holds; otherwise
+ * vm_object_page_insert_spot inserts top-down, with no path at all.
  */
 #define VM_OBJECT_DEPTH_MAX 128
 struct vm_object_spot {
@@ -161,6 +162,10 @@ void vm_object_around_wasted(struct vm_object *o);
 void vm_object_collapse(struct vm_object *obj);
 /* Objects in the chain starting at obj. */
 unsigned vm_object_chain_length(const struct vm_object *obj);
+
+/* The treap priority of the page with that frame number (tests build
+ * trees of a chosen shape with it). */
+uint32_t vm_object_priority(uint32_t frame);
 
 /* Treap order, heap order, ownership, resident count; panics if broken. */
 void vm_object_check(struct vm_object *obj);

@@ -126,6 +126,53 @@ static void test_out_of_pages(void **state)
 }
 
 /*
+ * A treap as deep as it can be: pages inserted in index order from the
+ * highest priority down hang in one path, far deeper than a lookup's spot
+ * holds.  Lookups, inserts at stale or unkept spots, removals and the
+ * last deallocate all work on it without recursion (a kernel stack would
+ * not hold one frame per level).
+ */
+static void test_treap_degenerate(void **state)
+{
+	enum { PAGES = 2000 };
+	struct vm_object *obj = vm_object_allocate((PAGES + 1) * PAGE_SIZE);
+	struct vm_page *pg[PAGES];
+	struct vm_object_spot spot;
+
+	assert_non_null(obj);
+	for (unsigned i = 0; i < PAGES; i++)
+		assert_non_null(pg[i] = vm_page_alloc(0));
+	/* highest priority first: each page is a child of the one before */
+	for (unsigned i = 1; i < PAGES; i++)
+		for (unsigned j = i; j > 0 && vm_object_priority(vm_page_index(pg[j])) >
+					      vm_object_priority(vm_page_index(pg[j - 1])); j--) {
+			struct vm_page *t = pg[j];
+			pg[j] = pg[j - 1];
+			pg[j - 1] = t;
+		}
+	for (unsigned i = 0; i < PAGES; i++) {
+		assert_null(vm_object_page_find(obj, i, &spot));
+		vm_object_page_insert_spot(obj, pg[i], i, &spot);
+	}
+	vm_object_check(obj);
+	assert_ptr_equal(vm_object_page_lookup(obj, PAGES - 1), pg[PAGES - 1]);
+	assert_null(vm_object_page_find(obj, PAGES, &spot));
+	assert_null(spot.obj); /* too deep to keep */
+	struct vm_page *m = vm_page_alloc(0);
+	vm_object_page_insert_spot(obj, m, PAGES, &spot);
+	vm_object_check(obj);
+	for (unsigned i = 0; i < PAGES; i += 2) {
+		vm_object_page_remove(obj, pg[i]);
+		vm_page_free(pg[i]);
+	}
+	vm_object_check(obj);
+	for (unsigned i = 1; i < PAGES; i += 2)
+		assert_ptr_equal(vm_object_page_lookup(obj, i), pg[i]);
+	vm_object_deallocate(obj);
+	expect_pages_back();
+}
+
+/*
  * The object's treap under random inserts and removals, each insert at
  * the spot of a lookup made earlier: sometimes still good, sometimes
  * made stale by changes in between (a fault whose page allocation ran
@@ -594,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_submaps),
 		cmocka_unit_test(test_reverse_map),
 		cmocka_unit_test(test_treap_spots),
+		cmocka_unit_test(test_treap_degenerate),
 		cmocka_unit_test(test_random_model),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
