@@ -24,6 +24,7 @@
 #include "core/dev/blk.h"
 #include "core/dev/usb/usb.h"
 #include "core/mm/malloc.h"
+#include "test/host/clock_sim.h"
 
 #define SECTORS 4096 /* the low window of the disk */
 #define HIGH_LBA 0x100000000ull
@@ -85,18 +86,10 @@ static struct sim {
 
 static void trail(char c);
 
-static uint64_t sim_now; /* what clock_us() reads; only waits move it */
-
-uint64_t __wrap_clock_us(void);
-uint64_t __wrap_clock_us(void)
+/* a wait shows in the trail */
+static void sim_waited(uint64_t us)
 {
-	return sim_now;
-}
-
-void __wrap_blk_wait_delay(uint64_t us);
-void __wrap_blk_wait_delay(uint64_t us)
-{
-	sim_now += us;
+	(void)us;
 	trail('d');
 }
 
@@ -732,7 +725,7 @@ static void test_address_retry(void **state)
 	sim.desc_fails = 2;
 	assert_non_null(sim_plug());
 	assert_string_equal(sim.trail, "ddd");
-	assert_true(sim_now >= 30000);
+	assert_true(clock_sim_now >= 30000);
 	sim_new(SECTORS, false);
 	sim.desc_fails = 3;
 	assert_int_equal(usb_dev_attach(&sim.dev), -EIO);
@@ -744,9 +737,9 @@ static void test_never_ready(void **state)
 {
 	sim_new(SECTORS, false);
 	sim.never_ready = true;
-	uint64_t t0 = sim_now;
+	uint64_t t0 = clock_sim_now;
 	assert_null(sim_plug());
-	assert_true(sim_now - t0 >= 10000000 && sim_now - t0 <= 10200000);
+	assert_true(clock_sim_now - t0 >= 10000000 && clock_sim_now - t0 <= 10200000);
 	assert_false(seen(0x25));
 }
 
@@ -839,14 +832,14 @@ static void test_unplug(void **state)
 	sim.fault = F_UNPLUG;
 	sim.fault_lba = 1000;
 	sim.trail[0] = '\0';
-	uint64_t t0 = sim_now;
+	uint64_t t0 = clock_sim_now;
 	unsigned before = sim.nops;
 	assert_int_equal(blk_submit(disk, reqs, 2), -EBUSY);
 	assert_true(blk_offline(disk));
 	assert_int_equal(sim.fired, 1);
 	assert_int_equal(sim.nops, before + 1);
 	assert_string_equal(sim.trail, "");
-	assert_int_equal(sim_now, t0);
+	assert_int_equal(clock_sim_now, t0);
 	assert_int_equal(blk_read(disk, 0, 1, buf), -EIO);
 	assert_int_equal(blk_flush(disk), -EIO);
 	assert_int_equal(sim.nops, before + 1);
@@ -925,5 +918,6 @@ int main(void)
 	    cmocka_unit_test_teardown(test_big_disk, give_back),
 	    cmocka_unit_test(test_hub_multi_tt),
 	};
+	clock_sim_on_wait = sim_waited;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/dev/usb/usb_port.h"
+#include "test/host/clock_sim.h"
 
 #define NEVER UINT64_MAX
 #define MS 1000ull
@@ -35,30 +36,17 @@ struct sim_port {
 	uint64_t attached_at;
 };
 
-static uint64_t sim_now;
 static struct sim_port ports[USB_PORT_MAX + 1];
-
-uint64_t __wrap_clock_us(void);
-uint64_t __wrap_clock_us(void)
-{
-	return sim_now;
-}
-
-void __wrap_blk_wait_delay(uint64_t us);
-void __wrap_blk_wait_delay(uint64_t us)
-{
-	sim_now += us;
-}
 
 static bool sim_present(const struct sim_port *p)
 {
-	return sim_now >= p->connect_at && !(sim_now >= p->gone_at && sim_now < p->back_at);
+	return clock_sim_now >= p->connect_at && !(clock_sim_now >= p->gone_at && clock_sim_now < p->back_at);
 }
 
 /* Since when the device has been there without a break. */
 static uint64_t sim_present_since(const struct sim_port *p)
 {
-	return p->back_at != 0 && sim_now >= p->back_at ? p->back_at : p->connect_at;
+	return p->back_at != 0 && clock_sim_now >= p->back_at ? p->back_at : p->connect_at;
 }
 
 static int sim_status(void *ctx, unsigned n, struct usb_port_view *v)
@@ -73,7 +61,7 @@ static int sim_status(void *ctx, unsigned n, struct usb_port_view *v)
 	v->connected = sim_present(p) && !stuck;
 	v->link = stuck			       ? p->stuck_link
 		  : v->connected	       ? USB_LINK_U0
-		  : sim_now < p->polling_until ? USB_LINK_POLLING
+		  : clock_sim_now < p->polling_until ? USB_LINK_POLLING
 					       : USB_LINK_RX_DETECT;
 	if (!p->super)
 		v->link = 0;
@@ -88,14 +76,14 @@ static int sim_reset(void *ctx, unsigned n, bool warm, enum usb_speed *speed)
 	if (warm) {
 		assert_true(p->super);
 		p->warm_resets++;
-		sim_now += 50 * MS;
+		clock_sim_now += 50 * MS;
 		return 0;
 	}
 	/* USB 2.0 7.1.7.3: the connect has held for the debounce time */
 	assert_true(sim_present(p));
-	assert_true(sim_now - sim_present_since(p) >= USB_PORT_DEBOUNCE_US);
+	assert_true(clock_sim_now - sim_present_since(p) >= USB_PORT_DEBOUNCE_US);
 	p->resets++;
-	sim_now += 20 * MS;
+	clock_sim_now += 20 * MS;
 	if (p->reset_fails > 0) {
 		p->reset_fails--;
 		return -ETIMEDOUT;
@@ -112,8 +100,8 @@ static void sim_attach(void *ctx, unsigned n, enum usb_speed speed)
 	assert_int_equal(speed, p->super ? USB_SPEED_SUPER : USB_SPEED_HIGH);
 	assert_int_equal(p->attached, 0);
 	p->attached++;
-	p->attached_at = sim_now;
-	sim_now += 30 * MS; /* the device's descriptors and driver */
+	p->attached_at = clock_sim_now;
+	clock_sim_now += 30 * MS; /* the device's descriptors and driver */
 }
 
 static const struct usb_port_ops sim_ops = {sim_status, sim_reset, sim_attach};
@@ -122,7 +110,7 @@ static const struct usb_port_ops sim_ops = {sim_status, sim_reset, sim_attach};
 static int setup(void **state)
 {
 	(void)state;
-	sim_now = 0;
+	clock_sim_now = 0;
 	memset(ports, 0, sizeof(ports));
 	for (unsigned n = 1; n <= USB_PORT_MAX; n++) {
 		ports[n].connect_at = NEVER;
@@ -145,14 +133,14 @@ static void test_present_at_once(void **state)
 	assert_int_equal(ports[6].resets, 1);
 	assert_int_equal(ports[6].warm_resets, 0);
 	assert_true(ports[6].attached_at <= 150 * MS);
-	assert_true(sim_now <= 200 * MS);
+	assert_true(clock_sim_now <= 200 * MS);
 }
 
 /* Nothing at all: the scan ends once min_us has passed. */
 static void test_empty(void **state)
 {
 	assert_int_equal(scan(), 0);
-	assert_true(sim_now >= 150 * MS && sim_now <= 170 * MS);
+	assert_true(clock_sim_now >= 150 * MS && clock_sim_now <= 170 * MS);
 }
 
 /* A USB 3 link still training after the controller reset is waited for. */
@@ -191,7 +179,7 @@ static void test_warm_reset_gives_up(void **state)
 	assert_int_equal(ports[5].warm_resets, USB_PORT_WARM_RESETS);
 	assert_int_equal(ports[5].attached, 0);
 	assert_int_equal(ports[2].attached, 1);
-	assert_true(sim_now < USB_PORT_DEADLINE_US);
+	assert_true(clock_sim_now < USB_PORT_DEADLINE_US);
 }
 
 /* A reset that fails once is tried again after another debounce. */
@@ -211,7 +199,7 @@ static void test_reset_gives_up(void **state)
 	ports[1].reset_fails = 100;
 	assert_int_equal(scan(), 0);
 	assert_int_equal(ports[1].resets, USB_PORT_RESETS);
-	assert_true(sim_now < USB_PORT_DEADLINE_US);
+	assert_true(clock_sim_now < USB_PORT_DEADLINE_US);
 }
 
 /*
@@ -246,7 +234,7 @@ static void test_never_settles(void **state)
 	ports[3].unreadable = true;
 	assert_int_equal(scan(), 1);
 	assert_int_equal(ports[4].attached, 1);
-	assert_true(sim_now >= USB_PORT_DEADLINE_US && sim_now < USB_PORT_DEADLINE_US + 50 * MS);
+	assert_true(clock_sim_now >= USB_PORT_DEADLINE_US && clock_sim_now < USB_PORT_DEADLINE_US + 50 * MS);
 }
 
 /*
@@ -287,7 +275,7 @@ static void test_every_combination(void **state)
 						assert_int_equal(p->attached, ok ? 1 : 0);
 						assert_true(p->resets <= USB_PORT_RESETS);
 						assert_true(p->warm_resets <= USB_PORT_WARM_RESETS);
-						assert_true(sim_now < 2 * USB_PORT_DEADLINE_US);
+						assert_true(clock_sim_now < 2 * USB_PORT_DEADLINE_US);
 						cases++;
 					}
 	assert_int_equal(cases, 3 * 4 * 2 + 3 * 4 * 4 * 2); /* USB 2, USB 3 */
