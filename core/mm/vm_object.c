@@ -9,7 +9,7 @@
 #include "core/mm/vm_pageout.h"
 
 /* a 32-bit integer mix: neighbouring frames get unrelated priorities */
-static uint32_t vm_object_prio_of(uint32_t x)
+uint32_t vm_object_priority(uint32_t x)
 {
 	x ^= x >> 16;
 	x *= 0x7feb352du;
@@ -18,14 +18,28 @@ static uint32_t vm_object_prio_of(uint32_t x)
 	return x ^ (x >> 16);
 }
 
-uint32_t vm_object_priority(uint32_t frame)
-{
-	return vm_object_prio_of(frame);
-}
-
 static uint32_t vm_object_prio(const struct vm_page *m)
 {
-	return vm_object_prio_of(vm_page_index(m));
+	return vm_object_priority(vm_page_index(m));
+}
+
+/* Rotations: the child at *link rises above its parent. */
+static void vm_object_rotate_right(uint32_t *link)
+{
+	struct vm_page *p = vm_page_at(*link), *l = vm_page_at(p->tleft);
+
+	p->tleft = l->tright;
+	l->tright = *link;
+	*link = vm_page_index(l);
+}
+
+static void vm_object_rotate_left(uint32_t *link)
+{
+	struct vm_page *p = vm_page_at(*link), *r = vm_page_at(p->tright);
+
+	p->tright = r->tleft;
+	r->tleft = *link;
+	*link = vm_page_index(r);
 }
 
 struct vm_object *vm_object_allocate(vm_size_t size)
@@ -53,8 +67,6 @@ void vm_object_reference(struct vm_object *obj)
 	obj->ref_count++;
 	irq_unlock(&obj->lock);
 }
-
-static void vm_object_rotate_right(uint32_t *link);
 
 /*
  * Takes some page out of the tree at *root and returns it (NULL when the
@@ -262,28 +274,8 @@ void vm_object_page_remove_range(struct vm_object *obj, uint64_t first, uint64_t
 		KASSERT(!(m->flags & VM_PAGE_BUSY) && m->wire_count == 0);
 		pmap_page_remove_all(m);
 		vm_object_page_remove(obj, m);
-		vm_page_dequeue(m);
-		vm_page_free(m);
+		vm_object_page_release(m);
 	}
-}
-
-/* Rotations: the child at *link rises above its parent. */
-static void vm_object_rotate_right(uint32_t *link)
-{
-	struct vm_page *p = vm_page_at(*link), *l = vm_page_at(p->tleft);
-
-	p->tleft = l->tright;
-	l->tright = *link;
-	*link = vm_page_index(l);
-}
-
-static void vm_object_rotate_left(uint32_t *link)
-{
-	struct vm_page *p = vm_page_at(*link), *r = vm_page_at(p->tright);
-
-	p->tright = r->tleft;
-	r->tleft = *link;
-	*link = vm_page_index(r);
 }
 
 /* The link below the spot's k-th page toward its index (the root for 0). */
@@ -304,7 +296,7 @@ static void vm_object_insert_at_spot(struct vm_object *obj, uint32_t mi, uint32_
 	unsigned d = spot->depth;
 
 	*vm_object_spot_link(obj, spot, d) = mi;
-	for (; d > 0 && prio > vm_object_prio_of(spot->path[d - 1]); d--) {
+	for (; d > 0 && prio > vm_object_priority(spot->path[d - 1]); d--) {
 		uint32_t *link = vm_object_spot_link(obj, spot, d - 1);
 		if (spot->pindex < vm_page_at(*link)->pindex)
 			vm_object_rotate_right(link);
@@ -322,7 +314,7 @@ static void vm_object_insert_top_down(struct vm_object *obj, struct vm_page *m, 
 	uint32_t *link = &obj->root;
 	struct vm_page *p;
 
-	while ((p = vm_page_at(*link)) != NULL && vm_object_prio_of(*link) >= prio) {
+	while ((p = vm_page_at(*link)) != NULL && vm_object_priority(*link) >= prio) {
 		KASSERT(p->pindex != m->pindex);
 		link = m->pindex < p->pindex ? &p->tleft : &p->tright;
 	}
@@ -351,7 +343,7 @@ void vm_object_page_insert_spot(struct vm_object *obj, struct vm_page *m, uint64
 	m->object = obj;
 	m->pindex = pindex;
 	m->tleft = m->tright = VM_PAGE_NONE;
-	uint32_t mi = vm_page_index(m), prio = vm_object_prio_of(mi);
+	uint32_t mi = vm_page_index(m), prio = vm_object_priority(mi);
 	if (spot != NULL && spot->obj == obj && spot->pindex == pindex && spot->gen == obj->gen)
 		vm_object_insert_at_spot(obj, mi, prio, spot);
 	else

@@ -68,13 +68,11 @@ static struct vm_seg *vm_seg_of(const struct vm_page *m)
 uint32_t vm_page_index(const struct vm_page *m)
 {
 	paddr_t pa = pmap_virt_to_phys(m);
-	paddr_t slice = pa >> vm_page_slice_shift;
-	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+	uintptr_t b = vm_page_slice(pa);
 
 	/* descriptors live in the first pages of their own segment */
 	if (b & VM_PAGE_SLICE_ONE)
-		return (uint32_t)(((uintptr_t)m - (b & ~(uintptr_t)VM_PAGE_SLICE_FLAGS)) /
-				  sizeof(struct vm_page));
+		return (uint32_t)(((uintptr_t)m - vm_page_slice_frame0(b)) / sizeof(struct vm_page));
 	const struct vm_seg *s = vm_seg_at(pa);
 	return (uint32_t)((s->base >> PAGE_SHIFT) + (uint64_t)(m - s->pages));
 }
@@ -93,11 +91,10 @@ struct vm_page *vm_page_at_slow(uint32_t index)
 
 struct vm_page *vm_page_from_phys(paddr_t pa)
 {
-	paddr_t slice = pa >> vm_page_slice_shift;
-	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+	uintptr_t b = vm_page_slice(pa);
 
 	if (b & VM_PAGE_SLICE_FULL)
-		return (struct vm_page *)((b & ~(uintptr_t)VM_PAGE_SLICE_FLAGS) +
+		return (struct vm_page *)(vm_page_slice_frame0(b) +
 					  (uintptr_t)(pa >> PAGE_SHIFT) * sizeof(struct vm_page));
 	if (vm_nsegs == 0)
 		return NULL;

@@ -135,16 +135,28 @@ struct vm_page *vm_page_at_slow(uint32_t index);
  * goes through it: in a slice of physical address space that holds one
  * segment's pages, the descriptor is one multiply-add away.
  */
+/* The slice table's entry for pa (0 beyond the table). */
+static inline uintptr_t vm_page_slice(paddr_t pa)
+{
+	paddr_t slice = pa >> vm_page_slice_shift;
+
+	return slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+}
+
+/* Where frame 0's descriptor would lie, by an entry with SLICE_ONE set. */
+static inline uintptr_t vm_page_slice_frame0(uintptr_t entry)
+{
+	return entry & ~(uintptr_t)VM_PAGE_SLICE_FLAGS;
+}
+
 static inline struct vm_page *vm_page_at(uint32_t index)
 {
 	if (index == VM_PAGE_NONE)
 		return NULL;
-	uint64_t slice = ((uint64_t)index << PAGE_SHIFT) >> vm_page_slice_shift;
-	uintptr_t b = slice < VM_PAGE_SLICES ? vm_page_slice_base[slice] : 0;
+	uintptr_t b = vm_page_slice((paddr_t)index << PAGE_SHIFT);
 	if (!(b & VM_PAGE_SLICE_ONE))
 		return vm_page_at_slow(index);
-	return (struct vm_page *)((b & ~(uintptr_t)VM_PAGE_SLICE_FLAGS) +
-				  (uintptr_t)index * sizeof(struct vm_page));
+	return (struct vm_page *)(vm_page_slice_frame0(b) + (uintptr_t)index * sizeof(struct vm_page));
 }
 enum vm_zone vm_page_zone(const struct vm_page *m);
 

@@ -96,8 +96,6 @@ static void vm_ghost_add(const struct vm_page *m)
  * grow the cold pages at the hot ones' expense). */
 static bool vm_ghost_take(const struct vm_object *obj, uint64_t pindex)
 {
-	struct vm_stats st;
-
 	if (vm_ghosts.size == 0)
 		return false;
 	for (uint32_t i = *vm_ghost_bucket(obj->id, pindex); i != VM_GHOST_NONE;
@@ -106,8 +104,7 @@ static bool vm_ghost_take(const struct vm_object *obj, uint64_t pindex)
 			uint64_t age = vm_hot_hand_moves - vm_ghosts.ring[i].born;
 			uint64_t after = vm_cnt.reclaimed - vm_ghosts.ring[i].evicted;
 			vm_ghost_unlink(i);
-			vm_page_stats(&st);
-			if (age <= st.queued[VM_Q_ACTIVE] && after <= vm_cold_target)
+			if (age <= vm_page_queued(VM_Q_ACTIVE) && after <= vm_cold_target)
 				return true;
 			vm_pageout_cold_adjust(false);
 			return false;
@@ -431,12 +428,9 @@ static void vm_pageout_uses_set(struct vm_page *m, unsigned uses)
  * `budget` pages were looked at. */
 static void vm_pageout_age_active(uint64_t budget, uint64_t keep)
 {
-	struct vm_stats st;
-
 	for (; budget > 0; budget--) {
-		vm_page_stats(&st);
 		struct vm_page *m = vm_page_queue_first(VM_Q_ACTIVE);
-		if (m == NULL || st.queued[VM_Q_ACTIVE] <= keep)
+		if (m == NULL || vm_page_queued(VM_Q_ACTIVE) <= keep)
 			return;
 		vm_cnt.scanned++;
 		vm_hot_hand_moves++;
